@@ -1,0 +1,269 @@
+//! The engine: one place that turns a job's hashes into results, shared by the CLI and the
+//! web app. It owns the store, the VirusTotal client and the key pool; [`Engine::run_job`]
+//! is the scheduler loop (in [`run`]).
+//!
+//! A job is written to the store before any request is sent, and every result is written as
+//! it arrives, so a job interrupted at any moment resumes where it stopped.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::hash::Hash;
+use crate::key::ApiKey;
+use crate::quota::{KeyPool, KeyStatus};
+use crate::rate::RateSpec;
+use crate::report::{ItemResult, Row, RowOptions};
+use crate::store::{JobId, JobInfo, JobSpec, Store};
+use crate::vt::{ClientConfig, VtClient};
+
+mod cancel;
+mod run;
+
+pub use cancel::Cancel;
+
+/// Everything the engine needs to know, resolved from flags, environment and config.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub keys: Vec<ApiKey>,
+    pub rate: RateSpec,
+    pub client: ClientConfig,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// How long a found file's cached answer stays fresh.
+    pub max_age_found: Duration,
+    /// How long an "unknown to VirusTotal" answer stays fresh.
+    pub max_age_unknown: Duration,
+    /// Retries of a transient failure before the hash gets an `error` row.
+    pub retries: u32,
+    /// The first retry's delay; each further retry doubles it (with jitter).
+    pub backoff: Duration,
+}
+
+/// What a running job tells its watchers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A hash has its result.
+    Item {
+        index: u64,
+        hash: Hash,
+        result: ItemResult,
+    },
+    /// Counters after a change.
+    Progress(Progress),
+    /// Every key is out of daily quota until `resumes_at` (Unix seconds).
+    Waiting { resumes_at: i64 },
+    /// A key was rejected by VirusTotal and is no longer used.
+    KeyRejected { key: String, reason: String },
+}
+
+/// A job's counters, with an estimate of the time left.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Progress {
+    pub total: u64,
+    pub done: u64,
+    pub cache_hits: u64,
+    pub errors: u64,
+    /// Seconds until done at the keys' steady rate, if known.
+    pub eta_secs: Option<u64>,
+}
+
+/// How [`Engine::run_job`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Every hash has a result.
+    Done,
+    /// Every key is out of daily quota; nothing more can be done before `resumes_at`.
+    WaitingQuota { resumes_at: i64 },
+    /// Stopped on request; the job can be resumed.
+    Cancelled,
+}
+
+/// Options of one run of a job.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Sleep through an exhausted daily quota instead of returning.
+    pub wait_for_quota: bool,
+}
+
+/// The shared engine. Cheap to share behind an `Arc`.
+pub struct Engine {
+    cfg: EngineConfig,
+    store: Arc<dyn Store>,
+    client: Arc<VtClient>,
+    pool: Mutex<KeyPool>,
+    metrics: Mutex<Metrics>,
+}
+
+/// Counters since the engine started, for `/metrics`. Keys are named by id only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Requests by key id and outcome (`ok`, `quota`, `rejected`, `transient`, `permanent`).
+    pub requests: std::collections::BTreeMap<(String, String), u64>,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.store.describe())
+            .field("keys", &self.cfg.keys.len())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Builds an engine. Fails without keys or when the HTTP client cannot be built.
+    pub fn new(cfg: EngineConfig, store: Arc<dyn Store>) -> Result<Engine> {
+        if cfg.keys.is_empty() {
+            return Err(Error::NoKeys);
+        }
+        let client = Arc::new(VtClient::new(cfg.client.clone())?);
+        let pool = Mutex::new(KeyPool::new(cfg.keys.clone(), &cfg.rate, store.clone()));
+        Ok(Engine {
+            cfg,
+            store,
+            client,
+            pool,
+            metrics: Mutex::new(Metrics::default()),
+        })
+    }
+
+    /// The store this engine reads and writes.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The VirusTotal client (for `vtsum quota`).
+    pub fn client(&self) -> &VtClient {
+        &self.client
+    }
+
+    /// Every key's quota state.
+    pub fn key_status(&self) -> Result<Vec<KeyStatus>> {
+        self.pool().status(Instant::now())
+    }
+
+    /// Requests this process sent, by key id.
+    pub fn requests_sent(&self) -> std::collections::BTreeMap<String, u64> {
+        self.pool().sent()
+    }
+
+    /// A copy of the counters.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics_mut().clone()
+    }
+
+    fn metrics_mut(&self) -> std::sync::MutexGuard<'_, Metrics> {
+        self.metrics.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn pool(&self) -> std::sync::MutexGuard<'_, KeyPool> {
+        // A panic while holding the lock leaves counters that are still valid numbers.
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens the job for a CLI scan of `hashes`: the same input and options give the same
+    /// job, so an interrupted scan resumes; a finished one starts afresh. Returns the job
+    /// and whether it was resumed.
+    pub fn open_scan(&self, spec: JobSpec, hashes: &[Hash]) -> Result<(JobInfo, bool)> {
+        let id = JobId::for_input(hashes, &spec);
+        if let Some(job) = self.store.job_get(&id)? {
+            if !job.state.is_final() {
+                return Ok((job, true));
+            }
+            self.store.job_delete(&id)?;
+        }
+        self.store.job_create(&id, &spec, hashes, now_unix())?;
+        let job = self.store.job_get(&id)?.ok_or(Error::NoSuchJob(id.0))?;
+        Ok((job, false))
+    }
+
+    /// Rows of a job's finished items, in input order, as the job's spec says.
+    pub fn rows(&self, id: &JobId) -> Result<Vec<Row>> {
+        let job = self
+            .store
+            .job_get(id)?
+            .ok_or_else(|| Error::NoSuchJob(id.0.clone()))?;
+        self.rows_with(&job, job.spec.row_options)
+    }
+
+    /// Rows of a job's finished items, in input order, with other row options.
+    pub fn rows_with(&self, job: &JobInfo, options: RowOptions) -> Result<Vec<Row>> {
+        let id = &job.id;
+        let mut rows = Vec::with_capacity(job.done as usize);
+        let mut offset = 0;
+        const PAGE: u64 = 1000;
+        loop {
+            let items = self.store.job_items(id, offset, PAGE)?;
+            let n = items.len() as u64;
+            rows.extend(items.iter().filter_map(|item| {
+                let result = item.result.as_ref()?;
+                Some(Row::from_result(&item.hash, result, options))
+            }));
+            if n < PAGE {
+                return Ok(rows);
+            }
+            offset += n;
+        }
+    }
+}
+
+impl JobId {
+    /// The id of a scan of these hashes with these options: stable across runs.
+    pub fn for_input(hashes: &[Hash], spec: &JobSpec) -> JobId {
+        let mut h = Sha256::new();
+        // Row options only change how results are shown, so they are not part of the id.
+        h.update(if spec.refresh { "refresh|" } else { "cached|" });
+        for hash in hashes {
+            h.update(hash.as_str());
+            h.update(b"\n");
+        }
+        JobId(hex(&h.finalize()[..16]))
+    }
+
+    /// A fresh random id (128 bits from the OS).
+    pub fn random() -> JobId {
+        let mut bytes = [0u8; 16];
+        if let Err(e) = std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        {
+            // No /dev/urandom (not Linux): hash the time, the process and a counter.
+            tracing::debug!("no /dev/urandom ({e}); deriving job id from time");
+            static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let seed = format!(
+                "{:?}|{}|{}",
+                std::time::SystemTime::now(),
+                std::process::id(),
+                COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            );
+            bytes.copy_from_slice(&Sha256::digest(seed.as_bytes())[..16]);
+        }
+        JobId(hex(&bytes))
+    }
+
+    /// Parses a job id given by a user (32 hex characters).
+    pub fn parse(text: &str) -> Option<JobId> {
+        (text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| JobId(text.to_ascii_lowercase()))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The current Unix time in seconds.
+pub fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}

@@ -1,0 +1,70 @@
+//! The one error type of `vtsum-core`.
+//!
+//! Every variant's message says what went wrong and, where the user can act, what to do.
+//! No variant carries an API key: keys are named by their [`KeyId`](crate::KeyId) only.
+
+use std::path::PathBuf;
+
+/// Errors from the vtsum engine, its stores and its VirusTotal client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A rate specification such as `4/min,500/day` could not be parsed.
+    #[error("invalid rate {spec:?}: {why} (expected e.g. \"4/min,500/day\" or \"4/1s\")")]
+    Rate { spec: String, why: String },
+
+    /// A store URL such as `sqlite:PATH` could not be understood.
+    #[error("invalid store {url:?}: {why} (use sqlite:PATH, redis://host:port/db or none)")]
+    StoreUrl { url: String, why: String },
+
+    /// The SQLite store failed.
+    #[error("SQLite store {path}: {source} (check the file is writable, or choose another with --store)")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// A stored value could not be decoded (a store written by another version, or damaged).
+    #[error(
+        "stored data could not be read: {0} (run `vtsum cache clear` if the cache is damaged)"
+    )]
+    Corrupt(String),
+
+    /// No API key was configured.
+    #[error("no VirusTotal API key: set VT_API_KEY=key1,key2, pass --api-key, or use --demo")]
+    NoKeys,
+
+    /// Every key was rejected by VirusTotal (401/403).
+    #[error("every API key was rejected by VirusTotal ({ids}); check the keys")]
+    AllKeysRejected { ids: String },
+
+    /// An HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Http(String),
+
+    /// A job id was not found in the store.
+    #[error("no job {0:?} in the store")]
+    NoSuchJob(String),
+
+    /// An I/O error on input or output.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The result type of `vtsum-core`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with a short description of what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Finding hashes in any text: plain lists, CSV, logs, e-mails.
+//!
+//! A hash is a maximal run of ASCII word characters (`[A-Za-z0-9_]`) that is exactly 32, 40
+//! or 64 characters long and all hex. So a SHA-512 is not two SHA-256s and `x` + 32 hex is
+//! not an md5. Every other byte — punctuation, white space, non-ASCII, invalid UTF-8 — is a
+//! separator. Hashes are folded to lower case and deduplicated in first-seen order.
+//!
+//! The scanner is a byte-at-a-time state machine fed in chunks, so memory stays bounded
+//! whatever the input's size or line length (apart from the set of unique hashes).
+
+use std::collections::HashSet;
+use std::io::Read;
+
+use crate::hash::Hash;
+
+/// What extraction found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extracted {
+    /// Unique hashes, lower case, in first-seen order.
+    pub hashes: Vec<Hash>,
+    /// Lines read (a final line without a newline counts).
+    pub lines: u64,
+    /// Non-blank lines that held no hash. Blank lines (white space, or a BOM) do not count.
+    pub lines_without_hash: u64,
+    /// Hashes seen again after their first occurrence.
+    pub duplicates: u64,
+}
+
+const WORD: u8 = 1;
+const HEX: u8 = 2;
+const SPACE: u8 = 4;
+
+/// Byte classes: word character, hex digit, white space.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'_' {
+            t[b] |= WORD;
+        }
+        if c.is_ascii_hexdigit() {
+            t[b] |= HEX;
+        }
+        if c.is_ascii_whitespace() {
+            t[b] |= SPACE;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// The streaming extractor: `feed` chunks, then `finish`.
+#[derive(Debug)]
+pub struct Extractor {
+    /// The current run of word characters, kept only while it could still be a hash.
+    run: [u8; 64],
+    /// Length of the current run (saturating past 64: then it is too long).
+    run_len: usize,
+    run_all_hex: bool,
+    line_has_hash: bool,
+    line_blank: bool,
+    /// Bytes into the current line (saturating): a UTF-8 BOM keeps a line blank only at its
+    /// very start.
+    line_pos: u8,
+    line_started: bool,
+    seen: HashSet<Hash>,
+    out: Extracted,
+}
+
+impl Default for Extractor {
+    fn default() -> Self {
+        Extractor::new()
+    }
+}
+
+impl Extractor {
+    pub fn new() -> Extractor {
+        Extractor {
+            run: [0; 64],
+            run_len: 0,
+            run_all_hex: true,
+            line_has_hash: false,
+            line_blank: true,
+            line_pos: 0,
+            line_started: false,
+            seen: HashSet::new(),
+            out: Extracted::default(),
+        }
+    }
+
+    /// Scans the next chunk; a hash may span chunks.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        for &b in chunk {
+            let class = CLASS[b as usize];
+            if class & WORD != 0 {
+                if self.run_len < 64 {
+                    self.run[self.run_len] = b;
+                }
+                self.run_len = self.run_len.saturating_add(1);
+                self.run_all_hex &= class & HEX != 0;
+                self.line_started = true;
+                self.line_blank = false;
+                self.line_pos = self.line_pos.saturating_add(1);
+                continue;
+            }
+            self.end_run();
+            if b == b'\n' {
+                self.end_line();
+            } else {
+                self.line_started = true;
+                if class & SPACE == 0 && !self.bom_byte(b) {
+                    self.line_blank = false;
+                }
+                self.line_pos = self.line_pos.saturating_add(1);
+            }
+        }
+    }
+
+    /// Whether `b` continues a UTF-8 BOM at the start of a line (it keeps the line blank).
+    fn bom_byte(&mut self, b: u8) -> bool {
+        const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+        let pos = self.line_pos as usize;
+        pos < 3 && b == BOM[pos] && self.line_blank
+    }
+
+    fn end_run(&mut self) {
+        if self.run_len == 0 {
+            return;
+        }
+        if self.run_all_hex && matches!(self.run_len, 32 | 40 | 64) {
+            let mut text = self.run;
+            text[..self.run_len].make_ascii_lowercase();
+            let s = std::str::from_utf8(&text[..self.run_len]).expect("hex is ASCII");
+            let hash = Hash::from_lower_hex(s);
+            self.line_has_hash = true;
+            if self.seen.insert(hash.clone()) {
+                self.out.hashes.push(hash);
+            } else {
+                self.out.duplicates += 1;
+            }
+        }
+        self.run_len = 0;
+        self.run_all_hex = true;
+    }
+
+    fn end_line(&mut self) {
+        self.out.lines += 1;
+        if !self.line_has_hash && !self.line_blank {
+            self.out.lines_without_hash += 1;
+        }
+        self.line_has_hash = false;
+        self.line_blank = true;
+        self.line_started = false;
+        self.line_pos = 0;
+    }
+
+    /// Ends the input and returns what was found.
+    pub fn finish(mut self) -> Extracted {
+        self.end_run();
+        if self.line_started {
+            self.end_line();
+        }
+        self.out
+    }
+}
+
+/// Extracts from a reader in 64 KiB chunks.
+pub fn extract_reader<R: Read>(mut reader: R) -> std::io::Result<Extracted> {
+    let mut ex = Extractor::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(ex.finish()),
+            Ok(n) => ex.feed(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Extracts from bytes in memory.
+pub fn extract_bytes(bytes: &[u8]) -> Extracted {
+    let mut ex = Extractor::new();
+    ex.feed(bytes);
+    ex.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<String> {
+        extract_bytes(text.as_bytes())
+            .hashes
+            .iter()
+            .map(|h| h.to_string())
+            .collect()
+    }
+
+    const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
+    const SHA1: &str = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+    const SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn finds_all_three_kinds_in_prose_csv_and_logs() {
+        let text = format!("md5={MD5}, sha1 \"{SHA1}\"\n{SHA256};x\n");
+        assert_eq!(found(&text), vec![MD5, SHA1, SHA256]);
+    }
+
+    #[test]
+    fn a_sha512_is_not_two_sha256s_and_word_characters_join() {
+        let sha512 = SHA256.repeat(2);
+        assert!(found(&sha512).is_empty());
+        assert!(found(&format!("x{MD5}")).is_empty());
+        assert!(found(&format!("{MD5}_1")).is_empty());
+        assert!(
+            found(&format!("{}g", &SHA1[..39])).is_empty(),
+            "a g is a word char, not hex"
+        );
+        assert_eq!(found(&format!("-{MD5}-")), vec![MD5]);
+    }
+
+    #[test]
+    fn folds_case_dedupes_in_order_and_counts() {
+        let text = format!(
+            "{}\n\n  \n{MD5}\nnothing here\r\n{SHA1}",
+            MD5.to_uppercase()
+        );
+        let ex = extract_bytes(text.as_bytes());
+        let got: Vec<&str> = ex.hashes.iter().map(Hash::as_str).collect();
+        assert_eq!(got, vec![MD5, SHA1]);
+        assert_eq!(ex.duplicates, 1);
+        assert_eq!(ex.lines, 6);
+        assert_eq!(ex.lines_without_hash, 1, "blank lines do not count");
+    }
+
+    #[test]
+    fn bom_crlf_and_invalid_utf8_are_separators() {
+        let mut bytes = b"\xEF\xBB\xBF".to_vec();
+        bytes.extend_from_slice(MD5.as_bytes());
+        bytes.extend_from_slice(b"\r\n\xff\xfe");
+        bytes.extend_from_slice(SHA1.as_bytes());
+        bytes.extend_from_slice("\u{e9}".as_bytes());
+        let ex = extract_bytes(&bytes);
+        assert_eq!(ex.hashes.len(), 2);
+        assert_eq!(ex.lines_without_hash, 0);
+        let blank_bom = extract_bytes(b"\xEF\xBB\xBF\n");
+        assert_eq!(blank_bom.lines_without_hash, 0);
+    }
+
+    #[test]
+    fn a_hash_split_across_chunks_is_found_at_every_split_point() {
+        let text = format!("a {SHA256} b");
+        for split in 0..=text.len() {
+            let mut ex = Extractor::new();
+            ex.feed(&text.as_bytes()[..split]);
+            ex.feed(&text.as_bytes()[split..]);
+            let got = ex.finish();
+            assert_eq!(got.hashes.len(), 1, "split at {split}");
+            assert_eq!(got.lines, 1);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! vtsum's engine: everything between a text full of hashes and a report, with no web
+//! server and no terminal in it. The CLI (`vtsum scan`) and the web app are two front doors
+//! onto the same [`engine`].
+//!
+//! The flow: [`extract`] finds hashes in text; the [`engine`] answers what it can from the
+//! [`store`] cache and sends the rest through the [`quota`]-exact scheduler to the
+//! VirusTotal client ([`vt`]); results become [`report::Row`]s that [`render`] writes out.
+
+pub mod engine;
+pub mod error;
+pub mod extract;
+pub mod hash;
+pub mod key;
+pub mod quota;
+pub mod rate;
+pub mod render;
+pub mod report;
+pub mod store;
+pub mod vt;
+
+pub use error::{Error, Result};
+pub use hash::{Hash, HashKind};
+pub use key::{ApiKey, KeyId};
+pub use report::{Row, RowOptions, Summary, Verdict};

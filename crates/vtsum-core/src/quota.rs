@@ -1,0 +1,379 @@
+//! The key pool: which API key may send the next request, and when.
+//!
+//! Each key has strict sliding windows (from [`RateSpec`]) and a daily count kept in the
+//! store's ledger, so it survives restarts and is shared by processes on one store.
+//!
+//! A window slot is held from the moment a request is sent until one window *after its
+//! response arrived*. VirusTotal counts a request when it arrives, which is some time
+//! between our send and our receipt of the answer; freeing the slot a window after the
+//! receipt therefore guarantees that no two requests sharing a slot can arrive less than a
+//! window apart, whatever the network's latency or jitter. It costs one round trip per
+//! window (a few milliseconds per minute), where a fixed safety margin would cost more and
+//! still fail on a slow network.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{Days, NaiveTime, Utc};
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::key::{ApiKey, KeyId};
+use crate::rate::RateSpec;
+use crate::store::Store;
+
+/// Clock granularity and rate differences between us and the server.
+fn with_margin(window: Duration) -> Duration {
+    window + Duration::from_millis(2) + window / 1000
+}
+
+/// Today's UTC date as the ledger names days (`YYYY-MM-DD`).
+pub fn utc_day() -> String {
+    Utc::now().format("%Y-%m-%d").to_string()
+}
+
+/// Unix seconds of the next 00:00 UTC, when daily quotas reset.
+pub fn next_utc_midnight() -> i64 {
+    let tomorrow = Utc::now()
+        .date_naive()
+        .checked_add_days(Days::new(1))
+        .expect("date in range");
+    tomorrow.and_time(NaiveTime::MIN).and_utc().timestamp()
+}
+
+/// Permission to send one request costing `cost` quota units with `key`.
+#[derive(Debug)]
+pub struct Lease {
+    pub key: ApiKey,
+    pub cost: u32,
+    id: u64,
+    slot: usize,
+    sent_at: Instant,
+}
+
+/// What [`KeyPool::acquire`] decided.
+#[derive(Debug)]
+pub enum Acquire {
+    Granted(Lease),
+    /// Nothing is free now; try again at this instant, or when a request in flight ends
+    /// (`None`).
+    WaitUntil(Option<Instant>),
+    /// Every usable key is out of its daily quota until this Unix time.
+    Exhausted {
+        resumes_at: i64,
+    },
+    /// Every key was rejected by VirusTotal.
+    NoKeys,
+}
+
+/// How a request ended, as far as the key is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Release {
+    /// VirusTotal answered (any answer but the two below).
+    Answered,
+    /// 429 / v2 204: over quota.
+    OverQuota,
+    /// 401 / 403: the key is not usable.
+    Rejected(String),
+}
+
+/// A key's state for display (CLI `quota`, web panel, metrics). Never holds the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyStatus {
+    pub id: KeyId,
+    /// `ok`, `resting`, `exhausted` (for today) or `rejected`.
+    pub state: &'static str,
+    /// Requests that may be sent right now under the sliding windows.
+    pub free_now: u32,
+    pub used_today: u64,
+    pub daily_limit: Option<u32>,
+    /// Requests this process sent with the key.
+    pub sent: u64,
+    pub rejected_reason: Option<String>,
+}
+
+struct Use {
+    lease: u64,
+    done_at: Option<Instant>,
+}
+
+struct Window {
+    limit: u32,
+    length: Duration,
+    uses: VecDeque<Use>,
+}
+
+impl Window {
+    fn prune(&mut self, now: Instant) {
+        let length = self.length;
+        self.uses
+            .retain(|u| u.done_at.is_none_or(|done| done + length > now));
+    }
+
+    fn free(&self) -> u32 {
+        self.limit.saturating_sub(self.uses.len() as u32)
+    }
+
+    /// When the next slot frees, if a finished request holds one.
+    fn next_free(&self) -> Option<Instant> {
+        self.uses
+            .iter()
+            .filter_map(|u| u.done_at.map(|d| d + self.length))
+            .min()
+    }
+}
+
+struct Slot {
+    key: ApiKey,
+    windows: Vec<Window>,
+    rest_until: Option<Instant>,
+    /// When the current rest began: refusals of requests sent before it are old news.
+    rested_at: Option<Instant>,
+    /// After a refusal, one request at a time until one is answered.
+    probing: bool,
+    in_flight: u32,
+    exhausted_day: Option<String>,
+    rejected: Option<String>,
+    strikes: u32,
+    sent: u64,
+}
+
+/// The keys of one process and their quotas.
+pub struct KeyPool {
+    slots: Vec<Slot>,
+    daily: Option<u32>,
+    per_second: f64,
+    longest_window: Duration,
+    store: Arc<dyn Store>,
+    next_lease: u64,
+    next_slot: usize,
+}
+
+impl KeyPool {
+    /// A pool of `keys`, each limited by `rate`, with the daily ledger in `store`.
+    pub fn new(keys: Vec<ApiKey>, rate: &RateSpec, store: Arc<dyn Store>) -> KeyPool {
+        let slots = keys
+            .into_iter()
+            .map(|key| Slot {
+                key,
+                windows: rate
+                    .sliding()
+                    .map(|l| Window {
+                        limit: l.count,
+                        length: with_margin(l.window),
+                        uses: VecDeque::new(),
+                    })
+                    .collect(),
+                rest_until: None,
+                rested_at: None,
+                probing: false,
+                in_flight: 0,
+                exhausted_day: None,
+                rejected: None,
+                strikes: 0,
+                sent: 0,
+            })
+            .collect();
+        KeyPool {
+            slots,
+            daily: rate.daily(),
+            per_second: rate.per_second(),
+            longest_window: rate
+                .sliding()
+                .map(|l| l.window)
+                .max()
+                .unwrap_or(Duration::from_secs(60)),
+            store,
+            next_lease: 0,
+            next_slot: 0,
+        }
+    }
+
+    /// Asks for a lease of up to `want` quota units (a v2 batch) on any key, round-robin.
+    pub fn acquire(&mut self, want: u32, now: Instant) -> Result<Acquire> {
+        let today = utc_day();
+        let mut wake: Option<Instant> = None;
+        let mut usable = 0;
+        for offset in 0..self.slots.len() {
+            let i = (self.next_slot + offset) % self.slots.len();
+            let slot = &mut self.slots[i];
+            if slot.rejected.is_some() || slot.exhausted_day.as_deref() == Some(&today) {
+                continue;
+            }
+            let daily_left = match self.daily {
+                None => u64::MAX,
+                Some(limit) => {
+                    let used = self.store.ledger_used(slot.key.id(), &today)?;
+                    if used >= u64::from(limit) {
+                        slot.exhausted_day = Some(today.clone());
+                        continue;
+                    }
+                    u64::from(limit) - used
+                }
+            };
+            usable += 1;
+            if let Some(until) = slot.rest_until.filter(|&t| t > now) {
+                wake = earliest(wake, Some(until));
+                continue;
+            }
+            for w in &mut slot.windows {
+                w.prune(now);
+            }
+            let mut free = slot.windows.iter().map(Window::free).min().unwrap_or(want);
+            if slot.probing {
+                free = free.min(u32::from(slot.in_flight == 0));
+            }
+            let grant = want
+                .min(free)
+                .min(daily_left.min(u64::from(u32::MAX)) as u32);
+            if grant == 0 {
+                for w in slot.windows.iter().filter(|w| w.free() == 0) {
+                    wake = earliest(wake, w.next_free());
+                }
+                continue;
+            }
+            let id = self.next_lease;
+            self.next_lease += 1;
+            for w in &mut slot.windows {
+                for _ in 0..grant {
+                    w.uses.push_back(Use {
+                        lease: id,
+                        done_at: None,
+                    });
+                }
+            }
+            if self.daily.is_some() {
+                self.store
+                    .ledger_add(slot.key.id(), &today, u64::from(grant))?;
+            }
+            slot.sent += u64::from(grant);
+            slot.in_flight += 1;
+            self.next_slot = i + 1;
+            return Ok(Acquire::Granted(Lease {
+                key: slot.key.clone(),
+                cost: grant,
+                id,
+                slot: i,
+                sent_at: now,
+            }));
+        }
+        if usable == 0 {
+            return Ok(if self.slots.iter().all(|s| s.rejected.is_some()) {
+                Acquire::NoKeys
+            } else {
+                Acquire::Exhausted {
+                    resumes_at: next_utc_midnight(),
+                }
+            });
+        }
+        Ok(Acquire::WaitUntil(wake))
+    }
+
+    /// Returns a lease: its slots free one window after `at`, when the answer arrived.
+    /// Returns whether this release is the one that found the key rejected.
+    pub fn release(&mut self, lease: Lease, at: Instant, how: Release) -> bool {
+        let longest = self.longest_window;
+        let slot = &mut self.slots[lease.slot];
+        slot.in_flight = slot.in_flight.saturating_sub(1);
+        for w in &mut slot.windows {
+            for u in w.uses.iter_mut().filter(|u| u.lease == lease.id) {
+                u.done_at = Some(at);
+            }
+        }
+        match how {
+            Release::Answered => {
+                slot.strikes = 0;
+                slot.probing = false;
+                false
+            }
+            Release::OverQuota => {
+                if slot.rested_at.is_some_and(|r| lease.sent_at < r) {
+                    // Sent before the current rest began: the same refusal again.
+                    return false;
+                }
+                // Our windows said the key was free, so someone else spent it or the day
+                // is over: rest a full window, then probe with one request; a second
+                // refusal in a row means the day.
+                slot.strikes += 1;
+                slot.rested_at = Some(at);
+                slot.rest_until = Some(at + with_margin(longest));
+                slot.probing = true;
+                if slot.strikes >= 2 {
+                    slot.exhausted_day = Some(utc_day());
+                }
+                false
+            }
+            Release::Rejected(reason) => {
+                let first = slot.rejected.is_none();
+                slot.rejected.get_or_insert(reason);
+                first
+            }
+        }
+    }
+
+    /// Steady-state requests per second of the keys still usable today.
+    pub fn per_second(&self) -> f64 {
+        let today = utc_day();
+        let usable = self
+            .slots
+            .iter()
+            .filter(|s| s.rejected.is_none() && s.exhausted_day.as_deref() != Some(&today))
+            .count();
+        self.per_second * usable as f64
+    }
+
+    /// Requests sent by this process, per key id.
+    pub fn sent(&self) -> BTreeMap<String, u64> {
+        self.slots
+            .iter()
+            .map(|s| (s.key.id().to_string(), s.sent))
+            .collect()
+    }
+
+    /// Every key's state, for display.
+    pub fn status(&mut self, now: Instant) -> Result<Vec<KeyStatus>> {
+        let today = utc_day();
+        let mut out = Vec::with_capacity(self.slots.len());
+        for slot in &mut self.slots {
+            for w in &mut slot.windows {
+                w.prune(now);
+            }
+            let used_today = self.store.ledger_used(slot.key.id(), &today)?;
+            let exhausted = slot.exhausted_day.as_deref() == Some(&today)
+                || self.daily.is_some_and(|l| used_today >= u64::from(l));
+            let state = if slot.rejected.is_some() {
+                "rejected"
+            } else if exhausted {
+                "exhausted"
+            } else if slot.rest_until.is_some_and(|t| t > now) {
+                "resting"
+            } else {
+                "ok"
+            };
+            out.push(KeyStatus {
+                id: slot.key.id().clone(),
+                state,
+                free_now: slot
+                    .windows
+                    .iter()
+                    .map(Window::free)
+                    .min()
+                    .unwrap_or(u32::MAX),
+                used_today,
+                daily_limit: self.daily,
+                sent: slot.sent,
+                rejected_reason: slot.rejected.clone(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The earlier of two optional instants.
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

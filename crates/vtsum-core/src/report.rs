@@ -1,0 +1,397 @@
+//! The report model: what VirusTotal said about a file ([`FileReport`]), what the cache and
+//! jobs keep ([`Lookup`], [`ItemResult`]), and the one row per input hash that every output
+//! format renders ([`Row`]). JSON field names of [`Row`] are pinned: other tools read them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::hash::{Hash, HashKind};
+
+/// One antivirus engine's result for a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineResult {
+    /// `malicious`, `suspicious`, `undetected`, `harmless`, `type-unsupported`, `timeout`, ...
+    pub category: String,
+    pub result: Option<String>,
+    pub version: Option<String>,
+    /// The engine's signature date as VirusTotal gives it (e.g. `20240101`).
+    pub update: Option<String>,
+}
+
+/// Counts of engine categories from the last analysis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub malicious: u32,
+    pub suspicious: u32,
+    pub undetected: u32,
+    pub harmless: u32,
+    pub timeout: u32,
+    pub type_unsupported: u32,
+    pub failure: u32,
+}
+
+/// What VirusTotal knows about a file, independent of who asked and how it is shown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileReport {
+    pub sha256: String,
+    pub md5: Option<String>,
+    pub sha1: Option<String>,
+    pub stats: Stats,
+    /// Whether VirusTotal ever analysed the file (a file can be known but never scanned).
+    pub analysed: bool,
+    pub threat_label: Option<String>,
+    pub type_description: Option<String>,
+    pub size: Option<u64>,
+    pub meaningful_name: Option<String>,
+    pub names: Vec<String>,
+    pub tags: Vec<String>,
+    /// Unix seconds.
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub last_analysis: Option<i64>,
+    pub reputation: Option<i64>,
+    pub engines: BTreeMap<String, EngineResult>,
+}
+
+/// The answer to one lookup: VirusTotal knows the file, or it does not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Lookup {
+    Found(Box<FileReport>),
+    Unknown,
+}
+
+/// A cached lookup and when it was fetched from VirusTotal (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheEntry {
+    /// The hash that was asked for (for unknown files, the only hash we have).
+    pub queried: Hash,
+    pub lookup: Lookup,
+    pub fetched_at: i64,
+}
+
+/// The final outcome for one hash of a job, as stored with the job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum ItemResult {
+    Lookup {
+        lookup: Lookup,
+        from_cache: bool,
+        fetched_at: i64,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// Whether a row holds an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Found,
+    Unknown,
+    Error,
+}
+
+/// The one-word judgement of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Malicious,
+    Suspicious,
+    Clean,
+    Unanalysed,
+    Unknown,
+    Error,
+}
+
+impl Verdict {
+    /// Every verdict, worst first.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Malicious,
+        Verdict::Suspicious,
+        Verdict::Clean,
+        Verdict::Unanalysed,
+        Verdict::Unknown,
+        Verdict::Error,
+    ];
+
+    /// The lower-case name used in every format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Malicious => "malicious",
+            Verdict::Suspicious => "suspicious",
+            Verdict::Clean => "clean",
+            Verdict::Unanalysed => "unanalysed",
+            Verdict::Unknown => "unknown",
+            Verdict::Error => "error",
+        }
+    }
+
+    /// The verdict of a file's stats with `threshold` malicious detections needed for
+    /// `malicious`.
+    pub fn of(stats: &Stats, analysed: bool, threshold: u32) -> Verdict {
+        if stats.malicious >= threshold.max(1) {
+            Verdict::Malicious
+        } else if stats.malicious > 0 || stats.suspicious > 0 {
+            Verdict::Suspicious
+        } else if analysed {
+            Verdict::Clean
+        } else {
+            Verdict::Unanalysed
+        }
+    }
+}
+
+/// One row of a report: one input hash and everything known about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub input: String,
+    pub md5: Option<String>,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+    pub status: Status,
+    pub verdict: Verdict,
+    pub malicious: u32,
+    pub suspicious: u32,
+    pub undetected: u32,
+    pub harmless: u32,
+    pub total: u32,
+    pub threat_label: Option<String>,
+    #[serde(rename = "type")]
+    pub file_type: Option<String>,
+    pub size: Option<u64>,
+    pub meaningful_name: Option<String>,
+    pub names: Vec<String>,
+    pub tags: Vec<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub last_analysis: Option<String>,
+    pub reputation: Option<i64>,
+    pub permalink: Option<String>,
+    pub from_cache: bool,
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub engines: Option<BTreeMap<String, EngineResult>>,
+}
+
+/// How rows are built from results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowOptions {
+    /// Malicious detections needed for the `malicious` verdict.
+    pub threshold: u32,
+    /// Include per-engine results.
+    pub engines: bool,
+}
+
+impl Default for RowOptions {
+    fn default() -> Self {
+        RowOptions {
+            threshold: 3,
+            engines: false,
+        }
+    }
+}
+
+/// ISO 8601 UTC text of a Unix time, e.g. `2024-05-01T12:00:00Z`.
+pub fn iso8601(unix: i64) -> Option<String> {
+    DateTime::<Utc>::from_timestamp(unix, 0).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// The VirusTotal page of a file.
+pub fn permalink(sha256: &str) -> String {
+    format!("https://www.virustotal.com/gui/file/{sha256}")
+}
+
+impl Row {
+    /// A row with only the input filled in: the base of every other constructor.
+    fn blank(input: &Hash, status: Status, verdict: Verdict) -> Row {
+        let mut row = Row {
+            input: input.to_string(),
+            md5: None,
+            sha1: None,
+            sha256: None,
+            status,
+            verdict,
+            malicious: 0,
+            suspicious: 0,
+            undetected: 0,
+            harmless: 0,
+            total: 0,
+            threat_label: None,
+            file_type: None,
+            size: None,
+            meaningful_name: None,
+            names: Vec::new(),
+            tags: Vec::new(),
+            first_seen: None,
+            last_seen: None,
+            last_analysis: None,
+            reputation: None,
+            permalink: None,
+            from_cache: false,
+            error: None,
+            engines: None,
+        };
+        let own = Some(input.to_string());
+        match input.kind() {
+            HashKind::Md5 => row.md5 = own,
+            HashKind::Sha1 => row.sha1 = own,
+            HashKind::Sha256 => row.sha256 = own,
+        }
+        row
+    }
+
+    /// The row of an input hash whose lookup failed for good.
+    pub fn error(input: &Hash, message: impl Into<String>) -> Row {
+        let mut row = Row::blank(input, Status::Error, Verdict::Error);
+        row.error = Some(message.into());
+        row
+    }
+
+    /// The row of an input hash from its stored result.
+    pub fn from_result(input: &Hash, result: &ItemResult, opts: RowOptions) -> Row {
+        match result {
+            ItemResult::Error { message } => Row::error(input, message.clone()),
+            ItemResult::Lookup {
+                lookup, from_cache, ..
+            } => {
+                let mut row = Row::from_lookup(input, lookup, opts);
+                row.from_cache = *from_cache;
+                row
+            }
+        }
+    }
+
+    /// The row of an input hash from what VirusTotal said.
+    pub fn from_lookup(input: &Hash, lookup: &Lookup, opts: RowOptions) -> Row {
+        let file = match lookup {
+            Lookup::Unknown => return Row::blank(input, Status::Unknown, Verdict::Unknown),
+            Lookup::Found(file) => file,
+        };
+        let s = &file.stats;
+        let mut row = Row::blank(
+            input,
+            Status::Found,
+            Verdict::of(s, file.analysed, opts.threshold),
+        );
+        row.md5 = file.md5.clone().or(row.md5);
+        row.sha1 = file.sha1.clone().or(row.sha1);
+        row.sha256 = Some(file.sha256.clone());
+        row.malicious = s.malicious;
+        row.suspicious = s.suspicious;
+        row.undetected = s.undetected;
+        row.harmless = s.harmless;
+        row.total = s.malicious + s.suspicious + s.undetected + s.harmless;
+        row.threat_label = file.threat_label.clone();
+        row.file_type = file.type_description.clone();
+        row.size = file.size;
+        row.meaningful_name = file.meaningful_name.clone();
+        row.names = file.names.clone();
+        row.tags = file.tags.clone();
+        row.first_seen = file.first_seen.and_then(iso8601);
+        row.last_seen = file.last_seen.and_then(iso8601);
+        row.last_analysis = file.last_analysis.and_then(iso8601);
+        row.reputation = file.reputation;
+        row.permalink = Some(permalink(&file.sha256));
+        if opts.engines {
+            row.engines = Some(file.engines.clone());
+        }
+        row
+    }
+}
+
+/// Totals over a report, printed on stderr and kept in the JSON output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Rows in the report (unique input hashes).
+    pub total: usize,
+    /// Rows by verdict name.
+    pub verdicts: BTreeMap<String, usize>,
+    /// Rows answered from the cache.
+    pub cache_hits: usize,
+    /// Requests sent to VirusTotal in this run, by key id.
+    pub requests: BTreeMap<String, u64>,
+    /// Non-blank input lines that held no hash.
+    pub lines_without_hash: u64,
+    /// Hashes seen again after their first occurrence.
+    pub duplicates: u64,
+    /// Hashes not yet looked up because every key is out of quota.
+    pub pending: usize,
+    /// When work can resume (ISO 8601 UTC), if it stopped for quota.
+    pub resumes_at: Option<String>,
+}
+
+impl Summary {
+    /// Counts verdicts and cache hits over finished rows.
+    pub fn count_rows(&mut self, rows: &[Row]) {
+        for row in rows {
+            *self
+                .verdicts
+                .entry(row.verdict.as_str().to_string())
+                .or_default() += 1;
+            if row.from_cache {
+                self.cache_hits += 1;
+            }
+        }
+        self.total = rows.len() + self.pending;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stats(malicious: u32, suspicious: u32) -> Stats {
+        Stats {
+            malicious,
+            suspicious,
+            undetected: 60,
+            ..Stats::default()
+        }
+    }
+
+    #[test]
+    fn verdict_thresholds() {
+        assert_eq!(Verdict::of(&stats(3, 0), true, 3), Verdict::Malicious);
+        assert_eq!(Verdict::of(&stats(2, 0), true, 3), Verdict::Suspicious);
+        assert_eq!(Verdict::of(&stats(0, 1), true, 3), Verdict::Suspicious);
+        assert_eq!(Verdict::of(&stats(0, 0), true, 3), Verdict::Clean);
+        assert_eq!(
+            Verdict::of(&Stats::default(), false, 3),
+            Verdict::Unanalysed
+        );
+        assert_eq!(Verdict::of(&stats(1, 0), true, 1), Verdict::Malicious);
+    }
+
+    #[test]
+    fn total_counts_the_four_categories_as_the_vt_page_does() {
+        let file = FileReport {
+            sha256: "a".repeat(64),
+            stats: Stats {
+                malicious: 5,
+                suspicious: 1,
+                undetected: 50,
+                harmless: 2,
+                timeout: 3,
+                type_unsupported: 4,
+                failure: 1,
+            },
+            analysed: true,
+            first_seen: Some(0),
+            ..FileReport::default()
+        };
+        let input = Hash::parse(&"A".repeat(64)).unwrap();
+        let row = Row::from_lookup(
+            &input,
+            &Lookup::Found(Box::new(file)),
+            RowOptions::default(),
+        );
+        assert_eq!(row.total, 58);
+        assert_eq!(row.verdict, Verdict::Malicious);
+        assert_eq!(row.first_seen.as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert!(row.permalink.unwrap().ends_with(&"a".repeat(64)));
+    }
+}

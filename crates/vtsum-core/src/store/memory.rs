@@ -1,0 +1,260 @@
+//! An in-memory [`Store`]: `--store none` (nothing kept between runs) and the reference
+//! backend the store test suite checks the others against.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, Store};
+use crate::error::Result;
+use crate::hash::Hash;
+use crate::key::KeyId;
+use crate::report::{CacheEntry, ItemResult, Lookup};
+
+#[derive(Default)]
+struct Inner {
+    /// Entries by their primary hash (sha256 for found files, the queried hash otherwise).
+    entries: HashMap<String, CacheEntry>,
+    /// md5/sha1/sha256 of found files → primary hash.
+    aliases: HashMap<String, String>,
+    ledger: BTreeMap<(String, KeyId), u64>,
+    jobs: BTreeMap<JobId, (JobInfo, Vec<JobItem>)>,
+}
+
+/// Everything in memory, behind one lock.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The hashes an entry can be found by, and the one it is stored under.
+pub(crate) fn entry_hashes(entry: &CacheEntry) -> (String, Vec<String>) {
+    match &entry.lookup {
+        Lookup::Found(f) => {
+            let mut all = vec![f.sha256.to_ascii_lowercase()];
+            all.extend(
+                f.md5
+                    .iter()
+                    .chain(f.sha1.iter())
+                    .map(|h| h.to_ascii_lowercase()),
+            );
+            all.push(entry.queried.to_string());
+            all.dedup();
+            (f.sha256.to_ascii_lowercase(), all)
+        }
+        Lookup::Unknown => (entry.queried.to_string(), vec![entry.queried.to_string()]),
+    }
+}
+
+impl Store for MemoryStore {
+    fn describe(&self) -> String {
+        "none (in memory)".to_string()
+    }
+
+    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
+        let inner = self.lock();
+        let primary = inner
+            .aliases
+            .get(hash.as_str())
+            .map(String::as_str)
+            .unwrap_or(hash.as_str());
+        Ok(inner.entries.get(primary).cloned())
+    }
+
+    fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
+        let mut inner = self.lock();
+        let (primary, all) = entry_hashes(entry);
+        for h in &all {
+            // A file that became known replaces the "unknown" answers for its hashes.
+            if h != &primary {
+                if let Some(old) = inner.entries.get(h) {
+                    if matches!(old.lookup, Lookup::Unknown) {
+                        inner.entries.remove(h);
+                    }
+                }
+            }
+            inner.aliases.insert(h.clone(), primary.clone());
+        }
+        inner.entries.insert(primary, entry.clone());
+        Ok(())
+    }
+
+    fn cache_stats(&self) -> Result<CacheStats> {
+        let inner = self.lock();
+        let mut stats = CacheStats::default();
+        for e in inner.entries.values() {
+            match e.lookup {
+                Lookup::Found(_) => stats.found += 1,
+                Lookup::Unknown => stats.unknown += 1,
+            }
+            stats.bytes += serde_json::to_vec(e).map_or(0, |v| v.len() as u64);
+        }
+        Ok(stats)
+    }
+
+    fn cache_clear(&self) -> Result<u64> {
+        let mut inner = self.lock();
+        let n = inner.entries.len() as u64;
+        inner.entries.clear();
+        inner.aliases.clear();
+        Ok(n)
+    }
+
+    fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()> {
+        let entries: Vec<CacheEntry> = self.lock().entries.values().cloned().collect();
+        entries.into_iter().try_for_each(each)
+    }
+
+    fn ledger_used(&self, key: &KeyId, day: &str) -> Result<u64> {
+        let inner = self.lock();
+        Ok(inner
+            .ledger
+            .get(&(day.to_string(), key.clone()))
+            .copied()
+            .unwrap_or(0))
+    }
+
+    fn ledger_add(&self, key: &KeyId, day: &str, n: u64) -> Result<u64> {
+        let mut inner = self.lock();
+        let used = inner
+            .ledger
+            .entry((day.to_string(), key.clone()))
+            .or_default();
+        *used += n;
+        Ok(*used)
+    }
+
+    fn ledger_day(&self, day: &str) -> Result<BTreeMap<KeyId, u64>> {
+        let inner = self.lock();
+        Ok(inner
+            .ledger
+            .iter()
+            .filter(|((d, _), _)| d == day)
+            .map(|((_, k), n)| (k.clone(), *n))
+            .collect())
+    }
+
+    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool> {
+        let mut inner = self.lock();
+        if inner.jobs.contains_key(id) {
+            return Ok(false);
+        }
+        let info = JobInfo {
+            id: id.clone(),
+            spec: spec.clone(),
+            state: JobState::Queued,
+            created_at: now,
+            updated_at: now,
+            total: hashes.len() as u64,
+            done: 0,
+            cache_hits: 0,
+            errors: 0,
+            resumes_at: None,
+            error: None,
+        };
+        let items = hashes
+            .iter()
+            .enumerate()
+            .map(|(i, h)| JobItem {
+                index: i as u64,
+                hash: h.clone(),
+                result: None,
+            })
+            .collect();
+        inner.jobs.insert(id.clone(), (info, items));
+        Ok(true)
+    }
+
+    fn job_get(&self, id: &JobId) -> Result<Option<JobInfo>> {
+        Ok(self.lock().jobs.get(id).map(|(info, _)| info.clone()))
+    }
+
+    fn job_list(&self) -> Result<Vec<JobInfo>> {
+        let mut jobs: Vec<JobInfo> = self.lock().jobs.values().map(|(i, _)| i.clone()).collect();
+        jobs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        Ok(jobs)
+    }
+
+    fn job_set_state(
+        &self,
+        id: &JobId,
+        state: JobState,
+        resumes_at: Option<i64>,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        if let Some((info, _)) = self.lock().jobs.get_mut(id) {
+            info.state = state;
+            info.resumes_at = resumes_at;
+            info.error = error.map(str::to_string);
+            info.updated_at = now;
+        }
+        Ok(())
+    }
+
+    fn job_pending(&self, id: &JobId) -> Result<Vec<JobItem>> {
+        Ok(self
+            .lock()
+            .jobs
+            .get(id)
+            .map_or_else(Vec::new, |(_, items)| {
+                items
+                    .iter()
+                    .filter(|i| i.result.is_none())
+                    .cloned()
+                    .collect()
+            }))
+    }
+
+    fn job_record(&self, id: &JobId, index: u64, result: &ItemResult, now: i64) -> Result<()> {
+        let mut inner = self.lock();
+        let Some((info, items)) = inner.jobs.get_mut(id) else {
+            return Ok(());
+        };
+        let Some(item) = items.get_mut(index as usize) else {
+            return Ok(());
+        };
+        if item.result.is_some() {
+            return Ok(());
+        }
+        item.result = Some(result.clone());
+        info.done += 1;
+        info.updated_at = now;
+        match result {
+            ItemResult::Error { .. } => info.errors += 1,
+            ItemResult::Lookup {
+                from_cache: true, ..
+            } => info.cache_hits += 1,
+            ItemResult::Lookup { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {
+        Ok(self
+            .lock()
+            .jobs
+            .get(id)
+            .map_or_else(Vec::new, |(_, items)| {
+                items
+                    .iter()
+                    .skip(offset as usize)
+                    .take(limit as usize)
+                    .cloned()
+                    .collect()
+            }))
+    }
+
+    fn job_delete(&self, id: &JobId) -> Result<bool> {
+        Ok(self.lock().jobs.remove(id).is_some())
+    }
+}

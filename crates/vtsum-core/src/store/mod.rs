@@ -1,0 +1,211 @@
+//! Where vtsum keeps what must survive the process: the lookup cache, the per-key daily
+//! request ledger, and jobs (their input hashes and each hash's result).
+//!
+//! Backends implement [`Store`] and are chosen by URL ([`open`]): `sqlite:PATH` (the
+//! default), `none` (in memory, nothing kept). One test suite ([`suite`]) runs against
+//! every backend.
+//!
+//! The trait is synchronous: SQLite is, every call is short, and the engine calls it from
+//! `spawn_blocking` where a call may wait on a lock.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::hash::Hash;
+use crate::key::KeyId;
+use crate::report::{CacheEntry, ItemResult, RowOptions};
+
+pub mod memory;
+pub mod sqlite;
+#[doc(hidden)]
+pub mod suite;
+
+/// A job's identity: 32 lower-case hex characters (128 bits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct JobId(pub String);
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    /// Every key is out of quota; `resumes_at` says until when.
+    WaitingQuota,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    /// The snake_case name used in the API and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::WaitingQuota => "waiting_quota",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// Parses [`JobState::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<JobState> {
+        [
+            JobState::Queued,
+            JobState::Running,
+            JobState::WaitingQuota,
+            JobState::Done,
+            JobState::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Whether the job will do no more work.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Done | JobState::Failed)
+    }
+}
+
+/// What a job was asked to do, fixed when it is created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSpec {
+    /// A label for people (an upload's file name, say). May be empty.
+    pub label: String,
+    pub row_options: RowOptions,
+    /// Ignore cached answers older than this job (`--refresh`).
+    pub refresh: bool,
+    /// Non-blank input lines that held no hash.
+    pub lines_without_hash: u64,
+    /// Repeated hashes dropped from the input.
+    pub duplicates: u64,
+}
+
+/// A job's header: its spec, state and progress counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    pub id: JobId,
+    pub spec: JobSpec,
+    pub state: JobState,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub total: u64,
+    pub done: u64,
+    pub cache_hits: u64,
+    pub errors: u64,
+    /// Unix seconds: when quota frees again, while `state` is `waiting_quota`.
+    pub resumes_at: Option<i64>,
+    /// Why the job failed, when `state` is `failed`.
+    pub error: Option<String>,
+}
+
+/// One hash of a job, with its result once it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobItem {
+    /// Position in the input, from 0.
+    pub index: u64,
+    pub hash: Hash,
+    pub result: Option<ItemResult>,
+}
+
+/// Counts of cached entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStats {
+    /// Files VirusTotal knows.
+    pub found: u64,
+    /// Hashes VirusTotal did not know.
+    pub unknown: u64,
+    /// Approximate bytes used by cached entries.
+    pub bytes: u64,
+}
+
+/// The backend of the cache, the quota ledger and jobs.
+pub trait Store: Send + Sync + 'static {
+    /// A short description for messages, e.g. `sqlite:/home/a/.local/share/vtsum/vtsum.db`.
+    fn describe(&self) -> String;
+
+    /// The cached answer for a hash, found by any of md5, sha1 or sha256 of a found file,
+    /// or by the exact hash of an unknown one. Freshness is the caller's decision.
+    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>>;
+    /// Stores an answer, replacing older answers for the same file.
+    fn cache_put(&self, entry: &CacheEntry) -> Result<()>;
+    fn cache_stats(&self) -> Result<CacheStats>;
+    /// Removes every cached answer; returns how many there were.
+    fn cache_clear(&self) -> Result<u64>;
+    /// Calls `each` for every cached answer (for `vtsum cache export`).
+    fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()>;
+
+    /// Requests spent by a key on a UTC day (`YYYY-MM-DD`).
+    fn ledger_used(&self, key: &KeyId, day: &str) -> Result<u64>;
+    /// Adds `n` requests to a key's day and returns the new total.
+    fn ledger_add(&self, key: &KeyId, day: &str, n: u64) -> Result<u64>;
+    /// All keys' counts for a day.
+    fn ledger_day(&self, day: &str) -> Result<BTreeMap<KeyId, u64>>;
+
+    /// Creates a job in state `queued` with its hashes, unless one with this id exists.
+    /// Returns whether it was created.
+    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool>;
+    fn job_get(&self, id: &JobId) -> Result<Option<JobInfo>>;
+    /// Every job, newest first.
+    fn job_list(&self) -> Result<Vec<JobInfo>>;
+    /// Sets state, `resumes_at` and `error` together.
+    fn job_set_state(
+        &self,
+        id: &JobId,
+        state: JobState,
+        resumes_at: Option<i64>,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<()>;
+    /// Hashes of a job without a result yet, in input order.
+    fn job_pending(&self, id: &JobId) -> Result<Vec<JobItem>>;
+    /// Records a hash's result and updates the job's counters. Recording the same index
+    /// twice keeps the first result.
+    fn job_record(&self, id: &JobId, index: u64, result: &ItemResult, now: i64) -> Result<()>;
+    /// Items in input order, `offset` and at most `limit` of them.
+    fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>>;
+    /// Deletes a job and its items; returns whether it existed.
+    fn job_delete(&self, id: &JobId) -> Result<bool>;
+}
+
+/// Opens the store a URL names: `sqlite:PATH` (`sqlite` alone: `default_sqlite`), `none`.
+pub fn open(url: &str, default_sqlite: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
+    let url = url.trim();
+    let bad = |why: &str| crate::Error::StoreUrl {
+        url: url.to_string(),
+        why: why.to_string(),
+    };
+    if url == "none" {
+        return Ok(std::sync::Arc::new(memory::MemoryStore::new()));
+    }
+    if url == "sqlite" || url == "sqlite:" {
+        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(
+            default_sqlite,
+        )?));
+    }
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = match path.strip_prefix("~/") {
+            Some(rest) => std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(rest))
+                .ok_or_else(|| bad("~ used but HOME is not set"))?,
+            None => std::path::PathBuf::from(path),
+        };
+        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&path)?));
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        return Err(bad("the Redis store is not built into this version yet"));
+    }
+    Err(bad("unknown kind of store"))
+}

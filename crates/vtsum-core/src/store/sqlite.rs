@@ -1,0 +1,444 @@
+//! The embedded SQLite store, vtsum's default: one file, zero set-up.
+//!
+//! Schema (version 1, in `PRAGMA user_version`):
+//! - `cache(id, kind, fetched_at, entry)`: one row per answer, `id` the sha256 of a found
+//!   file or the queried hash of an unknown one, `entry` the JSON [`CacheEntry`];
+//!   `cache_alias(hash, id)` finds a row by any of md5, sha1 and sha256.
+//! - `ledger(key_id, day, used)`: requests per key id per UTC day. Never the key itself.
+//! - `jobs(...)` and `job_items(job_id, idx, hash, result)`: a job's hashes and their
+//!   results as JSON [`ItemResult`]s, `NULL` while pending.
+//!
+//! Several processes may share the file: WAL lets readers work beside a writer, a busy
+//! timeout makes writers queue instead of failing, and every read-then-write runs in a
+//! `BEGIN IMMEDIATE` transaction, which takes the write lock up front so two processes can
+//! never deadlock upgrading read locks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::memory::entry_hashes;
+use super::{CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, Store};
+use crate::error::{Error, Result};
+use crate::hash::Hash;
+use crate::key::KeyId;
+use crate::report::{CacheEntry, ItemResult, Lookup};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS cache (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    entry TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cache_alias (
+    hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL REFERENCES cache(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS cache_alias_id ON cache_alias(id);
+CREATE TABLE IF NOT EXISTS ledger (
+    key_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (key_id, day)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    cache_hits INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    resumes_at INTEGER,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS job_items (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    result TEXT,
+    PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
+";
+
+/// A SQLite file holding cache, ledger and jobs.
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, and its parent directory.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        }
+        let wrap = |source| Error::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(wrap)?;
+        conn.busy_timeout(Duration::from_secs(15)).map_err(wrap)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(wrap)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(wrap)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(wrap)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(wrap)?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::Corrupt(format!(
+                "{} was written by a newer vtsum (schema {version}); upgrade vtsum",
+                path.display()
+            )));
+        }
+        conn.execute_batch(SCHEMA).map_err(wrap)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(wrap)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn err(&self, source: rusqlite::Error) -> Error {
+        Error::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("store values serialise")
+}
+
+fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
+    let spec: String = row.get(1)?;
+    let state: String = row.get(2)?;
+    let info = JobInfo {
+        id: JobId(row.get(0)?),
+        spec: JobSpec {
+            label: String::new(),
+            row_options: Default::default(),
+            refresh: false,
+            lines_without_hash: 0,
+            duplicates: 0,
+        },
+        state: JobState::parse(&state).unwrap_or(JobState::Failed),
+        created_at: row.get(3)?,
+        updated_at: row.get(4)?,
+        total: row.get(5)?,
+        done: row.get(6)?,
+        cache_hits: row.get(7)?,
+        errors: row.get(8)?,
+        resumes_at: row.get(9)?,
+        error: row.get(10)?,
+    };
+    Ok((info, spec))
+}
+
+const JOB_COLUMNS: &str =
+    "id, spec, state, created_at, updated_at, total, done, cache_hits, errors, resumes_at, error";
+
+fn finish_job((mut info, spec): (JobInfo, String)) -> Result<JobInfo> {
+    info.spec = decode(&spec)?;
+    Ok(info)
+}
+
+fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(u64, String, Option<String>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+}
+
+fn finish_item((index, hash, result): (u64, String, Option<String>)) -> Result<JobItem> {
+    Ok(JobItem {
+        index,
+        hash: Hash::parse(&hash).ok_or_else(|| Error::Corrupt(format!("bad hash {hash:?}")))?,
+        result: result.as_deref().map(decode).transpose()?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+
+    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
+        let conn = self.conn();
+        let text: Option<String> = conn
+            .query_row(
+                "SELECT c.entry FROM cache_alias a JOIN cache c ON c.id = a.id WHERE a.hash = ?1",
+                [hash.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        text.as_deref().map(decode).transpose()
+    }
+
+    fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
+        let (primary, all) = entry_hashes(entry);
+        let kind = match entry.lookup {
+            Lookup::Found(_) => "found",
+            Lookup::Unknown => "unknown",
+        };
+        let mut conn = self.conn();
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // A file that became known replaces the "unknown" answers for its hashes.
+            for h in all.iter().filter(|h| **h != primary) {
+                tx.execute(
+                    "DELETE FROM cache WHERE id = ?1 AND kind = 'unknown'",
+                    [h.as_str()],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO cache (id, kind, fetched_at, entry) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,
+                   fetched_at = excluded.fetched_at, entry = excluded.entry",
+                params![primary, kind, entry.fetched_at, encode(entry)],
+            )?;
+            for h in &all {
+                tx.execute(
+                    "INSERT OR REPLACE INTO cache_alias (hash, id) VALUES (?1, ?2)",
+                    params![h, primary],
+                )?;
+            }
+            tx.commit()
+        };
+        run(&mut conn).map_err(|e| self.err(e))
+    }
+
+    fn cache_stats(&self) -> Result<CacheStats> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT COALESCE(SUM(kind = 'found'), 0), COALESCE(SUM(kind = 'unknown'), 0),
+                    COALESCE(SUM(LENGTH(entry)), 0) FROM cache",
+            [],
+            |r| {
+                Ok(CacheStats {
+                    found: r.get(0)?,
+                    unknown: r.get(1)?,
+                    bytes: r.get(2)?,
+                })
+            },
+        )
+        .map_err(|e| self.err(e))
+    }
+
+    fn cache_clear(&self) -> Result<u64> {
+        let conn = self.conn();
+        conn.execute("DELETE FROM cache_alias", [])
+            .map_err(|e| self.err(e))?;
+        let n = conn
+            .execute("DELETE FROM cache", [])
+            .map_err(|e| self.err(e))?;
+        Ok(n as u64)
+    }
+
+    fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT entry FROM cache ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        for text in rows {
+            each(decode(&text.map_err(|e| self.err(e))?)?)?;
+        }
+        Ok(())
+    }
+
+    fn ledger_used(&self, key: &KeyId, day: &str) -> Result<u64> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT used FROM ledger WHERE key_id = ?1 AND day = ?2",
+            params![key.0, day],
+            |r| r.get(0),
+        )
+        .optional()
+        .map(|n| n.unwrap_or(0))
+        .map_err(|e| self.err(e))
+    }
+
+    fn ledger_add(&self, key: &KeyId, day: &str, n: u64) -> Result<u64> {
+        let conn = self.conn();
+        conn.query_row(
+            "INSERT INTO ledger (key_id, day, used) VALUES (?1, ?2, ?3)
+             ON CONFLICT(key_id, day) DO UPDATE SET used = used + excluded.used
+             RETURNING used",
+            params![key.0, day, n],
+            |r| r.get(0),
+        )
+        .map_err(|e| self.err(e))
+    }
+
+    fn ledger_day(&self, day: &str) -> Result<BTreeMap<KeyId, u64>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT key_id, used FROM ledger WHERE day = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([day], |r| Ok((KeyId(r.get(0)?), r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool> {
+        let mut conn = self.conn();
+        let run = |conn: &mut Connection| -> rusqlite::Result<bool> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO jobs (id, spec, state, created_at, updated_at, total)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                params![
+                    id.0,
+                    encode(spec),
+                    JobState::Queued.as_str(),
+                    now,
+                    hashes.len() as u64
+                ],
+            )?;
+            if inserted == 0 {
+                return Ok(false);
+            }
+            {
+                let mut stmt =
+                    tx.prepare("INSERT INTO job_items (job_id, idx, hash) VALUES (?1, ?2, ?3)")?;
+                for (i, h) in hashes.iter().enumerate() {
+                    stmt.execute(params![id.0, i as u64, h.as_str()])?;
+                }
+            }
+            tx.commit()?;
+            Ok(true)
+        };
+        run(&mut conn).map_err(|e| self.err(e))
+    }
+
+    fn job_get(&self, id: &JobId) -> Result<Option<JobInfo>> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
+                [&id.0],
+                job_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        row.map(finish_job).transpose()
+    }
+
+    fn job_list(&self) -> Result<Vec<JobInfo>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], job_from_row).map_err(|e| self.err(e))?;
+        rows.map(|r| finish_job(r.map_err(|e| self.err(e))?))
+            .collect()
+    }
+
+    fn job_set_state(
+        &self,
+        id: &JobId,
+        state: JobState,
+        resumes_at: Option<i64>,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE jobs SET state = ?2, resumes_at = ?3, error = ?4, updated_at = ?5 WHERE id = ?1",
+            params![id.0, state.as_str(), resumes_at, error, now],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn job_pending(&self, id: &JobId) -> Result<Vec<JobItem>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT idx, hash, result FROM job_items
+                 WHERE job_id = ?1 AND result IS NULL ORDER BY idx",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([&id.0], item_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.map(|r| finish_item(r.map_err(|e| self.err(e))?))
+            .collect()
+    }
+
+    fn job_record(&self, id: &JobId, index: u64, result: &ItemResult, now: i64) -> Result<()> {
+        let (hit, error) = match result {
+            ItemResult::Error { .. } => (0, 1),
+            ItemResult::Lookup { from_cache, .. } => (u64::from(*from_cache), 0),
+        };
+        let mut conn = self.conn();
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let changed = tx.execute(
+                "UPDATE job_items SET result = ?3 WHERE job_id = ?1 AND idx = ?2 AND result IS NULL",
+                params![id.0, index, encode(result)],
+            )?;
+            if changed == 1 {
+                tx.execute(
+                    "UPDATE jobs SET done = done + 1, cache_hits = cache_hits + ?2,
+                       errors = errors + ?3, updated_at = ?4 WHERE id = ?1",
+                    params![id.0, hit, error, now],
+                )?;
+            }
+            tx.commit()
+        };
+        run(&mut conn).map_err(|e| self.err(e))
+    }
+
+    fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT idx, hash, result FROM job_items WHERE job_id = ?1 AND idx >= ?2
+                 ORDER BY idx LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![id.0, offset, limit], item_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.map(|r| finish_item(r.map_err(|e| self.err(e))?))
+            .collect()
+    }
+
+    fn job_delete(&self, id: &JobId) -> Result<bool> {
+        let conn = self.conn();
+        conn.execute("DELETE FROM job_items WHERE job_id = ?1", [&id.0])
+            .map_err(|e| self.err(e))?;
+        let n = conn
+            .execute("DELETE FROM jobs WHERE id = ?1", [&id.0])
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
+}

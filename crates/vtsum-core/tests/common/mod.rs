@@ -1,0 +1,92 @@
+//! Shared set-up for the engine tests: a fake VirusTotal on a loopback port and an engine
+//! pointed at it, with compressed quota windows so tests run in seconds.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use vtsum_core::engine::{Cancel, Engine, EngineConfig, Event, RunOptions, RunOutcome};
+use vtsum_core::rate::RateSpec;
+use vtsum_core::store::{memory::MemoryStore, JobId, JobSpec, Store};
+use vtsum_core::vt::{ApiVersion, ClientConfig};
+use vtsum_core::{ApiKey, Hash, RowOptions};
+
+/// Starts a fake with these keys and limits (`rate` as vtsum parses it).
+pub async fn fake(keys: &[&str], rate: &str) -> fakevt::FakeVt {
+    let spec: RateSpec = rate.parse().unwrap();
+    fakevt::spawn(fakevt::Config {
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+        limits: fakevt::Limits {
+            windows: spec.sliding().map(|l| (l.count, l.window)).collect(),
+            daily: spec.daily(),
+        },
+        seed: 7,
+        corpus_size: 300,
+        addr: ([127, 0, 0, 1], 0).into(),
+    })
+    .await
+    .expect("fake VirusTotal starts")
+}
+
+/// Engine settings for a fake: `rate` for every key, fast retries.
+pub fn config(fake: &fakevt::FakeVt, keys: &[&str], rate: &str) -> EngineConfig {
+    EngineConfig {
+        keys: keys.iter().map(ApiKey::new).collect(),
+        rate: rate.parse().unwrap(),
+        client: ClientConfig {
+            base_url: fake.url(),
+            version: ApiVersion::V3,
+            timeout: Duration::from_secs(5),
+        },
+        concurrency: 8,
+        max_age_found: Duration::from_secs(7 * 86_400),
+        max_age_unknown: Duration::from_secs(86_400),
+        retries: 3,
+        backoff: Duration::from_millis(20),
+    }
+}
+
+pub fn memory_store() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
+}
+
+/// `n` hashes the fake knows (sha256), then `unknown` it does not.
+pub fn hashes(fake: &fakevt::FakeVt, n: usize, unknown: usize) -> Vec<Hash> {
+    let mut out: Vec<Hash> = fake
+        .corpus()
+        .files()
+        .iter()
+        .take(n)
+        .map(|f| Hash::parse(&f.sha256).unwrap())
+        .collect();
+    assert_eq!(out.len(), n, "the corpus is large enough");
+    out.extend((0..unknown as u64).map(|i| Hash::parse(&fakevt::unknown_hash(i)).unwrap()));
+    out
+}
+
+pub fn spec() -> JobSpec {
+    JobSpec {
+        label: "test".into(),
+        row_options: RowOptions::default(),
+        refresh: false,
+        lines_without_hash: 0,
+        duplicates: 0,
+    }
+}
+
+/// Creates a job of `hashes` and runs it to its end, collecting the events.
+pub async fn run(
+    engine: &Engine,
+    hashes: &[Hash],
+    opts: RunOptions,
+) -> (JobId, RunOutcome, Vec<Event>) {
+    let (job, _) = engine.open_scan(spec(), hashes).unwrap();
+    let events = Mutex::new(Vec::new());
+    let sink = |e: &Event| events.lock().unwrap().push(e.clone());
+    let outcome = engine
+        .run_job(&job.id, opts, &sink, &Cancel::new())
+        .await
+        .expect("the job runs");
+    (job.id, outcome, events.into_inner().unwrap())
+}

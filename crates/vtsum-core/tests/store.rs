@@ -1,0 +1,129 @@
+//! The store suite against every backend, plus what only SQLite has to prove: data survives
+//! reopening, and several connections (as several processes would) count exactly.
+
+use std::sync::Arc;
+
+use vtsum_core::store::memory::MemoryStore;
+use vtsum_core::store::sqlite::SqliteStore;
+use vtsum_core::store::{JobId, JobSpec, Store};
+use vtsum_core::{Hash, KeyId, RowOptions};
+
+vtsum_core::store_suite!(memory, || Box::new(MemoryStore::new()) as Box<dyn Store>);
+
+vtsum_core::store_suite!(sqlite, || {
+    // Each test gets its own file; the directory is leaked so it outlives the store.
+    let dir = tempfile::tempdir().unwrap().keep();
+    Box::new(SqliteStore::open(&dir.join("suite.db")).unwrap()) as Box<dyn Store>
+});
+
+fn spec() -> JobSpec {
+    JobSpec {
+        label: String::new(),
+        row_options: RowOptions::default(),
+        refresh: false,
+        lines_without_hash: 0,
+        duplicates: 0,
+    }
+}
+
+#[test]
+fn sqlite_data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/v.db");
+    let key = KeyId("12345678".into());
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        s.ledger_add(&key, "2026-11-24", 7).unwrap();
+        s.job_create(
+            &JobId("c".repeat(32)),
+            &spec(),
+            &[Hash::parse(&"a".repeat(32)).unwrap()],
+            1,
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.ledger_used(&key, "2026-11-24").unwrap(), 7);
+    assert_eq!(s.job_get(&JobId("c".repeat(32))).unwrap().unwrap().total, 1);
+}
+
+#[test]
+fn concurrent_connections_on_one_file_count_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let id = JobId("d".repeat(32));
+    let hashes: Vec<Hash> = (0..400)
+        .map(|i| Hash::parse(&format!("{i:032x}")).unwrap())
+        .collect();
+    SqliteStore::open(&path)
+        .unwrap()
+        .job_create(&id, &spec(), &hashes, 1)
+        .unwrap();
+    let key = KeyId("abcdef01".into());
+    let threads: Vec<_> = (0..2)
+        .map(|t| {
+            let path = path.clone();
+            let id = id.clone();
+            let key = key.clone();
+            std::thread::spawn(move || {
+                // Its own connection, as another process would have.
+                let s = SqliteStore::open(&path).unwrap();
+                for i in 0..500 {
+                    s.ledger_add(&key, "2026-11-24", 1).unwrap();
+                    if i < 200 {
+                        let result = vtsum_core::report::ItemResult::Error {
+                            message: format!("{t}"),
+                        };
+                        s.job_record(&id, (t * 200 + i) as u64, &result, 2).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(s.ledger_used(&key, "2026-11-24").unwrap(), 1000);
+    let job = s.job_get(&id).unwrap().unwrap();
+    assert_eq!((job.done, job.errors), (400, 400));
+    assert!(s.job_pending(&id).unwrap().is_empty());
+}
+
+#[test]
+fn a_large_job_is_created_in_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("big.db")).unwrap();
+    let hashes: Vec<Hash> = (0..100_000u64)
+        .map(|i| Hash::parse(&format!("{i:064x}")).unwrap())
+        .collect();
+    let id = JobId("e".repeat(32));
+    assert!(s.job_create(&id, &spec(), &hashes, 1).unwrap());
+    assert_eq!(s.job_get(&id).unwrap().unwrap().total, 100_000);
+    assert_eq!(
+        s.job_items(&id, 99_999, 10).unwrap()[0].hash,
+        hashes[99_999]
+    );
+}
+
+#[test]
+fn store_urls_open_or_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = dir.path().join("default.db");
+    let s = vtsum_core::store::open("none", &default).unwrap();
+    assert!(s.describe().contains("memory"));
+    let s = vtsum_core::store::open("sqlite", &default).unwrap();
+    assert!(s.describe().ends_with("default.db"));
+    let other = format!("sqlite:{}", dir.path().join("x.db").display());
+    assert!(vtsum_core::store::open(&other, &default)
+        .unwrap()
+        .describe()
+        .ends_with("x.db"));
+    for bad in ["redis://localhost", "postgres://x", "nonsense"] {
+        let e = vtsum_core::store::open(bad, &default)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("invalid store"), "{bad}: {e}");
+    }
+}

@@ -1,0 +1,235 @@
+//! Command-line arguments, as clap parses them. Values that may also come from the
+//! environment or the config file are `Option`s here; [`crate::settings`] merges them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  vtsum scan --demo examples/hashes.txt        try it offline against the built-in fake
+  VT_API_KEY=key1,key2 vtsum scan incident-42.txt -o report.csv
+  grep -h sha256 *.log | vtsum scan - --format jsonl | jq .verdict
+  vtsum scan hashes.txt --fail-on malicious     exit 4 if anything is malicious (CI gate)
+  vtsum serve --demo                            the web app at http://127.0.0.1:8080
+  vtsum quota                                   requests left per key today";
+
+/// Turn a list of file hashes into a VirusTotal report, spending free API keys exactly at
+/// their limits.
+#[derive(Debug, Parser)]
+#[command(name = "vtsum", version, about, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Config file (TOML); default ~/.config/vtsum/config.toml when it exists.
+    #[arg(long, global = true, env = "VTSUM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the cache, quota ledger and jobs live: sqlite:PATH, none.
+    #[arg(long, global = true, env = "VTSUM_STORE", value_name = "URL")]
+    pub store: Option<String>,
+    /// Print nothing on stderr but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// How vtsum reaches VirusTotal.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ApiArgs {
+    /// VirusTotal API key; repeat for several. Prefer VT_API_KEY=k1,k2: arguments show in `ps`.
+    #[arg(
+        long = "api-key",
+        env = "VT_API_KEY",
+        hide_env_values = true,
+        value_delimiter = ',',
+        value_name = "KEY"
+    )]
+    pub api_keys: Vec<String>,
+    /// Base URL of the VirusTotal API [default: https://www.virustotal.com].
+    #[arg(long, env = "VT_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+    /// API version to speak [default: v3].
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub api_version: Option<ApiVersionArg>,
+    /// Per-key limits, e.g. 4/min,500/day (the public API) or 4/1s [default: 4/min,500/day].
+    #[arg(long, env = "VT_RATE", value_name = "RATE")]
+    pub rate: Option<String>,
+    /// Use the built-in fake VirusTotal with demo keys (offline; nothing real is contacted).
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// `--api-version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiVersionArg {
+    V3,
+    V2,
+}
+
+/// The report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Csv,
+    Json,
+    Jsonl,
+    Html,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 4 when any row is malicious.
+    Malicious,
+    /// Exit 4 when any row is malicious or suspicious.
+    Suspicious,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Look up every hash found in files or standard input and print a report.
+    #[command(after_help = EXAMPLES)]
+    Scan(ScanArgs),
+    /// Show each key's requests used and allowed (from VirusTotal and the local ledger).
+    Quota(QuotaArgs),
+    /// Inspect or empty the cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Run the web app.
+    Serve(ServeArgs),
+    /// Run the fake VirusTotal server (for tests, benchmarks and demos).
+    Fakevt(FakevtArgs),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on standard output.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files to read hashes from; `-` or nothing for standard input.
+    #[arg(value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Report format [default: table on a terminal, else from -o's extension, else csv].
+    #[arg(short, long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Include every engine's result in each row (json, jsonl, html).
+    #[arg(long)]
+    pub engines: bool,
+    /// Malicious detections needed for the `malicious` verdict [default: 3].
+    #[arg(long, value_name = "N")]
+    pub threshold: Option<u32>,
+    /// Exit with code 4 when a row is this bad or worse.
+    #[arg(long, value_enum, value_name = "VERDICT")]
+    pub fail_on: Option<FailOn>,
+    /// Requests in flight at most [default: 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// How long a cached answer about a known file stays fresh [default: 7d].
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+    /// How long a cached "unknown to VirusTotal" stays fresh [default: 1d].
+    #[arg(long, value_name = "DURATION")]
+    pub max_age_unknown: Option<String>,
+    /// Ignore cached answers: ask VirusTotal again for every hash.
+    #[arg(long)]
+    pub refresh: bool,
+    /// When every key is out of daily quota, sleep until it resets and go on.
+    #[arg(long)]
+    pub wait: bool,
+    /// Colour in the table: auto (a terminal without NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorWhen,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct QuotaArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Count cached answers.
+    Stats,
+    /// Remove every cached answer (jobs and the quota ledger stay).
+    Clear,
+    /// Write every cached answer as JSON lines on standard output.
+    Export,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "VTSUM_BIND", value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Require this token to use the pages and the API (Bearer).
+    #[arg(
+        long,
+        env = "VTSUM_AUTH_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub auth_token: Option<String>,
+    /// Largest accepted upload in bytes [default: 10485760].
+    #[arg(long, value_name = "BYTES")]
+    pub upload_limit: Option<usize>,
+    /// Requests in flight at most [default: 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Malicious detections needed for the `malicious` verdict [default: 3].
+    #[arg(long, value_name = "N")]
+    pub threshold: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct FakevtArgs {
+    /// Port on 127.0.0.1 (0 picks a free one, printed on stdout).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Keys the fake accepts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "demo-key-1,demo-key-2")]
+    pub keys: Vec<String>,
+    /// Per-key limits of the fake.
+    #[arg(long, default_value = "4/min,500/day")]
+    pub rate: String,
+    /// Seed of the fake's corpus of known files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of known files in the corpus.
+    #[arg(long, default_value_t = 200)]
+    pub corpus_size: usize,
+    /// Print the corpus's hashes (md5, sha1, sha256 per line) and exit.
+    #[arg(long)]
+    pub list: bool,
+}

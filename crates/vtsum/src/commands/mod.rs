@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod cache;
+pub mod fake;
+pub mod quota;
+pub mod scan;
+pub mod serve;

@@ -1,0 +1,93 @@
+//! `vtsum quota`: each key's use and allowance, from VirusTotal and the local ledger.
+
+use anyhow::Result;
+use serde::Serialize;
+use vtsum_core::engine::Engine;
+use vtsum_core::store;
+
+use crate::cli::{GlobalArgs, QuotaArgs};
+use crate::demo::Demo;
+use crate::exit::Exit;
+use crate::settings::{default_db_path, engine_config, store_url, FileConfig, Tuning};
+
+#[derive(Serialize)]
+struct KeyQuota {
+    key: String,
+    /// Requests this machine's ledger counted today (UTC).
+    ledger_today: u64,
+    daily_limit: Option<u32>,
+    /// (used, allowed) as VirusTotal reports them.
+    hourly: Option<(u64, u64)>,
+    daily: Option<(u64, u64)>,
+    monthly: Option<(u64, u64)>,
+    /// Why VirusTotal's figures are missing, if they are.
+    remote_error: Option<String>,
+}
+
+/// Runs `vtsum quota`.
+pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
+    let file = FileConfig::load(global)?;
+    let mut api = args.api.clone();
+    let demo = if api.demo {
+        Some(Demo::start().await?)
+    } else {
+        None
+    };
+    let url = match &demo {
+        Some(d) => {
+            d.apply(&mut api);
+            Demo::store_url(global)
+        }
+        None => store_url(global, &file),
+    };
+    let cfg = engine_config(&api, &file, &Tuning::default())?;
+    let store = store::open(&url, &default_db_path("vtsum.db"))?;
+    let engine = Engine::new(cfg.clone(), store)?;
+    let mut rows = Vec::new();
+    for (key, status) in cfg.keys.iter().zip(engine.key_status()?) {
+        let remote = engine.client().quota(key).await;
+        let (hourly, daily, monthly, remote_error) = match remote {
+            Ok(q) => (q.hourly, q.daily, q.monthly, None),
+            Err(e) => (None, None, None, Some(e.to_string())),
+        };
+        rows.push(KeyQuota {
+            key: status.id.to_string(),
+            ledger_today: status.used_today,
+            daily_limit: status.daily_limit,
+            hourly,
+            daily,
+            monthly,
+            remote_error,
+        });
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(Exit::Ok);
+    }
+    let pair = |p: Option<(u64, u64)>| p.map_or("-".to_string(), |(u, a)| format!("{u}/{a}"));
+    println!(
+        "{:<10} {:>14} {:>12} {:>12} {:>14}",
+        "KEY", "LEDGER TODAY", "HOUR", "DAY", "MONTH"
+    );
+    for r in &rows {
+        let ledger = match r.daily_limit {
+            Some(l) => format!("{}/{l}", r.ledger_today),
+            None => r.ledger_today.to_string(),
+        };
+        println!(
+            "{:<10} {:>14} {:>12} {:>12} {:>14}",
+            r.key,
+            ledger,
+            pair(r.hourly),
+            pair(r.daily),
+            pair(r.monthly)
+        );
+        if let Some(e) = &r.remote_error {
+            eprintln!(
+                "vtsum: key {}: VirusTotal's figures unavailable: {e}",
+                r.key
+            );
+        }
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,307 @@
+//! `vtsum scan`: read hashes, look them up, write the report.
+
+use std::io::{IsTerminal, Read};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
+use vtsum_core::extract::{extract_reader, Extracted, Extractor};
+use vtsum_core::render::{self, Format, RenderOptions};
+use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
+use vtsum_core::store::{self, JobSpec};
+
+use crate::cli::{FailOn, GlobalArgs, ScanArgs};
+use crate::demo::Demo;
+use crate::exit::Exit;
+use crate::output::{choose_format, use_color, Output};
+use crate::progress::{human_duration, Bar};
+use crate::settings::{default_db_path, engine_config, is_stdin, store_url, FileConfig, Tuning};
+
+/// Runs `vtsum scan`.
+pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
+    let file = FileConfig::load(global)?;
+    let extracted = read_inputs(&args)?;
+    let mut api = args.api.clone();
+    let demo = if api.demo {
+        Some(Demo::start().await?)
+    } else {
+        None
+    };
+    let store_url = match &demo {
+        Some(d) => {
+            d.apply(&mut api);
+            Demo::store_url(global)
+        }
+        None => store_url(global, &file),
+    };
+    let tuning = Tuning {
+        concurrency: args.concurrency,
+        max_age: args.max_age.clone(),
+        max_age_unknown: args.max_age_unknown.clone(),
+    };
+    let cfg = engine_config(&api, &file, &tuning)?;
+    let store = store::open(&store_url, &default_db_path("vtsum.db"))?;
+    let engine = Engine::new(cfg, store)?;
+    let row_options = RowOptions {
+        threshold: args.threshold.or(file.threshold).unwrap_or(3),
+        engines: args.engines,
+    };
+    let format = choose_format(args.format, args.output.as_deref());
+    let quiet = global.quiet;
+    let bar = Mutex::new(Bar::new(!quiet && std::io::stderr().is_terminal()));
+    let note = |text: &str| {
+        if !quiet {
+            bar.lock().unwrap_or_else(|e| e.into_inner()).message(text);
+        }
+    };
+    if extracted.hashes.is_empty() {
+        note(&format!(
+            "vtsum: no md5, sha1 or sha256 hashes found in the input ({} lines without a hash)",
+            extracted.lines_without_hash
+        ));
+    }
+
+    let spec = JobSpec {
+        label: label(&args),
+        row_options,
+        refresh: args.refresh,
+        lines_without_hash: extracted.lines_without_hash,
+        duplicates: extracted.duplicates,
+    };
+    let (job, resumed) = engine.open_scan(spec, &extracted.hashes)?;
+    if resumed && job.done > 0 {
+        note(&format!(
+            "vtsum: resuming an interrupted scan: {} of {} hashes already done",
+            job.done, job.total
+        ));
+    }
+
+    let output = Arc::new(Mutex::new(Output::open(args.output.as_deref())?));
+    let cancel = Cancel::new();
+    if format == Format::Jsonl {
+        // Rows finished by an earlier, interrupted run come first.
+        for row in engine.rows_with(&job, row_options)? {
+            write_jsonl(&output, &row, &cancel)?;
+        }
+    }
+    let sink = |event: &Event| match event {
+        Event::Item { hash, result, .. } if format == Format::Jsonl => {
+            let row = Row::from_result(hash, result, row_options);
+            if let Err(e) = write_jsonl(&output, &row, &cancel) {
+                note(&format!("vtsum: {e:#}"));
+                cancel.cancel();
+            }
+        }
+        Event::Progress(p) => bar.lock().unwrap_or_else(|e| e.into_inner()).update(p),
+        Event::Waiting { resumes_at } if args.wait => note(&format!(
+            "vtsum: every key is out of daily quota; waiting until {}",
+            when(*resumes_at)
+        )),
+        Event::KeyRejected { key, reason } => note(&format!(
+            "vtsum: key {key} was rejected ({reason}); going on without it"
+        )),
+        _ => {}
+    };
+    spawn_ctrl_c(cancel.clone());
+    let outcome = engine
+        .run_job(
+            &job.id,
+            RunOptions {
+                wait_for_quota: args.wait,
+            },
+            &sink,
+            &cancel,
+        )
+        .await;
+    bar.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    let outcome = outcome?;
+
+    let job = engine
+        .store()
+        .job_get(&job.id)?
+        .context("the scan's job vanished from the store")?;
+    let rows = engine.rows_with(&job, row_options)?;
+    let mut summary = Summary {
+        requests: engine.requests_sent(),
+        lines_without_hash: extracted.lines_without_hash,
+        duplicates: extracted.duplicates,
+        pending: (job.total - job.done) as usize,
+        resumes_at: match outcome {
+            RunOutcome::WaitingQuota { resumes_at } => iso8601(resumes_at),
+            _ => None,
+        },
+        ..Summary::default()
+    };
+    summary.count_rows(&rows);
+
+    let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
+    if format != Format::Jsonl {
+        let opts = RenderOptions {
+            color: format == Format::Table && use_color(args.color, args.output.is_some()),
+            title: format!("vtsum report: {}", label(&args)),
+            generated_at: iso8601(chrono::Utc::now().timestamp()).unwrap_or_default(),
+        };
+        out.write_with(|w| render::render(w, format, &rows, &summary, &opts))?;
+    }
+    if out.broken_pipe {
+        return Ok(Exit::Ok);
+    }
+    if !quiet {
+        eprintln!("{}", summary_line(&summary));
+    }
+    Ok(match outcome {
+        RunOutcome::WaitingQuota { resumes_at } => {
+            eprintln!(
+                "vtsum: every key is out of daily quota; {} hashes left. Quota resets at {}. \
+                 Run the same command again then to finish (done work is kept), or add --wait.",
+                summary.pending,
+                when(resumes_at)
+            );
+            Exit::QuotaExhausted
+        }
+        RunOutcome::Cancelled => {
+            eprintln!(
+                "vtsum: interrupted; {} hashes left. Run the same command again to resume.",
+                summary.pending
+            );
+            Exit::Interrupted
+        }
+        RunOutcome::Done => exit_for_rows(&rows, args.fail_on),
+    })
+}
+
+fn exit_for_rows(rows: &[Row], fail_on: Option<FailOn>) -> Exit {
+    let tripped = |r: &Row| match fail_on {
+        Some(FailOn::Malicious) => r.verdict == Verdict::Malicious,
+        Some(FailOn::Suspicious) => matches!(r.verdict, Verdict::Malicious | Verdict::Suspicious),
+        None => false,
+    };
+    if rows.iter().any(tripped) {
+        Exit::FailOn
+    } else if rows.iter().any(|r| r.verdict == Verdict::Error) {
+        Exit::LookupErrors
+    } else {
+        Exit::Ok
+    }
+}
+
+fn write_jsonl(output: &Mutex<Output>, row: &Row, cancel: &Cancel) -> Result<()> {
+    let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
+    out.write_with(|w| render::write_jsonl_row(w, row))?;
+    if out.broken_pipe {
+        cancel.cancel();
+    }
+    Ok(())
+}
+
+/// Reads every input (files, or standard input for `-` or none) through one extractor.
+fn read_inputs(args: &ScanArgs) -> Result<Extracted> {
+    if args.inputs.is_empty() || (args.inputs.len() == 1 && is_stdin(&args.inputs[0])) {
+        if std::io::stdin().is_terminal() {
+            eprintln!("vtsum: reading hashes from the terminal; end with Ctrl-D");
+        }
+        return extract_reader(std::io::stdin().lock()).context("cannot read standard input");
+    }
+    let mut extractor = Extractor::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    for path in &args.inputs {
+        let mut reader: Box<dyn Read> = if is_stdin(path) {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(
+                std::fs::File::open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            )
+        };
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            extractor.feed(&buf[..n]);
+        }
+        // Files are separate texts: a hash must not run from one file's end into the next.
+        extractor.feed(b"\n");
+    }
+    Ok(extractor.finish())
+}
+
+fn label(args: &ScanArgs) -> String {
+    if args.inputs.is_empty() {
+        return "standard input".to_string();
+    }
+    let names: Vec<String> = args
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    names.join(", ")
+}
+
+/// `2026-11-25 00:00 UTC (01:00 local, in 5h 12m)`.
+fn when(unix: i64) -> String {
+    let utc = chrono::DateTime::<chrono::Utc>::from_timestamp(unix, 0).unwrap_or_default();
+    let local = utc.with_timezone(&chrono::Local);
+    let left = (unix - chrono::Utc::now().timestamp()).max(0) as u64;
+    format!(
+        "{} UTC ({} local, in {})",
+        utc.format("%Y-%m-%d %H:%M"),
+        local.format("%H:%M %Z"),
+        human_duration(left)
+    )
+}
+
+/// The stderr summary, e.g. `42 hashes: 5 malicious, 30 clean · 12 from cache · ...`.
+fn summary_line(s: &Summary) -> String {
+    let verdicts: Vec<String> = Verdict::ALL
+        .iter()
+        .filter_map(|v| {
+            s.verdicts
+                .get(v.as_str())
+                .map(|n| format!("{n} {}", v.as_str()))
+        })
+        .collect();
+    let mut parts = vec![format!(
+        "{} hashes: {}",
+        s.total,
+        if verdicts.is_empty() {
+            "none done".to_string()
+        } else {
+            verdicts.join(", ")
+        }
+    )];
+    if s.pending > 0 {
+        parts.push(format!("{} pending", s.pending));
+    }
+    parts.push(format!("{} from cache", s.cache_hits));
+    let requests: Vec<String> = s
+        .requests
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
+    parts.push(if requests.is_empty() {
+        "no requests".to_string()
+    } else {
+        format!("requests by key: {}", requests.join(" "))
+    });
+    parts.push(format!("{} lines without a hash", s.lines_without_hash));
+    if s.duplicates > 0 {
+        parts.push(format!("{} duplicates", s.duplicates));
+    }
+    parts.join(" · ")
+}
+
+/// First Ctrl-C or SIGTERM: finish the requests in flight, keep everything, exit 130.
+/// A second one: quit now (results already written stay written).
+fn spawn_ctrl_c(cancel: Cancel) {
+    tokio::spawn(async move {
+        crate::shutdown_signal().await;
+        eprintln!("\nvtsum: stopping after the requests in flight (Ctrl-C again to quit now)");
+        cancel.cancel();
+        crate::shutdown_signal().await;
+        std::process::exit(Exit::Interrupted as i32);
+    });
+}
