@@ -211,12 +211,12 @@ async fn the_client_maps_every_status_and_never_leaks_the_key() {
     );
     // The window of 2 is spent: 429 in v3, 204 in v2, both "over quota".
     assert!(matches!(
-        c3.lookup(&good, &[known.clone()]).await,
+        c3.lookup(&good, std::slice::from_ref(&known)).await,
         Err(FetchError::Quota { .. })
     ));
     let c2 = client(&fake, ApiVersion::V2).await;
     assert!(matches!(
-        c2.lookup(&good, &[known.clone()]).await,
+        c2.lookup(&good, std::slice::from_ref(&known)).await,
         Err(FetchError::Quota { .. })
     ));
     let q = c3.quota(&good).await.unwrap();
@@ -251,7 +251,7 @@ async fn faults_become_transient_errors_without_the_key() {
         fake.faults().fail_next(fault, 1);
         let err = client(&fake, version)
             .await
-            .lookup(&key, &[known.clone()])
+            .lookup(&key, std::slice::from_ref(&known))
             .await
             .unwrap_err();
         assert!(
