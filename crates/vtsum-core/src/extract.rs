@@ -50,6 +50,14 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// The value of a hex digit the caller already checked.
+fn nibble(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        _ => (b | 0x20) - b'a' + 10,
+    }
+}
+
 /// The streaming extractor: `feed` chunks, then `finish`.
 #[derive(Debug)]
 pub struct Extractor {
@@ -64,7 +72,8 @@ pub struct Extractor {
     /// very start.
     line_pos: u8,
     line_started: bool,
-    seen: HashSet<Hash>,
+    /// Length, then the digest's bytes (zero-padded), of every hash seen.
+    seen: HashSet<[u8; 33]>,
     out: Extracted,
 }
 
@@ -90,31 +99,61 @@ impl Extractor {
     }
 
     /// Scans the next chunk; a hash may span chunks.
+    ///
+    /// The loop alternates between a tight scan over a run of word characters and a scan
+    /// over separators, so per-byte work is one table lookup; the bookkeeping happens once
+    /// per run rather than once per byte.
     pub fn feed(&mut self, chunk: &[u8]) {
-        for &b in chunk {
-            let class = CLASS[b as usize];
-            if class & WORD != 0 {
-                if self.run_len < 64 {
-                    self.run[self.run_len] = b;
+        let n = chunk.len();
+        let mut i = 0;
+        while i < n {
+            let start = i;
+            let mut all_hex = true;
+            while i < n {
+                let class = CLASS[chunk[i] as usize];
+                if class & WORD == 0 {
+                    break;
                 }
-                self.run_len = self.run_len.saturating_add(1);
-                self.run_all_hex &= class & HEX != 0;
-                self.line_started = true;
-                self.line_blank = false;
-                self.line_pos = self.line_pos.saturating_add(1);
-                continue;
+                all_hex &= class & HEX != 0;
+                i += 1;
+            }
+            if i > start {
+                self.extend_run(&chunk[start..i], all_hex);
+                if i == n {
+                    return;
+                }
             }
             self.end_run();
-            if b == b'\n' {
-                self.end_line();
-            } else {
-                self.line_started = true;
-                if class & SPACE == 0 && !self.bom_byte(b) {
-                    self.line_blank = false;
+            while i < n {
+                let b = chunk[i];
+                let class = CLASS[b as usize];
+                if class & WORD != 0 {
+                    break;
                 }
-                self.line_pos = self.line_pos.saturating_add(1);
+                if b == b'\n' {
+                    self.end_line();
+                } else {
+                    self.line_started = true;
+                    if class & SPACE == 0 && !self.bom_byte(b) {
+                        self.line_blank = false;
+                    }
+                    self.line_pos = self.line_pos.saturating_add(1);
+                }
+                i += 1;
             }
         }
+    }
+
+    fn extend_run(&mut self, bytes: &[u8], all_hex: bool) {
+        if self.run_len < 64 {
+            let take = bytes.len().min(64 - self.run_len);
+            self.run[self.run_len..self.run_len + take].copy_from_slice(&bytes[..take]);
+        }
+        self.run_len = self.run_len.saturating_add(bytes.len());
+        self.run_all_hex &= all_hex;
+        self.line_started = true;
+        self.line_blank = false;
+        self.line_pos = self.line_pos.saturating_add(bytes.len().min(255) as u8);
     }
 
     /// Whether `b` continues a UTF-8 BOM at the start of a line (it keeps the line blank).
@@ -129,13 +168,21 @@ impl Extractor {
             return;
         }
         if self.run_all_hex && matches!(self.run_len, 32 | 40 | 64) {
-            let mut text = self.run;
-            text[..self.run_len].make_ascii_lowercase();
-            let s = std::str::from_utf8(&text[..self.run_len]).expect("hex is ASCII");
-            let hash = Hash::from_lower_hex(s);
             self.line_has_hash = true;
-            if self.seen.insert(hash.clone()) {
-                self.out.hashes.push(hash);
+            // The set holds the digest's bytes, not a String: a duplicate costs no allocation.
+            let mut key = [0u8; 33];
+            key[0] = self.run_len as u8;
+            for (k, pair) in key[1..]
+                .iter_mut()
+                .zip(self.run[..self.run_len].chunks_exact(2))
+            {
+                *k = (nibble(pair[0]) << 4) | nibble(pair[1]);
+            }
+            if self.seen.insert(key) {
+                let mut text = self.run;
+                text[..self.run_len].make_ascii_lowercase();
+                let s = std::str::from_utf8(&text[..self.run_len]).expect("hex is ASCII");
+                self.out.hashes.push(Hash::from_lower_hex(s));
             } else {
                 self.out.duplicates += 1;
             }

@@ -1,0 +1,32 @@
+//! `vtsum-bench`: the numbers in BENCHMARKS.md, measured in one run each.
+//!
+//! `cargo run --release -p vtsum-bench -- quota` and `... -- extract [--size-mb 200]`.
+
+mod extract;
+mod quota;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("extract") => extract::run(&args[1..]),
+        Some("quota") => quota::run(&args[1..]),
+        _ => Err(
+            "usage: vtsum-bench quota [--windows N] | extract [--size-mb N] [--file PATH]".into(),
+        ),
+    };
+    if let Err(e) = result {
+        eprintln!("vtsum-bench: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// The value after `--name` in `args`, parsed.
+pub fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, String> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("{name} needs a value")),
+    }
+}
