@@ -71,6 +71,7 @@ async fn one(keys: usize, windows: usize, version: ApiVersion) -> Result<Outcome
         refresh: false,
         lines_without_hash: 0,
         duplicates: 0,
+        origin: Default::default(),
     };
     let (job, _) = engine.open_scan(spec, &hashes).map_err(|e| e.to_string())?;
     let outcome = engine

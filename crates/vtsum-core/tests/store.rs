@@ -23,6 +23,7 @@ fn spec() -> JobSpec {
         refresh: false,
         lines_without_hash: 0,
         duplicates: 0,
+        origin: Default::default(),
     }
 }
 

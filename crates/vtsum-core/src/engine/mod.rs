@@ -200,22 +200,28 @@ impl Engine {
 
     /// Rows of a job's finished items, in input order, with other row options.
     pub fn rows_with(&self, job: &JobInfo, options: RowOptions) -> Result<Vec<Row>> {
-        let id = &job.id;
-        let mut rows = Vec::with_capacity(job.done as usize);
-        let mut offset = 0;
-        const PAGE: u64 = 1000;
-        loop {
-            let items = self.store.job_items(id, offset, PAGE)?;
-            let n = items.len() as u64;
-            rows.extend(items.iter().filter_map(|item| {
-                let result = item.result.as_ref()?;
-                Some(Row::from_result(&item.hash, result, options))
-            }));
-            if n < PAGE {
-                return Ok(rows);
-            }
-            offset += n;
+        job_rows(self.store.as_ref(), job, options)
+    }
+}
+
+/// Rows of a job's finished items, in input order: what every front end shows and
+/// downloads. Needs only the store, so a server without keys can still show old reports.
+pub fn job_rows(store: &dyn Store, job: &JobInfo, options: RowOptions) -> Result<Vec<Row>> {
+    let id = &job.id;
+    let mut rows = Vec::with_capacity(job.done as usize);
+    let mut offset = 0;
+    const PAGE: u64 = 1000;
+    loop {
+        let items = store.job_items(id, offset, PAGE)?;
+        let n = items.len() as u64;
+        rows.extend(items.iter().filter_map(|item| {
+            let result = item.result.as_ref()?;
+            Some(Row::from_result(&item.hash, result, options))
+        }));
+        if n < PAGE {
+            return Ok(rows);
         }
+        offset += n;
     }
 }
 

@@ -75,8 +75,20 @@ impl JobState {
     }
 }
 
+/// Which front end created a job. The web app resumes only its own jobs at start-up: an
+/// interrupted CLI scan is resumed by running the same command again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobOrigin {
+    #[default]
+    Cli,
+    Web,
+    /// A one-hash lookup of the web API: never listed, deleted once answered.
+    Lookup,
+}
+
 /// What a job was asked to do, fixed when it is created.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
     /// A label for people (an upload's file name, say). May be empty.
     pub label: String,
@@ -87,6 +99,9 @@ pub struct JobSpec {
     pub lines_without_hash: u64,
     /// Repeated hashes dropped from the input.
     pub duplicates: u64,
+    /// Absent in jobs stored before it existed: those came from the CLI.
+    #[serde(default)]
+    pub origin: JobOrigin,
 }
 
 /// A job's header: its spec, state and progress counters.

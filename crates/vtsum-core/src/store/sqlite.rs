@@ -137,13 +137,7 @@ fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobInfo, String)> 
     let state: String = row.get(2)?;
     let info = JobInfo {
         id: JobId(row.get(0)?),
-        spec: JobSpec {
-            label: String::new(),
-            row_options: Default::default(),
-            refresh: false,
-            lines_without_hash: 0,
-            duplicates: 0,
-        },
+        spec: JobSpec::default(),
         state: JobState::parse(&state).unwrap_or(JobState::Failed),
         created_at: row.get(3)?,
         updated_at: row.get(4)?,

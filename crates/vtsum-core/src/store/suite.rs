@@ -50,6 +50,7 @@ macro_rules! store_suite {
                     refresh: false,
                     lines_without_hash: 2,
                     duplicates: 1,
+                    origin: Default::default(),
                 }
             }
 

@@ -72,6 +72,7 @@ pub fn spec() -> JobSpec {
         refresh: false,
         lines_without_hash: 0,
         duplicates: 0,
+        origin: Default::default(),
     }
 }
 

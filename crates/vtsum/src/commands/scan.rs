@@ -67,6 +67,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         refresh: args.refresh,
         lines_without_hash: extracted.lines_without_hash,
         duplicates: extracted.duplicates,
+        origin: Default::default(),
     };
     let (job, resumed) = engine.open_scan(spec, &extracted.hashes)?;
     if resumed && job.done > 0 {

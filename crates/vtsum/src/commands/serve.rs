@@ -1,21 +1,93 @@
-//! `vtsum serve`: the web app.
+//! `vtsum serve`: the web app, on the same engine, store and settings as `vtsum scan`.
 
-use anyhow::{bail, Result};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use vtsum_core::engine::Engine;
+use vtsum_core::store;
+use vtsum_web::{App, WebConfig, DEFAULT_UPLOAD_LIMIT};
 
 use crate::cli::{GlobalArgs, ServeArgs};
+use crate::demo::Demo;
 use crate::exit::Exit;
-use crate::settings::FileConfig;
+use crate::settings::{default_db_path, engine_config, store_url, FileConfig, Tuning};
 
-/// Runs the web server.
+/// How long a stopping server waits for the running job's requests in flight.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Runs the web server until Ctrl-C or SIGTERM.
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     let file = FileConfig::load(global)?;
+    let mut api = args.api.clone();
+    let demo = if api.demo {
+        Some(Demo::start().await?)
+    } else {
+        None
+    };
+    let store_url = match &demo {
+        Some(d) => {
+            d.apply(&mut api);
+            Demo::store_url(global)
+        }
+        None => store_url(global, &file),
+    };
+    let store = store::open(&store_url, &default_db_path("vtsum.db"))?;
+    let tuning = Tuning {
+        concurrency: args.concurrency,
+        ..Tuning::default()
+    };
+    let cfg = engine_config(&api, &file, &tuning)?;
+    let engine = if cfg.keys.is_empty() {
+        eprintln!(
+            "vtsum: no VirusTotal API key configured: the pages say how to add one (VT_API_KEY=k1,k2)"
+        );
+        None
+    } else {
+        Some(Arc::new(Engine::new(cfg, store.clone())?))
+    };
     let bind = args
         .bind
         .or(file.serve.bind)
         .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    let limit = args
-        .upload_limit
-        .or(file.serve.upload_limit)
-        .unwrap_or(10 << 20);
-    bail!("the web app is not part of this build yet (would listen on {bind}, uploads up to {limit} bytes); use `vtsum scan`")
+    let addr: SocketAddr = bind
+        .parse()
+        .with_context(|| format!("--bind {bind:?} is not an address such as 127.0.0.1:8080"))?;
+    let auth_token = args.auth_token.filter(|t| !t.trim().is_empty());
+    if !addr.ip().is_loopback() && auth_token.is_none() {
+        eprintln!(
+            "vtsum: warning: listening on {addr} without --auth-token: anyone who can reach this \
+             address can read reports and spend your keys' quota"
+        );
+    }
+    let config = WebConfig {
+        auth_token,
+        upload_limit: args
+            .upload_limit
+            .or(file.serve.upload_limit)
+            .unwrap_or(DEFAULT_UPLOAD_LIMIT),
+        threshold: args.threshold.or(file.threshold).unwrap_or(3),
+    };
+    let app = App::start(engine, store, config)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (in use? try --bind 127.0.0.1:8081)"))?;
+    let local = listener.local_addr()?;
+    if !global.quiet {
+        eprintln!("vtsum: serving on http://{local} (Ctrl-C stops; jobs resume on the next start)");
+    }
+    let stopping = app.clone();
+    axum::serve(listener, vtsum_web::router(app.clone()))
+        .with_graceful_shutdown(async move {
+            crate::shutdown_signal().await;
+            stopping.shutdown();
+        })
+        .await
+        .context("the web server stopped")?;
+    if tokio::time::timeout(DRAIN, app.stopped()).await.is_err() {
+        eprintln!("vtsum: the running job did not stop in time; it resumes on the next start");
+    }
+    drop(demo);
+    Ok(Exit::Ok)
 }

@@ -1,0 +1,287 @@
+//! The JSON API under `/api/v1`: submit a job, read its state and results, delete it, look
+//! up one hash, read the keys' quota. `openapi.json` documents exactly these routes.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use vtsum_core::engine::{job_rows, now_unix, Cancel, RunOptions, RunOutcome};
+use vtsum_core::render::{self, Format, RenderOptions};
+use vtsum_core::report::{iso8601, Row, RowOptions, Summary};
+use vtsum_core::store::{JobId, JobInfo, JobOrigin, JobSpec};
+use vtsum_core::Hash;
+
+use crate::error::ApiError;
+use crate::input::{self, clean_label, Submission};
+use crate::view::{self, JobView, QuotaView};
+use crate::{App, WebError};
+
+/// Parses a job id from a path, or 404s (an id that cannot exist is simply not found).
+pub fn job_id(text: &str) -> Result<JobId, WebError> {
+    JobId::parse(text).ok_or_else(|| WebError::NoSuchJob(text.chars().take(64).collect()))
+}
+
+/// Reads a job or 404s.
+pub fn load_job(app: &App, id: &str) -> Result<JobInfo, WebError> {
+    let id = job_id(id)?;
+    app.inner
+        .store
+        .job_get(&id)?
+        .filter(|j| j.spec.origin != JobOrigin::Lookup)
+        .ok_or(WebError::NoSuchJob(id.0))
+}
+
+/// Stores a submission as a queued job and wakes the runner.
+pub fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError> {
+    if app.inner.engine.is_none() {
+        return Err(WebError::NoKeys);
+    }
+    let ex = sub.extracted;
+    if ex.hashes.is_empty() {
+        return Err(WebError::BadRequest(format!(
+            "no md5, sha1 or sha256 hashes found in the input ({} non-blank lines held none)",
+            ex.lines_without_hash
+        )));
+    }
+    let spec = JobSpec {
+        label: clean_label(&sub.label, ex.hashes.len()),
+        row_options: RowOptions {
+            threshold: app.inner.config.threshold,
+            engines: false,
+        },
+        refresh: false,
+        lines_without_hash: ex.lines_without_hash,
+        duplicates: ex.duplicates,
+        origin: JobOrigin::Web,
+    };
+    let id = JobId::random();
+    app.inner
+        .store
+        .job_create(&id, &spec, &ex.hashes, now_unix())?;
+    let job = app
+        .inner
+        .store
+        .job_get(&id)?
+        .ok_or_else(|| WebError::NoSuchJob(id.0.clone()))?;
+    app.inner.runner.submit(id);
+    Ok(job)
+}
+
+/// `POST /api/v1/jobs`.
+pub async fn submit(State(app): State<App>, req: Request) -> Result<Response, ApiError> {
+    let sub = input::read(req, app.inner.config.upload_limit).await?;
+    let job = create_job(&app, sub)?;
+    let view = JobView::new(&job, None);
+    let location = format!("/api/v1/jobs/{}", job.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(view),
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/extract`: what a submission would hold, without starting anything.
+pub async fn preview(State(app): State<App>, req: Request) -> Result<Response, ApiError> {
+    let sub = input::read(req, app.inner.config.upload_limit).await?;
+    let ex = sub.extracted;
+    Ok(Json(serde_json::json!({
+        "hashes": ex.hashes.len(),
+        "duplicates": ex.duplicates,
+        "lines": ex.lines,
+        "lines_without_hash": ex.lines_without_hash,
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/jobs`: every web job, newest first.
+pub async fn list(State(app): State<App>) -> Result<Json<Vec<JobView>>, ApiError> {
+    Ok(Json(
+        web_jobs(&app)?
+            .iter()
+            .map(|j| JobView::new(j, None))
+            .collect(),
+    ))
+}
+
+/// Every job the web app made, newest first.
+pub fn web_jobs(app: &App) -> Result<Vec<JobInfo>, WebError> {
+    Ok(app
+        .inner
+        .store
+        .job_list()?
+        .into_iter()
+        .filter(|j| j.spec.origin == JobOrigin::Web)
+        .collect())
+}
+
+/// `GET /api/v1/jobs/{id}`.
+pub async fn get(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(JobView::new(&load_job(&app, &id)?, None)))
+}
+
+/// `DELETE /api/v1/jobs/{id}`: stops it if running and removes it with its results.
+pub async fn delete(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    delete_job(&app, &id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stops and deletes a job (results included; cached answers stay in the cache).
+pub fn delete_job(app: &App, id: &str) -> Result<(), WebError> {
+    let job = load_job(app, id)?;
+    app.inner.runner.cancel(&job.id);
+    app.inner.store.job_delete(&job.id)?;
+    app.inner.hub.remove(&job.id);
+    Ok(())
+}
+
+#[derive(Deserialize)]
+pub struct ResultsQuery {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    engines: Option<bool>,
+}
+
+/// `GET /api/v1/jobs/{id}/results?format=json|jsonl|csv|xlsx`: the rows finished so far.
+pub async fn results(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Query(q): Query<ResultsQuery>,
+) -> Result<Response, ApiError> {
+    let job = load_job(&app, &id)?;
+    let mut options = job.spec.row_options;
+    options.engines = q.engines.unwrap_or(false);
+    let rows = job_rows(app.inner.store.as_ref(), &job, options)?;
+    let name = format!("vtsum-{}", &job.id.0[..8]);
+    let format = q.format.as_deref().unwrap_or("json");
+    if format == "xlsx" {
+        let body = crate::xlsx::workbook(&rows);
+        return Ok(download(
+            body,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &format!("{name}.xlsx"),
+        ));
+    }
+    let (fmt, mime) = match format {
+        "json" => (Format::Json, "application/json"),
+        "jsonl" => (Format::Jsonl, "application/x-ndjson"),
+        "csv" => (Format::Csv, "text/csv; charset=utf-8"),
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "format {:?} is not one of json, jsonl, csv, xlsx",
+                other.chars().take(20).collect::<String>()
+            ))
+            .into())
+        }
+    };
+    let summary = summary(&job, &rows);
+    let mut body = Vec::new();
+    let opts = RenderOptions {
+        color: false,
+        title: job.spec.label.clone(),
+        generated_at: iso8601(now_unix()).unwrap_or_default(),
+    };
+    render::render(&mut body, fmt, &rows, &summary, &opts)
+        .map_err(|e| WebError::Internal(format!("rendering the report: {e}")))?;
+    Ok(download(body, mime, &format!("{name}.{format}")))
+}
+
+fn download(body: Vec<u8>, mime: &str, file_name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A job's summary over its finished rows.
+pub fn summary(job: &JobInfo, rows: &[Row]) -> Summary {
+    let mut s = Summary {
+        lines_without_hash: job.spec.lines_without_hash,
+        duplicates: job.spec.duplicates,
+        pending: (job.total as usize).saturating_sub(rows.len()),
+        resumes_at: job.resumes_at.and_then(iso8601),
+        ..Summary::default()
+    };
+    s.count_rows(rows);
+    s
+}
+
+#[derive(Deserialize)]
+pub struct FileQuery {
+    #[serde(default)]
+    engines: Option<bool>,
+}
+
+/// `GET /api/v1/files/{hash}`: one hash, from the cache when fresh, else one request.
+pub async fn file(
+    State(app): State<App>,
+    Path(hash): Path<String>,
+    Query(q): Query<FileQuery>,
+) -> Result<Json<Row>, ApiError> {
+    let hash =
+        Hash::parse(&hash).ok_or_else(|| WebError::BadHash(hash.chars().take(80).collect()))?;
+    let engine = app.inner.engine.clone().ok_or(WebError::NoKeys)?;
+    let options = RowOptions {
+        threshold: app.inner.config.threshold,
+        engines: q.engines.unwrap_or(false),
+    };
+    // A one-hash job: the same cache rules, quota and retries as everything else.
+    let spec = JobSpec {
+        label: String::new(),
+        row_options: options,
+        origin: JobOrigin::Lookup,
+        ..JobSpec::default()
+    };
+    let id = JobId::random();
+    let store = app.inner.store.clone();
+    store.job_create(&id, &spec, std::slice::from_ref(&hash), now_unix())?;
+    let outcome = engine
+        .run_job(&id, RunOptions::default(), &|_| {}, &Cancel::new())
+        .await;
+    let rows = match store.job_get(&id)? {
+        Some(job) => job_rows(store.as_ref(), &job, options),
+        None => Ok(Vec::new()),
+    };
+    if let Err(e) = store.job_delete(&id) {
+        tracing::warn!("cannot delete lookup job {id}: {e}");
+    }
+    if let Ok(RunOutcome::WaitingQuota { resumes_at }) = outcome {
+        let resumes_at = iso8601(resumes_at).unwrap_or_default();
+        return Err(WebError::QuotaOut { resumes_at }.into());
+    }
+    outcome?;
+    let row = rows?
+        .pop()
+        .ok_or_else(|| WebError::Internal("the lookup finished without a result".into()))?;
+    Ok(Json(row))
+}
+
+/// `GET /api/v1/quota`.
+pub async fn quota(State(app): State<App>) -> Result<Json<QuotaView>, ApiError> {
+    Ok(Json(quota_view(&app)?))
+}
+
+pub fn quota_view(app: &App) -> Result<QuotaView, WebError> {
+    let stats = app.inner.store.cache_stats()?;
+    Ok(QuotaView {
+        configured: app.inner.engine.is_some(),
+        keys: view::keys(app.inner.engine.as_deref())?,
+        cache_found: stats.found,
+        cache_unknown: stats.unknown,
+    })
+}

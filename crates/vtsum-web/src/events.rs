@@ -1,0 +1,44 @@
+//! `GET /api/v1/jobs/{id}/events`: a job's live updates as Server-Sent Events.
+//!
+//! The stream opens with the job's true state from the store (`job`, `keys`), then relays
+//! the runner's updates: `row` (`{"index", "row"}`) as each result lands, `job` and `keys`
+//! a few times a second, `notice` for a rejected key, and `resync` when this watcher fell
+//! behind and should reload the results. Subscribing before reading the store means no
+//! update between the two is lost; a row may arrive twice, and pages key rows by input.
+
+use std::convert::Infallible;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
+
+use crate::api::{job_id, load_job};
+use crate::error::ApiError;
+use crate::view::{self, JobView};
+use crate::App;
+
+pub async fn events(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let rx = app.inner.hub.subscribe(&job_id(&id)?);
+    let job = load_job(&app, &id)?;
+    let mut first = vec![Event::default()
+        .event("job")
+        .data(serde_json::to_string(&JobView::new(&job, None)).expect("views serialise"))];
+    if let Ok(keys) = view::keys(app.inner.engine.as_deref()) {
+        first.push(
+            Event::default()
+                .event("keys")
+                .data(serde_json::to_string(&keys).expect("views serialise")),
+        );
+    }
+    let live = BroadcastStream::new(rx).map(|update| match update {
+        Ok(u) => Event::default().event(u.event).data(u.data),
+        Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+    });
+    let stream = tokio_stream::iter(first).chain(live).map(Ok);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,159 @@
+//! Reading a submission: `text/plain` (any text holding hashes), a multipart upload (a
+//! `file` and/or a `text` field, from the front page or `curl -F`), a urlencoded form
+//! (`text=`), or JSON `{"hashes": [...], "label": ...}`. The body is read up to the upload
+//! limit and no further; anything else is a 400 with a message.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde::Deserialize;
+use vtsum_core::extract::{extract_bytes, Extracted, Extractor};
+use vtsum_core::Hash;
+
+use crate::WebError;
+
+/// What a submission held.
+#[derive(Debug, Default)]
+pub struct Submission {
+    pub label: String,
+    pub extracted: Extracted,
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with 413.
+async fn body_bytes(body: Body, limit: usize) -> Result<axum::body::Bytes, WebError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.to_string().contains("length limit"))
+            || e.to_string().contains("length limit");
+        if too_large {
+            WebError::TooLarge { limit }
+        } else {
+            WebError::BadRequest(format!("could not read the request body: {e}"))
+        }
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonSubmission {
+    hashes: Vec<String>,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+/// Parses a submission of any accepted kind.
+pub async fn read(req: Request, limit: usize) -> Result<Submission, WebError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/plain")
+        .to_ascii_lowercase();
+    let (parts, body) = req.into_parts();
+    let bytes = body_bytes(body, limit).await?;
+    if content_type.starts_with("multipart/form-data") {
+        let req = Request::from_parts(parts, Body::from(bytes));
+        let multipart = Multipart::from_request(req, &())
+            .await
+            .map_err(|e| WebError::BadRequest(format!("not a valid multipart upload: {e}")))?;
+        return read_multipart(multipart).await;
+    }
+    if content_type.starts_with("application/json") {
+        let sub: JsonSubmission = serde_json::from_slice(&bytes).map_err(|e| {
+            WebError::BadRequest(format!(
+                "the JSON body must be {{\"hashes\": [\"<md5|sha1|sha256>\", ...]}}: {e}"
+            ))
+        })?;
+        return from_list(sub.hashes, sub.label.unwrap_or_default());
+    }
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        #[derive(Deserialize)]
+        struct Form {
+            #[serde(default)]
+            text: String,
+            #[serde(default)]
+            label: String,
+        }
+        let req = Request::from_parts(parts, Body::from(bytes));
+        let form = axum::Form::<Form>::from_request(req, &())
+            .await
+            .map_err(|e| WebError::BadRequest(format!("not a valid form: {e}")))?
+            .0;
+        return Ok(Submission {
+            label: form.label,
+            extracted: extract_bytes(form.text.as_bytes()),
+        });
+    }
+    Ok(Submission {
+        label: String::new(),
+        extracted: extract_bytes(&bytes),
+    })
+}
+
+async fn read_multipart(mut multipart: Multipart) -> Result<Submission, WebError> {
+    let mut ex = Extractor::new();
+    let mut label = String::new();
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        WebError::BadRequest(format!("could not read the upload: {e}"))
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or("") {
+            "file" | "text" => {
+                if label.is_empty() {
+                    label = field.file_name().unwrap_or("").to_string();
+                }
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    ex.feed(&chunk);
+                }
+                // A field's end is a line end: the last line of a file and the first of
+                // the pasted text must not join.
+                ex.feed(b"\n");
+            }
+            "label" => {
+                let text = field.text().await.map_err(bad)?;
+                if !text.trim().is_empty() {
+                    label = text;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(Submission {
+        label,
+        extracted: ex.finish(),
+    })
+}
+
+/// A JSON list: every entry must be a hash.
+fn from_list(list: Vec<String>, label: String) -> Result<Submission, WebError> {
+    let mut ex = Extractor::new();
+    for (i, item) in list.iter().enumerate() {
+        if Hash::parse(item).is_none() {
+            let shown: String = item.chars().take(80).collect();
+            return Err(WebError::BadRequest(format!(
+                "hashes[{i}] ({shown:?}) is not an md5, sha1 or sha256 hex digest"
+            )));
+        }
+        ex.feed(item.trim().as_bytes());
+        ex.feed(b"\n");
+    }
+    Ok(Submission {
+        label,
+        extracted: ex.finish(),
+    })
+}
+
+/// The label shown for a job: the upload's name, else a default; bounded and single-line.
+pub fn clean_label(label: &str, hashes: usize) -> String {
+    let cleaned: String = label
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() {
+        format!("{hashes} hashes")
+    } else {
+        cleaned.to_string()
+    }
+}

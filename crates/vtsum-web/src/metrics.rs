@@ -1,0 +1,111 @@
+//! `GET /metrics` in the Prometheus text format: requests by key id and outcome, cache hits
+//! and misses, jobs by state, hashes waiting, and each key's quota left. Keys by id only.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::error::ApiError;
+use crate::{api, view, App};
+
+/// Escapes a label value as the exposition format requires.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+pub async fn metrics(State(app): State<App>) -> Result<impl IntoResponse, ApiError> {
+    let mut out = String::new();
+    let engine = app.inner.engine.as_deref();
+    let m = engine.map(|e| e.metrics()).unwrap_or_default();
+    let w = &mut out;
+    // Writing to a String cannot fail.
+    let _ = writeln!(
+        w,
+        "# HELP vtsum_requests_total Requests sent to VirusTotal, by key id and outcome."
+    );
+    let _ = writeln!(w, "# TYPE vtsum_requests_total counter");
+    for ((key, outcome), n) in &m.requests {
+        let _ = writeln!(
+            w,
+            "vtsum_requests_total{{key_id=\"{}\",outcome=\"{}\"}} {n}",
+            label(key),
+            label(outcome)
+        );
+    }
+    let _ = writeln!(
+        w,
+        "# HELP vtsum_cache_hits_total Hashes answered from the cache."
+    );
+    let _ = writeln!(w, "# TYPE vtsum_cache_hits_total counter");
+    let _ = writeln!(w, "vtsum_cache_hits_total {}", m.cache_hits);
+    let _ = writeln!(
+        w,
+        "# HELP vtsum_cache_misses_total Hashes that needed a request."
+    );
+    let _ = writeln!(w, "# TYPE vtsum_cache_misses_total counter");
+    let _ = writeln!(w, "vtsum_cache_misses_total {}", m.cache_misses);
+
+    let jobs = api::web_jobs(&app)?;
+    let mut by_state: BTreeMap<&str, u64> =
+        ["queued", "running", "waiting_quota", "done", "failed"]
+            .into_iter()
+            .map(|s| (s, 0))
+            .collect();
+    let mut pending = 0;
+    for job in &jobs {
+        *by_state.entry(job.state.as_str()).or_default() += 1;
+        if !job.state.is_final() {
+            pending += job.total.saturating_sub(job.done);
+        }
+    }
+    let _ = writeln!(w, "# HELP vtsum_jobs Web jobs by state.");
+    let _ = writeln!(w, "# TYPE vtsum_jobs gauge");
+    for (state, n) in by_state {
+        let _ = writeln!(w, "vtsum_jobs{{state=\"{state}\"}} {n}");
+    }
+    let _ = writeln!(
+        w,
+        "# HELP vtsum_queue_hashes Hashes of unfinished jobs still without a result."
+    );
+    let _ = writeln!(w, "# TYPE vtsum_queue_hashes gauge");
+    let _ = writeln!(w, "vtsum_queue_hashes {pending}");
+
+    let keys = view::keys(engine)?;
+    let _ = writeln!(
+        w,
+        "# HELP vtsum_quota_free_now Requests a key may send now under its short windows."
+    );
+    let _ = writeln!(w, "# TYPE vtsum_quota_free_now gauge");
+    for k in &keys {
+        if let Some(n) = k.free_now {
+            let _ = writeln!(w, "vtsum_quota_free_now{{key_id=\"{}\"}} {n}", label(&k.id));
+        }
+    }
+    let _ = writeln!(
+        w,
+        "# HELP vtsum_quota_left_today Requests a key has left today (UTC)."
+    );
+    let _ = writeln!(w, "# TYPE vtsum_quota_left_today gauge");
+    for k in &keys {
+        if let Some(n) = k.left_today {
+            let _ = writeln!(
+                w,
+                "vtsum_quota_left_today{{key_id=\"{}\"}} {n}",
+                label(&k.id)
+            );
+        }
+    }
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    ))
+}

@@ -1,0 +1,223 @@
+//! Shared set-up of the web tests: a fake VirusTotal on loopback, a real SQLite file, and
+//! the app on top; helpers to send requests through the router and to wait for a job.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use tower::ServiceExt;
+use vtsum_core::engine::{Engine, EngineConfig};
+use vtsum_core::store::sqlite::SqliteStore;
+use vtsum_core::store::Store;
+use vtsum_core::vt::{ApiVersion, ClientConfig};
+use vtsum_core::ApiKey;
+use vtsum_web::{App, WebConfig};
+
+pub const KEYS: [&str; 2] = ["web-test-key-aaaa", "web-test-key-bbbb"];
+
+/// What a test gets: the fake, the store file and the app.
+pub struct Fixture {
+    pub fake: fakevt::FakeVt,
+    pub store: Arc<dyn Store>,
+    pub app: App,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Options {
+    /// The fake's and the engine's per-key limits, e.g. `50/1s` or `50/1s,3/day`.
+    pub rate: &'static str,
+    pub keys: bool,
+    pub auth_token: Option<String>,
+    pub upload_limit: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            rate: "50/1s",
+            keys: true,
+            auth_token: None,
+            upload_limit: vtsum_web::DEFAULT_UPLOAD_LIMIT,
+        }
+    }
+}
+
+pub async fn fixture(opts: Options) -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("web.db")).expect("sqlite store"));
+    fixture_on(opts, dir, store).await
+}
+
+/// The fake's configuration for a rate.
+pub fn fake_config(rate: &str) -> fakevt::Config {
+    let spec: vtsum_core::rate::RateSpec = rate.parse().expect("rate");
+    fakevt::Config {
+        keys: KEYS.iter().map(|k| k.to_string()).collect(),
+        limits: fakevt::Limits {
+            windows: spec.sliding().map(|l| (l.count, l.window)).collect(),
+            daily: spec.daily(),
+        },
+        seed: 7,
+        corpus_size: 300,
+        addr: ([127, 0, 0, 1], 0).into(),
+    }
+}
+
+/// The app on an existing store (a restart).
+pub async fn fixture_on(opts: Options, dir: tempfile::TempDir, store: Arc<dyn Store>) -> Fixture {
+    let fake = fakevt::spawn(fake_config(opts.rate))
+        .await
+        .expect("fake VirusTotal");
+    let app = app_on(&fake, &opts, store.clone());
+    Fixture {
+        fake,
+        store,
+        app,
+        dir,
+    }
+}
+
+pub fn app_on(fake: &fakevt::FakeVt, opts: &Options, store: Arc<dyn Store>) -> App {
+    let engine = opts.keys.then(|| {
+        Arc::new(
+            Engine::new(
+                EngineConfig {
+                    keys: KEYS.iter().map(ApiKey::new).collect(),
+                    rate: opts.rate.parse().expect("rate"),
+                    client: ClientConfig {
+                        base_url: fake.url(),
+                        version: ApiVersion::V3,
+                        timeout: Duration::from_secs(10),
+                    },
+                    concurrency: 8,
+                    max_age_found: Duration::from_secs(86_400),
+                    max_age_unknown: Duration::from_secs(86_400),
+                    retries: 2,
+                    backoff: Duration::from_millis(20),
+                },
+                store.clone(),
+            )
+            .expect("engine"),
+        )
+    });
+    App::start(
+        engine,
+        store,
+        WebConfig {
+            auth_token: opts.auth_token.clone(),
+            upload_limit: opts.upload_limit,
+            threshold: 3,
+        },
+    )
+    .expect("app")
+}
+
+/// An answer, read whole.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+/// Sends a request through the router (no network).
+pub async fn send(app: &App, req: Request<Body>) -> Answer {
+    let res = vtsum_web::router(app.clone())
+        .oneshot(req)
+        .await
+        .expect("the router is infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("request")
+}
+
+pub fn post(uri: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", content_type)
+        .body(body.into())
+        .expect("request")
+}
+
+/// A multipart body with one file field.
+pub fn multipart(file_name: &str, content: &str, text: &str) -> (String, String) {
+    let boundary = "vtsum-test-boundary-1234";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: text/plain\r\n\r\n{content}\r\n--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"text\"\r\n\r\n{text}\r\n--{boundary}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Polls the API until the job's state is one of `states` (a condition, not a sleep).
+pub async fn wait_state(
+    app: &App,
+    id: &str,
+    states: &[&str],
+    timeout: Duration,
+) -> serde_json::Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let job = send(app, get(&format!("/api/v1/jobs/{id}"))).await.json();
+        if states.contains(&job["state"].as_str().unwrap_or("")) {
+            return job;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} never reached {states:?}: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `n` hashes of the fake's corpus (sha256), then `unknown` hashes it does not know.
+pub fn hashes(fake: &fakevt::FakeVt, n: usize, unknown: usize) -> Vec<String> {
+    let mut out: Vec<String> = fake
+        .corpus()
+        .files()
+        .iter()
+        .take(n)
+        .map(|f| f.sha256.clone())
+        .collect();
+    out.extend((0..unknown as u64).map(fakevt::unknown_hash));
+    out
+}
+
+/// Submits hashes as text and returns the job id.
+pub async fn submit(app: &App, hashes: &[String]) -> String {
+    let res = send(app, post("/api/v1/jobs", "text/plain", hashes.join("\n"))).await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
+    res.json()["id"].as_str().expect("id").to_string()
+}
