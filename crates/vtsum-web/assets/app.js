@@ -47,6 +47,15 @@
       el('td', {}, k.left_today === null ? '–' : k.left_today))));
   }
 
+  async function refreshQuota() {
+    try {
+      const q = await json('/api/v1/quota');
+      renderKeys(q.keys);
+      $('#cache-found').textContent = q.cache_found;
+      $('#cache-unknown').textContent = q.cache_unknown;
+    } catch (_) { /* shown again on the next refresh */ }
+  }
+
   function confirmDeletes() {
     document.querySelectorAll('form.delete-job').forEach(f => f.addEventListener('submit', ev => {
       if (!window.confirm('Delete this job and its results? Cached answers are kept.')) ev.preventDefault();
@@ -81,14 +90,7 @@
     file.addEventListener('change', update);
     text.addEventListener('input', later);
     form.addEventListener('submit', () => { $('#start').disabled = true; $('#start').textContent = 'Starting…'; });
-    setInterval(async () => {
-      try {
-        const q = await json('/api/v1/quota');
-        renderKeys(q.keys);
-        $('#cache-found').textContent = q.cache_found;
-        $('#cache-unknown').textContent = q.cache_unknown;
-      } catch (_) { /* the next tick tries again */ }
-    }, 5000);
+    setInterval(refreshQuota, 5000);
   }
 
   // ---- job page ---------------------------------------------------------------------
@@ -201,7 +203,7 @@
       $('#summary').replaceChildren(
         el('span', { class: 'count total' }, `${all.length} results`),
         ...VERDICTS.filter(v => counts[v]).map(v => el('span', { class: `count v-${v}`, 'data-verdict': v }, `${counts[v]} ${v}`)),
-        hits ? el('span', { class: 'count muted' }, `${hits} from cache`) : null);
+        ...(hits ? [el('span', { class: 'count muted' }, `${hits} from cache`)] : []));
       const shown = all.filter(({ row }) => matches(row)).sort(compare);
       const pages = Math.max(1, Math.ceil(shown.length / PAGE));
       view.page = Math.min(view.page, pages - 1);
@@ -280,7 +282,7 @@
       // The stream opens with the true state; results already in the store come from the
       // API (again after a reconnect), and later rows from the stream.
       if (first || j.state === 'done' || j.state === 'failed') loadResults().catch(e => notice(e.message));
-      if (j.state === 'done' || j.state === 'failed') events.close();
+      if (j.state === 'done' || j.state === 'failed') { events.close(); refreshQuota(); }
     });
     events.addEventListener('open', () => { if (state !== null) loadResults().catch(e => notice(e.message)); });
     events.addEventListener('row', ev => { addRow(JSON.parse(ev.data).row); });

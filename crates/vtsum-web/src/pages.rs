@@ -71,7 +71,7 @@ fn keys_panel(q: &QuotaView) -> String {
     }
     format!(
         "<section class=\"card\" id=\"quota-panel\"><h2>Keys</h2>\
-<table class=\"keys\"><thead><tr><th>Key id</th><th>State</th><th>Left this minute</th><th>Left today</th></tr></thead>\
+<table class=\"keys\"><thead><tr><th>Key id</th><th>State</th><th>Left now</th><th>Left today</th></tr></thead>\
 <tbody id=\"keys\">{rows}</tbody></table>\
 <p class=\"muted\">Cache: <span id=\"cache-found\">{}</span> files, <span id=\"cache-unknown\">{}</span> unknown hashes.</p></section>",
         q.cache_found, q.cache_unknown

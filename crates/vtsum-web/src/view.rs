@@ -91,7 +91,11 @@ pub fn keys(engine: Option<&Engine>) -> Result<Vec<KeyView>, vtsum_core::Error> 
         .map(|k| KeyView {
             id: k.id.0,
             state: k.state,
-            free_now: (k.free_now != u32::MAX).then_some(k.free_now),
+            // A spent or rejected key has nothing left now, whatever its short window says.
+            free_now: match k.state {
+                "exhausted" | "rejected" => Some(0),
+                _ => (k.free_now != u32::MAX).then_some(k.free_now),
+            },
             used_today: k.used_today,
             daily_limit: k.daily_limit,
             left_today: k

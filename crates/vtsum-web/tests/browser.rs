@@ -1,0 +1,402 @@
+//! The pages in a real headless Chromium (Debian's `chromium` + `chromium-driver`, which
+//! `scripts/test.sh` installs): upload a file, watch the job reach done live, sort, filter,
+//! expand a row, download the CSV, see the waiting-for-quota state, render 20,000 rows, and
+//! check that the fake's hostile file names stayed text. Screenshots of the pages go to
+//! `target/screenshots/` for people to look at.
+
+mod support;
+#[path = "browser/webdriver.rs"]
+mod webdriver;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+use support::*;
+use vtsum_core::report::{FileReport, ItemResult, Lookup, Stats};
+use vtsum_core::store::{JobId, JobOrigin, JobSpec};
+use webdriver::{Driver, Session};
+
+const T: Duration = Duration::from_secs(60);
+
+/// Serves the app on a loopback port, as `vtsum serve` does.
+async fn serve(app: &vtsum_web::App) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = vtsum_web::router(app.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn browser(downloads: &std::path::Path) -> (Driver, Session) {
+    let driver = Driver::start().await.expect("chromedriver");
+    let session = driver.session(downloads).await.expect("a Chromium session");
+    (driver, session)
+}
+
+/// The text of every cell of a column of the visible table.
+async fn column(s: &Session, index: usize) -> Vec<String> {
+    let v = s
+        .execute(
+            "return [...document.querySelectorAll('#rows tr.row')].map(tr => tr.children[arguments[0]].textContent)",
+            vec![json!(index)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as_text() {
+    let f = fixture(Options {
+        rate: "8/1s",
+        ..Options::default()
+    })
+    .await;
+    let base = serve(&f.app).await;
+    let hashes = hashes(&f.fake, 30, 2);
+    let hostile = f
+        .fake
+        .corpus()
+        .files()
+        .iter()
+        .take(30)
+        .filter(|c| c.kind == fakevt::FileKind::Hostile)
+        .count();
+    assert!(hostile >= 2, "the upload holds hostile names");
+    let file = f.dir.path().join("incident-42.txt");
+    std::fs::write(
+        &file,
+        format!("EDR export\n{}\nend of export\n", hashes.join("\r\n")),
+    )
+    .unwrap();
+    let downloads = f.dir.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let (_driver, s) = browser(&downloads).await;
+
+    s.goto(&base).await.unwrap();
+    s.find("#file")
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    let preview = s.wait_for("return document.querySelector('#preview').dataset.hashes && document.querySelector('#preview').textContent", T).await.unwrap();
+    assert!(
+        preview.as_str().unwrap().contains("Found 32 unique hashes"),
+        "{preview}"
+    );
+    assert!(
+        preview
+            .as_str()
+            .unwrap()
+            .contains("2 non-blank lines held none"),
+        "{preview}"
+    );
+    s.save_screenshot(&screenshots().join("front.png"))
+        .await
+        .unwrap();
+    s.find("#start").await.unwrap().click().await.unwrap();
+
+    // Live progress: the page sees the job running, then done, without reloading.
+    s.wait_for(
+        "return document.body.dataset.page === 'job' && document.body.dataset.state === 'running'",
+        T,
+    )
+    .await
+    .unwrap();
+    let marker = s
+        .execute("window.sameDocument = true; return true", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, json!(true));
+    s.save_screenshot(&screenshots().join("job-running.png"))
+        .await
+        .unwrap();
+    s.wait_for(
+        "return document.body.dataset.state === 'done' && document.body.dataset.rows === '32'",
+        T,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.execute("return window.sameDocument === true", vec![])
+            .await
+            .unwrap(),
+        json!(true),
+        "no page reload"
+    );
+    assert_eq!(
+        s.find("#counts").await.unwrap().text().await.unwrap(),
+        "32 / 32 done"
+    );
+    let summary = s.find("#summary").await.unwrap().text().await.unwrap();
+    assert!(
+        summary.starts_with("32 results") && !summary.contains("null"),
+        "{summary}"
+    );
+
+    // Hostile names are text: the title is ours, no injected element exists, and the
+    // names are visible as typed.
+    assert_eq!(s.title().await.unwrap(), "incident-42.txt · vtsum");
+    let injected = s
+        .execute(
+            "return document.querySelectorAll('#rows img, #rows script').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(injected, json!(0));
+    s.find("#search")
+        .await
+        .unwrap()
+        .send_keys("<script>")
+        .await
+        .unwrap();
+    s.wait_for("return document.querySelectorAll('#rows tr.row').length > 0 && [...document.querySelectorAll('#rows td.name')].every(td => td.textContent.startsWith(`<script>document.title='pwned'</script>`))", T).await.unwrap();
+    s.find("#search").await.unwrap().clear().await.unwrap();
+    s.execute("const e = document.querySelector('#search'); e.value = ''; e.dispatchEvent(new Event('input')); return 1", vec![]).await.unwrap();
+
+    // Sort by detections, descending.
+    let th = s.find("#report th[data-key=malicious]").await.unwrap();
+    th.click().await.unwrap();
+    th.click().await.unwrap();
+    let detections: Vec<i64> = column(&s, 2)
+        .await
+        .iter()
+        .map(|t| {
+            t.trim()
+                .split('/')
+                .next()
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect();
+    assert!(
+        detections.windows(2).all(|w| w[0] >= w[1]),
+        "sorted descending: {detections:?}"
+    );
+    assert!(detections[0] > 0);
+    assert_eq!(
+        th.attr("aria-sort").await.unwrap().as_deref(),
+        Some("descending")
+    );
+
+    // Filter by verdict: only malicious rows, as many as the summary counts.
+    s.find("#verdict-filter option[value=malicious]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let verdicts = column(&s, 1).await;
+    assert!(
+        !verdicts.is_empty() && verdicts.iter().all(|v| v == "malicious"),
+        "{verdicts:?}"
+    );
+    let counted = s
+        .execute(
+            "return document.querySelector('#summary [data-verdict=malicious]').textContent",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(counted, json!(format!("{} malicious", verdicts.len())));
+
+    // Expand a row: its per-engine results load.
+    s.find("#rows tr.row").await.unwrap().click().await.unwrap();
+    let engines = s
+        .wait_for(
+            "return document.querySelectorAll('#rows tr.detail table.engines tbody tr').length",
+            T,
+        )
+        .await
+        .unwrap();
+    assert!(engines.as_u64().unwrap() > 10);
+    s.save_screenshot(&screenshots().join("report.png"))
+        .await
+        .unwrap();
+
+    // Download the CSV: the browser saves it; formulas in names are defused.
+    s.find("#download-csv")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + T;
+    let csv = loop {
+        let done = std::fs::read_dir(&downloads)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| e.path().extension().is_some_and(|x| x == "csv"));
+        if let Some(entry) = done {
+            break std::fs::read_to_string(entry.path()).unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "no CSV downloaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(csv.starts_with("input,md5,sha1,sha256"));
+    for h in &hashes {
+        assert!(csv.contains(h.as_str()), "{h} missing from the CSV");
+    }
+    assert!(
+        !csv.contains(",=HYPERLINK") && !csv.contains(",\"=HYPERLINK"),
+        "formula not defused"
+    );
+    s.quit().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_job_page_says_when_a_spent_daily_quota_resumes() {
+    let f = fixture(Options {
+        rate: "50/1s,2/day",
+        ..Options::default()
+    })
+    .await;
+    let base = serve(&f.app).await;
+    let id = submit(&f.app, &hashes(&f.fake, 10, 0)).await;
+    wait_state(&f.app, &id, &["waiting_quota"], T).await;
+    let downloads = f.dir.path().to_path_buf();
+    let (_driver, s) = browser(&downloads).await;
+    s.goto(&format!("{base}/jobs/{id}")).await.unwrap();
+    let text = s
+        .wait_for(
+            "const w = document.querySelector('#waiting'); return !w.hidden && w.textContent",
+            T,
+        )
+        .await
+        .unwrap();
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("All keys are out of daily quota; resumes at 00:00 UTC"),
+        "{text}"
+    );
+    assert!(text.contains(" in "), "says how long: {text}");
+    s.wait_for("return document.body.dataset.rows === '4'", T)
+        .await
+        .unwrap();
+    let state = s.find("#state").await.unwrap().text().await.unwrap();
+    assert_eq!(state, "waiting quota");
+    s.save_screenshot(&screenshots().join("waiting-quota.png"))
+        .await
+        .unwrap();
+    // The front page's key panel shows both keys spent for today.
+    s.goto(&base).await.unwrap();
+    let left: Vec<String> = serde_json::from_value(
+        s.execute("return [...document.querySelectorAll('#keys tr')].map(tr => tr.children[3].textContent)", vec![]).await.unwrap(),
+    )
+    .unwrap();
+    assert_eq!(left, vec!["0", "0"]);
+    s.quit().await.unwrap();
+}
+
+/// A found file's report with `malicious` detections.
+fn report(i: u64, malicious: u32) -> FileReport {
+    let sha256 = format!("{:064x}", i * 7919 + 1);
+    FileReport {
+        sha256: sha256.clone(),
+        md5: Some(format!("{:032x}", i + 1)),
+        sha1: Some(format!("{:040x}", i + 1)),
+        stats: Stats {
+            malicious,
+            undetected: 60 - malicious,
+            ..Stats::default()
+        },
+        analysed: true,
+        threat_label: (malicious > 0).then(|| format!("trojan.family{}", i % 50)),
+        type_description: Some(["Win32 EXE", "PDF", "ZIP", "JavaScript"][(i % 4) as usize].into()),
+        size: Some(1000 + i),
+        meaningful_name: Some(format!("file-{i}.exe")),
+        names: vec![format!("file-{i}.exe")],
+        first_seen: Some(1_600_000_000 + i as i64 * 60),
+        last_seen: Some(1_700_000_000 + i as i64 * 60),
+        last_analysis: Some(1_700_000_000),
+        reputation: Some(-(i as i64 % 40)),
+        ..FileReport::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_20000_row_report_renders_one_page_at_a_time() {
+    const N: u64 = 20_000;
+    let f = fixture(Options::default()).await;
+    // A finished job of 20,000 rows, written through the store as the runner would.
+    let reports: Vec<FileReport> = (0..N).map(|i| report(i, (i % 13) as u32)).collect();
+    let hashes: Vec<vtsum_core::Hash> = reports
+        .iter()
+        .map(|r| vtsum_core::Hash::parse(&r.sha256).unwrap())
+        .collect();
+    let id = JobId::random();
+    let spec = JobSpec {
+        label: "20k".into(),
+        origin: JobOrigin::Web,
+        ..JobSpec::default()
+    };
+    f.store.job_create(&id, &spec, &hashes, 0).unwrap();
+    for (i, r) in reports.into_iter().enumerate() {
+        let result = ItemResult::Lookup {
+            lookup: Lookup::Found(Box::new(r)),
+            from_cache: false,
+            fetched_at: 0,
+        };
+        f.store.job_record(&id, i as u64, &result, 0).unwrap();
+    }
+    f.store
+        .job_set_state(&id, vtsum_core::store::JobState::Done, None, None, 0)
+        .unwrap();
+    let base = serve(&f.app).await;
+    let downloads = f.dir.path().to_path_buf();
+    let (_driver, s) = browser(&downloads).await;
+
+    s.goto(&format!("{base}/jobs/{id}")).await.unwrap();
+    let rendered = s
+        .wait_for("return document.body.dataset.renderedMs", T)
+        .await
+        .unwrap();
+    let summary = s
+        .find("#summary .total")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(summary, "20000 results");
+    let in_dom = s
+        .execute(
+            "return document.querySelectorAll('#rows tr').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        in_dom,
+        json!(100),
+        "one page of rows in the DOM, not 20,000"
+    );
+    let sort_ms = s
+        .execute("const t = performance.now(); document.querySelector('#report th[data-key=malicious]').click(); return performance.now() - t", vec![])
+        .await
+        .unwrap();
+    let filter_ms = s
+        .execute("const t = performance.now(); const e = document.querySelector('#search'); e.value = 'family7'; e.dispatchEvent(new Event('input')); return performance.now() - t", vec![])
+        .await
+        .unwrap();
+    let shown = s.find("#shown").await.unwrap().text().await.unwrap();
+    assert!(shown.ends_with("of 20000 shown"), "{shown}");
+    s.find("#next").await.unwrap().click().await.unwrap();
+    let page = s.find("#page").await.unwrap().text().await.unwrap();
+    assert!(page.starts_with("page 2 of"), "{page}");
+    let timings = format!("20000-row report: first render {rendered} ms after load, sort {sort_ms:.0} ms, filter {filter_ms:.0} ms\n");
+    println!("{timings}");
+    std::fs::write(screenshots().join("timings-20k.txt"), timings).unwrap();
+    s.quit().await.unwrap();
+}
