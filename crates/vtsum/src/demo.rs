@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 
 use crate::cli::{ApiArgs, GlobalArgs};
-use crate::settings::default_db_path;
+use crate::settings::{default_db_path, store_url, FileConfig};
 
 /// The demo's keys: obviously not real.
 pub const DEMO_KEYS: [&str; 4] = ["demo-key-1", "demo-key-2", "demo-key-3", "demo-key-4"];
@@ -18,6 +18,21 @@ pub const DEMO_SEED: u64 = 42;
 /// A running demo server.
 pub struct Demo {
     pub server: fakevt::FakeVt,
+}
+
+/// Starts the demo when `--demo` asks for it and points `api` at it. Returns the demo (keep
+/// it alive while the command runs) and the store URL the command should use.
+pub async fn resolve(
+    global: &GlobalArgs,
+    file: &FileConfig,
+    api: &mut ApiArgs,
+) -> Result<(Option<Demo>, String)> {
+    if !api.demo {
+        return Ok((None, store_url(global, file)));
+    }
+    let demo = Demo::start().await?;
+    demo.apply(api);
+    Ok((Some(demo), Demo::store_url(global)))
 }
 
 impl Demo {

@@ -6,9 +6,9 @@ use vtsum_core::engine::Engine;
 use vtsum_core::store;
 
 use crate::cli::{GlobalArgs, QuotaArgs};
-use crate::demo::Demo;
+use crate::demo;
 use crate::exit::Exit;
-use crate::settings::{default_db_path, engine_config, store_url, FileConfig, Tuning};
+use crate::settings::{default_db_path, engine_config, FileConfig, Tuning};
 
 #[derive(Serialize)]
 struct KeyQuota {
@@ -28,18 +28,7 @@ struct KeyQuota {
 pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
     let file = FileConfig::load(global)?;
     let mut api = args.api.clone();
-    let demo = if api.demo {
-        Some(Demo::start().await?)
-    } else {
-        None
-    };
-    let url = match &demo {
-        Some(d) => {
-            d.apply(&mut api);
-            Demo::store_url(global)
-        }
-        None => store_url(global, &file),
-    };
+    let (_demo, url) = demo::resolve(global, &file, &mut api).await?;
     let cfg = engine_config(&api, &file, &Tuning::default())?;
     let store = store::open(&url, &default_db_path("vtsum.db"))?;
     let engine = Engine::new(cfg.clone(), store)?;

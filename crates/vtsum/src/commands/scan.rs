@@ -11,29 +11,18 @@ use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
 use vtsum_core::store::{self, JobSpec};
 
 use crate::cli::{FailOn, GlobalArgs, ScanArgs};
-use crate::demo::Demo;
+use crate::demo;
 use crate::exit::Exit;
 use crate::output::{choose_format, use_color, Output};
 use crate::progress::{human_duration, Bar};
-use crate::settings::{default_db_path, engine_config, is_stdin, store_url, FileConfig, Tuning};
+use crate::settings::{default_db_path, engine_config, is_stdin, FileConfig, Tuning};
 
 /// Runs `vtsum scan`.
 pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     let file = FileConfig::load(global)?;
     let extracted = read_inputs(&args)?;
     let mut api = args.api.clone();
-    let demo = if api.demo {
-        Some(Demo::start().await?)
-    } else {
-        None
-    };
-    let store_url = match &demo {
-        Some(d) => {
-            d.apply(&mut api);
-            Demo::store_url(global)
-        }
-        None => store_url(global, &file),
-    };
+    let (_demo, store_url) = demo::resolve(global, &file, &mut api).await?;
     let tuning = Tuning {
         concurrency: args.concurrency,
         max_age: args.max_age.clone(),

@@ -10,9 +10,9 @@ use vtsum_core::store;
 use vtsum_web::{App, WebConfig, DEFAULT_UPLOAD_LIMIT};
 
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::demo::Demo;
+use crate::demo;
 use crate::exit::Exit;
-use crate::settings::{default_db_path, engine_config, store_url, FileConfig, Tuning};
+use crate::settings::{default_db_path, engine_config, FileConfig, Tuning};
 
 /// How long a stopping server waits for the running job's requests in flight.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -21,18 +21,7 @@ const DRAIN: Duration = Duration::from_secs(30);
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     let file = FileConfig::load(global)?;
     let mut api = args.api.clone();
-    let demo = if api.demo {
-        Some(Demo::start().await?)
-    } else {
-        None
-    };
-    let store_url = match &demo {
-        Some(d) => {
-            d.apply(&mut api);
-            Demo::store_url(global)
-        }
-        None => store_url(global, &file),
-    };
+    let (_demo, store_url) = demo::resolve(global, &file, &mut api).await?;
     let store = store::open(&store_url, &default_db_path("vtsum.db"))?;
     let tuning = Tuning {
         concurrency: args.concurrency,
@@ -88,6 +77,5 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     if tokio::time::timeout(DRAIN, app.stopped()).await.is_err() {
         eprintln!("vtsum: the running job did not stop in time; it resumes on the next start");
     }
-    drop(demo);
     Ok(Exit::Ok)
 }
