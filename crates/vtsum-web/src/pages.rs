@@ -71,8 +71,8 @@ fn keys_panel(q: &QuotaView) -> String {
     }
     format!(
         "<section class=\"card\" id=\"quota-panel\"><h2>Keys</h2>\
-<table class=\"keys\"><thead><tr><th>Key id</th><th>State</th><th>Left now</th><th>Left today</th></tr></thead>\
-<tbody id=\"keys\">{rows}</tbody></table>\
+<div class=\"table-wrap\"><table class=\"keys\"><thead><tr><th>Key id</th><th>State</th><th>Left now</th><th>Left today</th></tr></thead>\
+<tbody id=\"keys\">{rows}</tbody></table></div>\
 <p class=\"muted\">Cache: <span id=\"cache-found\">{}</span> files, <span id=\"cache-unknown\">{}</span> unknown hashes.</p></section>",
         q.cache_found, q.cache_unknown
     )
@@ -83,7 +83,7 @@ fn job_list(jobs: &[JobInfo], limit: usize) -> String {
         return "<p class=\"muted\" id=\"no-jobs\">No jobs yet.</p>".into();
     }
     let mut out = String::from(
-        "<table class=\"jobs\" id=\"jobs\"><thead><tr><th>Job</th><th>State</th><th>Done</th><th>Created (UTC)</th><th></th></tr></thead><tbody>",
+        "<div class=\"table-wrap\"><table class=\"jobs\" id=\"jobs\"><thead><tr><th>Job</th><th>State</th><th>Done</th><th>Created (UTC)</th><th></th></tr></thead><tbody>",
     );
     for j in jobs.iter().take(limit) {
         out.push_str(&format!(
@@ -98,7 +98,7 @@ fn job_list(jobs: &[JobInfo], limit: usize) -> String {
             created = iso8601(j.created_at).unwrap_or_default().replace('T', " ").trim_end_matches('Z'),
         ));
     }
-    out.push_str("</tbody></table>");
+    out.push_str("</tbody></table></div>");
     out
 }
 

@@ -289,6 +289,25 @@ async fn the_job_page_says_when_a_spent_daily_quota_resumes() {
     s.save_screenshot(&screenshots().join("waiting-quota.png"))
         .await
         .unwrap();
+    // On a phone-sized window the page fits its width: only the table's own wrapper
+    // scrolls sideways.
+    s.set_window_size(390, 844).await.unwrap();
+    let fits = s
+        .wait_for(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+            Duration::from_secs(5),
+        )
+        .await;
+    if fits.is_err() {
+        let wide = s
+            .execute("return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))", vec![])
+            .await
+            .unwrap();
+        panic!("the page is wider than a phone ({} px): {wide}", 390);
+    }
+    s.save_screenshot(&screenshots().join("job-phone.png"))
+        .await
+        .unwrap();
     // The front page's key panel shows both keys spent for today.
     s.goto(&base).await.unwrap();
     let left: Vec<String> = serde_json::from_value(
