@@ -19,8 +19,28 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# Browser tests drive Debian's Chromium through ChromeDriver.
-apt_install chromium chromium-driver
+# Browser tests drive Debian's Chromium through ChromeDriver; the Redis tests need a
+# redis-server of their own.
+apt_install chromium chromium-driver redis-server
+
+# A throwaway Redis on a free port, unless VTSUM_TEST_REDIS names one; stopped on exit.
+if [ -z "${VTSUM_TEST_REDIS:-}" ]; then
+    redis_dir=$(mktemp -d)
+    redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" --save "" \
+        --appendonly no --daemonize yes --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log"
+    stop_redis() {
+        redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+        rm -rf "$redis_dir"
+    }
+    trap stop_redis EXIT
+    for _ in $(seq 1 100); do
+        redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    export VTSUM_TEST_REDIS="redis://127.0.0.1:$redis_port/0"
+    echo "== redis-server on port $redis_port"
+fi
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

@@ -25,6 +25,10 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    /// The Redis store failed (the URL is shown without its password).
+    #[error("Redis store {url}: {message} (is the server running and reachable? check --store)")]
+    Redis { url: String, message: String },
+
     /// A stored value could not be decoded (a store written by another version, or damaged).
     #[error(
         "stored data could not be read: {0} (run `vtsum cache clear` if the cache is damaged)"

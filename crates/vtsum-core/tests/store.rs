@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use vtsum_core::store::memory::MemoryStore;
+use vtsum_core::store::redis::RedisStore;
 use vtsum_core::store::sqlite::SqliteStore;
 use vtsum_core::store::{JobId, JobSpec, Store};
 use vtsum_core::{Hash, KeyId, RowOptions};
@@ -15,6 +16,72 @@ vtsum_core::store_suite!(sqlite, || {
     let dir = tempfile::tempdir().unwrap().keep();
     Box::new(SqliteStore::open(&dir.join("suite.db")).unwrap()) as Box<dyn Store>
 });
+
+/// The test Redis: `VTSUM_TEST_REDIS` (scripts/test.sh starts one on a free port and sets
+/// it), else a server on the default local port.
+fn redis_url() -> String {
+    std::env::var("VTSUM_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
+}
+
+/// A key prefix no other test uses, so tests run in parallel on one server.
+fn unique_prefix() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("vtsum-test:{}:{nanos}:{n}:", std::process::id())
+}
+
+fn redis_store() -> RedisStore {
+    let url = format!("{}?prefix={}", redis_url(), unique_prefix());
+    RedisStore::open(&url).unwrap_or_else(|e| {
+        panic!("{e}\nthe Redis tests need a server: run ./scripts/test.sh, or set VTSUM_TEST_REDIS=redis://host:port/db")
+    })
+}
+
+vtsum_core::store_suite!(redis, || Box::new(redis_store()) as Box<dyn Store>);
+
+#[test]
+fn redis_counts_exactly_from_many_connections_at_once() {
+    let url = format!("{}?prefix={}", redis_url(), unique_prefix());
+    let key = KeyId("feedbeef".into());
+    let id = JobId("e".repeat(32));
+    let hashes: Vec<Hash> = (0..40)
+        .map(|i| Hash::parse(&format!("{i:032x}")).unwrap())
+        .collect();
+    RedisStore::open(&url)
+        .unwrap()
+        .job_create(&id, &spec(), &hashes, 1)
+        .unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let url = url.clone();
+            let (key, id) = (key.clone(), id.clone());
+            std::thread::spawn(move || {
+                let s = RedisStore::open(&url).unwrap();
+                for i in 0..40u64 {
+                    s.ledger_add(&key, "2026-11-25", 1).unwrap();
+                    // Every thread records every index: only the first result counts.
+                    let r = vtsum_core::report::ItemResult::Error {
+                        message: format!("t{t}"),
+                    };
+                    s.job_record(&id, i, &r, 2).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = RedisStore::open(&url).unwrap();
+    assert_eq!(s.ledger_used(&key, "2026-11-25").unwrap(), 160);
+    let job = s.job_get(&id).unwrap().unwrap();
+    assert_eq!((job.done, job.errors), (40, 40));
+    assert!(s.job_pending(&id).unwrap().is_empty());
+    assert!(!s.describe().contains("hunter2"));
+}
 
 fn spec() -> JobSpec {
     JobSpec {
@@ -120,11 +187,23 @@ fn store_urls_open_or_explain() {
         .unwrap()
         .describe()
         .ends_with("x.db"));
-    for bad in ["redis://localhost", "postgres://x", "nonsense"] {
+    for bad in ["redis://", "postgres://x", "nonsense"] {
         let e = vtsum_core::store::open(bad, &default)
             .err()
             .unwrap()
             .to_string();
         assert!(e.contains("invalid store"), "{bad}: {e}");
     }
+    let s = vtsum_core::store::open(&redis_url(), &default).unwrap();
+    assert!(s.describe().contains("prefix vtsum:"));
+    // Nothing listens on port 1: the message names the server (without a password) and
+    // says what to check.
+    let e = vtsum_core::store::open("redis://:hunter2@127.0.0.1:1/0", &default)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("127.0.0.1:1") && e.contains("reachable") && !e.contains("hunter2"),
+        "{e}"
+    );
 }

@@ -1,0 +1,493 @@
+//! The Redis store: everything the SQLite store holds, shared by every process that names
+//! the same server — several CLIs, web servers and workers on several machines.
+//!
+//! Keys live under a prefix (`vtsum:` unless the URL says `?prefix=`):
+//! `c:<id>` a cached answer (id = sha256 of a found file, or the hash asked for when
+//! unknown), `a:<hash>` → id for each of a file's hashes, sets `c:found`, `c:unknown` and
+//! `a:all`; `ledger:<day>` a hash of key id → requests; `j:<id>` a job's header hash,
+//! `j:<id>:h` its hashes (a list, in input order), `j:<id>:r` its results (index → JSON),
+//! and `jobs` (a sorted set by creation time). Every write that touches several keys is one
+//! Lua script, so it is atomic for every client. A lost connection is re-opened once per
+//! call, so a restarted server is picked up without restarting vtsum. Durability is the
+//! server's: run it with `appendonly yes` (see the README).
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use redis::{Connection, FromRedisValue, Script};
+
+use super::{CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, Store};
+use crate::error::{Error, Result};
+use crate::hash::Hash;
+use crate::key::KeyId;
+use crate::report::{CacheEntry, ItemResult, Lookup};
+
+/// A Redis-backed store. Cheap to share behind an `Arc`.
+pub struct RedisStore {
+    client: redis::Client,
+    conn: Mutex<Option<Connection>>,
+    prefix: String,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+/// How long a command may take before the store reports the server unreachable.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+const CACHE_GET: &str = r"
+local id = redis.call('GET', ARGV[1] .. 'a:' .. ARGV[2])
+if not id then return false end
+return redis.call('GET', ARGV[1] .. 'c:' .. id)";
+
+// ARGV: prefix, primary id, kind, entry JSON, then every hash of the entry.
+const CACHE_PUT: &str = r"
+local p, primary, kind, entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+for i = 5, #ARGV do
+  local h = ARGV[i]
+  if h ~= primary and redis.call('SISMEMBER', p .. 'c:unknown', h) == 1 then
+    redis.call('DEL', p .. 'c:' .. h)
+    redis.call('SREM', p .. 'c:unknown', h)
+  end
+end
+redis.call('SET', p .. 'c:' .. primary, entry)
+local other = kind == 'found' and 'unknown' or 'found'
+redis.call('SADD', p .. 'c:' .. kind, primary)
+redis.call('SREM', p .. 'c:' .. other, primary)
+for i = 5, #ARGV do
+  redis.call('SET', p .. 'a:' .. ARGV[i], primary)
+  redis.call('SADD', p .. 'a:all', ARGV[i])
+end
+return 1";
+
+const CACHE_STATS: &str = r"
+local p = ARGV[1]
+local bytes = 0
+for _, set in ipairs({'c:found', 'c:unknown'}) do
+  for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
+    bytes = bytes + redis.call('STRLEN', p .. 'c:' .. id)
+  end
+end
+return {redis.call('SCARD', p .. 'c:found'), redis.call('SCARD', p .. 'c:unknown'), bytes}";
+
+const CACHE_CLEAR: &str = r"
+local p = ARGV[1]
+local n = 0
+for _, set in ipairs({'c:found', 'c:unknown'}) do
+  for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
+    redis.call('DEL', p .. 'c:' .. id)
+    n = n + 1
+  end
+  redis.call('DEL', p .. set)
+end
+for _, h in ipairs(redis.call('SMEMBERS', p .. 'a:all')) do
+  redis.call('DEL', p .. 'a:' .. h)
+end
+redis.call('DEL', p .. 'a:all')
+return n";
+
+// ARGV: prefix, id, spec, now, hashes...
+const JOB_CREATE: &str = r"
+local p, id = ARGV[1], ARGV[2]
+local head = p .. 'j:' .. id
+if redis.call('EXISTS', head) == 1 then return 0 end
+redis.call('HSET', head, 'spec', ARGV[3], 'state', 'queued', 'created_at', ARGV[4],
+  'updated_at', ARGV[4], 'total', #ARGV - 4, 'done', 0, 'cache_hits', 0, 'errors', 0)
+for i = 5, #ARGV, 1000 do
+  redis.call('RPUSH', head .. ':h', unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('ZADD', p .. 'jobs', ARGV[4], id)
+return 1";
+
+// ARGV: prefix, id, index, result JSON, cache hit (0/1), error (0/1), now.
+const JOB_RECORD: &str = r"
+local head = ARGV[1] .. 'j:' .. ARGV[2]
+if redis.call('EXISTS', head) == 0 then return 0 end
+if redis.call('HSETNX', head .. ':r', ARGV[3], ARGV[4]) == 0 then return 0 end
+redis.call('HINCRBY', head, 'done', 1)
+redis.call('HINCRBY', head, 'cache_hits', ARGV[5])
+redis.call('HINCRBY', head, 'errors', ARGV[6])
+redis.call('HSET', head, 'updated_at', ARGV[7])
+return 1";
+
+// ARGV: prefix, id, state, resumes_at ('' for none), error ('' for none), now.
+const JOB_SET_STATE: &str = r"
+local head = ARGV[1] .. 'j:' .. ARGV[2]
+if redis.call('EXISTS', head) == 0 then return 0 end
+redis.call('HSET', head, 'state', ARGV[3], 'updated_at', ARGV[6])
+for i, field in ipairs({'resumes_at', 'error'}) do
+  if ARGV[3 + i] == '' then redis.call('HDEL', head, field)
+  else redis.call('HSET', head, field, ARGV[3 + i]) end
+end
+return 1";
+
+const JOB_DELETE: &str = r"
+local head = ARGV[1] .. 'j:' .. ARGV[2]
+redis.call('ZREM', ARGV[1] .. 'jobs', ARGV[2])
+return redis.call('DEL', head, head .. ':h', head .. ':r')";
+
+impl RedisStore {
+    /// Connects to `redis://[:password@]host:port/db[?prefix=P]`.
+    pub fn open(url: &str) -> Result<RedisStore> {
+        let (base, prefix) = match url.split_once("?prefix=") {
+            Some((base, prefix)) => (base, prefix.to_string()),
+            None => (url, "vtsum:".to_string()),
+        };
+        let shown = hide_password(base);
+        let client = redis::Client::open(base).map_err(|e| Error::StoreUrl {
+            url: shown.clone(),
+            why: e.to_string(),
+        })?;
+        let store = RedisStore {
+            client,
+            conn: Mutex::new(None),
+            prefix,
+            shown,
+        };
+        // Fail now, with a clear message, rather than at the first lookup.
+        store.run(|c| redis::cmd("PING").query::<String>(c))?;
+        Ok(store)
+    }
+
+    /// The key prefix, e.g. `vtsum:`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn err(&self, e: redis::RedisError) -> Error {
+        Error::Redis {
+            url: self.shown.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn connection(&self) -> MutexGuard<'_, Option<Connection>> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the connection, re-opening it once if it was lost (a server restart).
+    fn run<T>(&self, f: impl Fn(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
+        let mut guard = self.connection();
+        for attempt in 0..2 {
+            if guard.is_none() {
+                let conn = self
+                    .client
+                    .get_connection_with_timeout(TIMEOUT)
+                    .map_err(|e| self.err(e))?;
+                conn.set_read_timeout(Some(TIMEOUT))
+                    .map_err(|e| self.err(e))?;
+                conn.set_write_timeout(Some(TIMEOUT))
+                    .map_err(|e| self.err(e))?;
+                *guard = Some(conn);
+            }
+            let conn = guard.as_mut().expect("connected above");
+            match f(conn) {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt == 0 && (e.is_io_error() || e.is_connection_dropped()) => {
+                    tracing::warn!("Redis connection lost ({e}); reconnecting");
+                    *guard = None;
+                }
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    fn script<T: FromRedisValue>(&self, source: &str, args: &[String]) -> Result<T> {
+        let script = Script::new(source);
+        self.run(|c| {
+            let mut inv = script.prepare_invoke();
+            inv.arg(&self.prefix);
+            for a in args {
+                inv.arg(a);
+            }
+            inv.invoke(c)
+        })
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.prefix)
+    }
+}
+
+/// `redis://:secret@host/0` → `redis://:***@host/0`.
+fn hide_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("store values serialise")
+}
+
+fn job_from_fields(id: &JobId, fields: &BTreeMap<String, String>) -> Result<JobInfo> {
+    let num = |name: &str| -> i64 { fields.get(name).and_then(|v| v.parse().ok()).unwrap_or(0) };
+    let spec: JobSpec = decode(fields.get("spec").map_or("", String::as_str))?;
+    Ok(JobInfo {
+        id: id.clone(),
+        spec,
+        state: fields
+            .get("state")
+            .and_then(|s| JobState::parse(s))
+            .unwrap_or(JobState::Failed),
+        created_at: num("created_at"),
+        updated_at: num("updated_at"),
+        total: num("total") as u64,
+        done: num("done") as u64,
+        cache_hits: num("cache_hits") as u64,
+        errors: num("errors") as u64,
+        resumes_at: fields.get("resumes_at").and_then(|v| v.parse().ok()),
+        error: fields.get("error").cloned(),
+    })
+}
+
+impl Store for RedisStore {
+    fn describe(&self) -> String {
+        format!("{} (prefix {})", self.shown, self.prefix)
+    }
+
+    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
+        let text: Option<String> = self.script(CACHE_GET, &[hash.to_string()])?;
+        text.as_deref().map(decode).transpose()
+    }
+
+    fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
+        let (primary, kind, mut all) = match &entry.lookup {
+            Lookup::Found(f) => {
+                let all = [Some(&f.sha256), f.md5.as_ref(), f.sha1.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|h| Hash::parse(h))
+                    .map(|h| h.to_string())
+                    .collect::<Vec<_>>();
+                let primary = Hash::parse(&f.sha256)
+                    .map_or_else(|| entry.queried.to_string(), |h| h.to_string());
+                (primary, "found", all)
+            }
+            Lookup::Unknown => (entry.queried.to_string(), "unknown", Vec::new()),
+        };
+        if !all.contains(&entry.queried.to_string()) {
+            all.push(entry.queried.to_string());
+        }
+        let mut args = vec![primary, kind.to_string(), encode(entry)];
+        args.extend(all);
+        self.script::<i64>(CACHE_PUT, &args).map(|_| ())
+    }
+
+    fn cache_stats(&self) -> Result<CacheStats> {
+        let (found, unknown, bytes): (u64, u64, u64) = self.script(CACHE_STATS, &[])?;
+        Ok(CacheStats {
+            found,
+            unknown,
+            bytes,
+        })
+    }
+
+    fn cache_clear(&self) -> Result<u64> {
+        self.script(CACHE_CLEAR, &[])
+    }
+
+    fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()> {
+        let (found, unknown) = (self.key("c:found"), self.key("c:unknown"));
+        let mut ids: Vec<String> =
+            self.run(|c| redis::cmd("SUNION").arg(&found).arg(&unknown).query(c))?;
+        ids.sort();
+        for chunk in ids.chunks(500) {
+            let keys: Vec<String> = chunk
+                .iter()
+                .map(|id| self.key(&format!("c:{id}")))
+                .collect();
+            let texts: Vec<Option<String>> =
+                self.run(|c| redis::cmd("MGET").arg(&keys).query(c))?;
+            for text in texts.into_iter().flatten() {
+                each(decode(&text)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn ledger_used(&self, key: &KeyId, day: &str) -> Result<u64> {
+        let k = self.key(&format!("ledger:{day}"));
+        let n: Option<u64> = self.run(|c| redis::cmd("HGET").arg(&k).arg(&key.0).query(c))?;
+        Ok(n.unwrap_or(0))
+    }
+
+    fn ledger_add(&self, key: &KeyId, day: &str, n: u64) -> Result<u64> {
+        let k = self.key(&format!("ledger:{day}"));
+        self.run(|c| {
+            let (used, _): (u64, i64) = redis::pipe()
+                .atomic()
+                .cmd("HINCRBY")
+                .arg(&k)
+                .arg(&key.0)
+                .arg(n)
+                // Old days are only of interest for a while.
+                .cmd("EXPIRE")
+                .arg(&k)
+                .arg(40 * 86_400)
+                .query(c)?;
+            Ok(used)
+        })
+    }
+
+    fn ledger_day(&self, day: &str) -> Result<BTreeMap<KeyId, u64>> {
+        let k = self.key(&format!("ledger:{day}"));
+        let all: BTreeMap<String, u64> = self.run(|c| redis::cmd("HGETALL").arg(&k).query(c))?;
+        Ok(all.into_iter().map(|(id, n)| (KeyId(id), n)).collect())
+    }
+
+    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool> {
+        let mut args = vec![id.0.clone(), encode(spec), now.to_string()];
+        args.extend(hashes.iter().map(|h| h.to_string()));
+        Ok(self.script::<i64>(JOB_CREATE, &args)? == 1)
+    }
+
+    fn job_get(&self, id: &JobId) -> Result<Option<JobInfo>> {
+        let k = self.key(&format!("j:{}", id.0));
+        let fields: BTreeMap<String, String> =
+            self.run(|c| redis::cmd("HGETALL").arg(&k).query(c))?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        job_from_fields(id, &fields).map(Some)
+    }
+
+    fn job_list(&self) -> Result<Vec<JobInfo>> {
+        let k = self.key("jobs");
+        let ids: Vec<String> =
+            self.run(|c| redis::cmd("ZREVRANGE").arg(&k).arg(0).arg(-1).query(c))?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(job) = self.job_get(&JobId(id))? {
+                out.push(job);
+            }
+        }
+        Ok(out)
+    }
+
+    fn job_set_state(
+        &self,
+        id: &JobId,
+        state: JobState,
+        resumes_at: Option<i64>,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let args = [
+            id.0.clone(),
+            state.as_str().to_string(),
+            resumes_at.map(|t| t.to_string()).unwrap_or_default(),
+            error.unwrap_or_default().to_string(),
+            now.to_string(),
+        ];
+        self.script::<i64>(JOB_SET_STATE, &args).map(|_| ())
+    }
+
+    fn job_pending(&self, id: &JobId) -> Result<Vec<JobItem>> {
+        let head = self.key(&format!("j:{}", id.0));
+        let (hashes, done): (Vec<String>, Vec<u64>) = self.run(|c| {
+            redis::pipe()
+                .cmd("LRANGE")
+                .arg(format!("{head}:h"))
+                .arg(0)
+                .arg(-1)
+                .cmd("HKEYS")
+                .arg(format!("{head}:r"))
+                .query(c)
+        })?;
+        let done: std::collections::HashSet<u64> = done.into_iter().collect();
+        hashes
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !done.contains(&(*i as u64)))
+            .map(|(i, h)| {
+                Ok(JobItem {
+                    index: i as u64,
+                    hash: Hash::parse(&h)
+                        .ok_or_else(|| Error::Corrupt(format!("bad hash {h:?}")))?,
+                    result: None,
+                })
+            })
+            .collect()
+    }
+
+    fn job_record(&self, id: &JobId, index: u64, result: &ItemResult, now: i64) -> Result<()> {
+        let (hit, err) = match result {
+            ItemResult::Lookup { from_cache, .. } => (u8::from(*from_cache), 0),
+            ItemResult::Error { .. } => (0, 1),
+        };
+        let args = [
+            id.0.clone(),
+            index.to_string(),
+            encode(result),
+            hit.to_string(),
+            err.to_string(),
+            now.to_string(),
+        ];
+        self.script::<i64>(JOB_RECORD, &args).map(|_| ())
+    }
+
+    fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let head = self.key(&format!("j:{}", id.0));
+        let hashes: Vec<String> = self.run(|c| {
+            redis::cmd("LRANGE")
+                .arg(format!("{head}:h"))
+                .arg(offset)
+                .arg(offset + limit - 1)
+                .query(c)
+        })?;
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fields: Vec<u64> = (offset..offset + hashes.len() as u64).collect();
+        let results: Vec<Option<String>> = self.run(|c| {
+            redis::cmd("HMGET")
+                .arg(format!("{head}:r"))
+                .arg(&fields)
+                .query(c)
+        })?;
+        hashes
+            .into_iter()
+            .zip(results)
+            .zip(fields)
+            .map(|((h, r), index)| {
+                Ok(JobItem {
+                    index,
+                    hash: Hash::parse(&h)
+                        .ok_or_else(|| Error::Corrupt(format!("bad hash {h:?}")))?,
+                    result: r.as_deref().map(decode).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    fn job_delete(&self, id: &JobId) -> Result<bool> {
+        Ok(self.script::<i64>(JOB_DELETE, std::slice::from_ref(&id.0))? > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_hidden_in_messages() {
+        assert_eq!(
+            super::hide_password("redis://:hunter2@cache:6379/0"),
+            "redis://***@cache:6379/0"
+        );
+        assert_eq!(
+            super::hide_password("redis://127.0.0.1/1"),
+            "redis://127.0.0.1/1"
+        );
+    }
+}
