@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::key::{ApiKey, KeyId};
 use crate::rate::RateSpec;
-use crate::store::Store;
+use crate::store::{QuotaRequest, SharedGrant, Store};
 
 /// Clock granularity and rate differences between us and the server.
 fn with_margin(window: Duration) -> Duration {
@@ -50,6 +50,8 @@ pub struct Lease {
     id: u64,
     slot: usize,
     sent_at: Instant,
+    /// The lease's name in a store that shares quotas across processes.
+    token: Option<String>,
 }
 
 /// What [`KeyPool::acquire`] decided.
@@ -148,7 +150,13 @@ pub struct KeyPool {
     store: Arc<dyn Store>,
     next_lease: u64,
     next_slot: usize,
+    /// Makes lease tokens unique among processes and pools (process id + start time).
+    instance: String,
 }
+
+/// How long a lease shared through the store may stay in flight before other processes
+/// count it as lost with its process (and its slot frees a window later).
+const SHARED_HOLD: Duration = Duration::from_secs(120);
 
 impl KeyPool {
     /// A pool of `keys`, each limited by `rate`, with the daily ledger in `store`.
@@ -187,7 +195,42 @@ impl KeyPool {
             store,
             next_lease: 0,
             next_slot: 0,
+            instance: format!(
+                "{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos())
+            ),
         }
+    }
+
+    /// Asks the store for the same units when it shares quotas with other processes.
+    /// `Ok(None)`: granted (or nothing to share); `Ok(Some(..))`: not now.
+    fn acquire_shared(
+        &self,
+        i: usize,
+        day: &str,
+        cost: u32,
+        lease: u64,
+    ) -> Result<(Option<String>, SharedGrant)> {
+        if !self.store.shares_quota() {
+            return Ok((None, SharedGrant::Granted));
+        }
+        let slot = &self.slots[i];
+        let windows: Vec<(u32, Duration)> =
+            slot.windows.iter().map(|w| (w.limit, w.length)).collect();
+        let token = format!("{}-{lease}", self.instance);
+        let grant = self.store.quota_acquire(&QuotaRequest {
+            key: slot.key.id(),
+            windows: &windows,
+            daily: self.daily,
+            day,
+            cost,
+            token: &token,
+            hold: SHARED_HOLD,
+        })?;
+        Ok((Some(token), grant))
     }
 
     /// Asks for a lease of up to `want` quota units (a v2 batch) on any key, round-robin.
@@ -234,6 +277,20 @@ impl KeyPool {
                 continue;
             }
             let id = self.next_lease;
+            let (token, shared) = self.acquire_shared(i, &today, grant, id)?;
+            let slot = &mut self.slots[i];
+            match shared {
+                SharedGrant::Granted => {}
+                SharedGrant::WaitMs(ms) => {
+                    wake = earliest(wake, Some(now + Duration::from_millis(ms)));
+                    continue;
+                }
+                SharedGrant::DayOut => {
+                    slot.exhausted_day = Some(today.clone());
+                    usable -= 1;
+                    continue;
+                }
+            }
             self.next_lease += 1;
             for w in &mut slot.windows {
                 for _ in 0..grant {
@@ -243,7 +300,8 @@ impl KeyPool {
                     });
                 }
             }
-            if self.daily.is_some() {
+            // A store that shares quotas counted the day in the same atomic step.
+            if self.daily.is_some() && token.is_none() {
                 self.store
                     .ledger_add(slot.key.id(), &today, u64::from(grant))?;
             }
@@ -256,6 +314,7 @@ impl KeyPool {
                 id,
                 slot: i,
                 sent_at: now,
+                token,
             }));
         }
         if usable == 0 {
@@ -274,6 +333,25 @@ impl KeyPool {
     /// Returns whether this release is the one that found the key rejected.
     pub fn release(&mut self, lease: Lease, at: Instant, how: Release) -> bool {
         let longest = self.longest_window;
+        if let Some(token) = &lease.token {
+            let slot = &self.slots[lease.slot];
+            let windows: Vec<(u32, Duration)> =
+                slot.windows.iter().map(|w| (w.limit, w.length)).collect();
+            let req = QuotaRequest {
+                key: slot.key.id(),
+                windows: &windows,
+                daily: self.daily,
+                day: "",
+                cost: lease.cost,
+                token,
+                hold: SHARED_HOLD,
+            };
+            // If this fails the slots free on their own when the hold runs out: slower,
+            // never over the limit.
+            if let Err(e) = self.store.quota_release(&req) {
+                tracing::warn!("cannot release a shared quota lease: {e}");
+            }
+        }
         let slot = &mut self.slots[lease.slot];
         slot.in_flight = slot.in_flight.saturating_sub(1);
         for w in &mut slot.windows {

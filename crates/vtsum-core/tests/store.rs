@@ -1,7 +1,11 @@
 //! The store suite against every backend, plus what only SQLite has to prove: data survives
 //! reopening, and several connections (as several processes would) count exactly.
 
+mod common;
+
 use std::sync::Arc;
+
+use common::{redis_url, unique_prefix};
 
 use vtsum_core::store::memory::MemoryStore;
 use vtsum_core::store::redis::RedisStore;
@@ -16,23 +20,6 @@ vtsum_core::store_suite!(sqlite, || {
     let dir = tempfile::tempdir().unwrap().keep();
     Box::new(SqliteStore::open(&dir.join("suite.db")).unwrap()) as Box<dyn Store>
 });
-
-/// The test Redis: `VTSUM_TEST_REDIS` (scripts/test.sh starts one on a free port and sets
-/// it), else a server on the default local port.
-fn redis_url() -> String {
-    std::env::var("VTSUM_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
-}
-
-/// A key prefix no other test uses, so tests run in parallel on one server.
-fn unique_prefix() -> String {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("vtsum-test:{}:{nanos}:{n}:", std::process::id())
-}
 
 fn redis_store() -> RedisStore {
     let url = format!("{}?prefix={}", redis_url(), unique_prefix());

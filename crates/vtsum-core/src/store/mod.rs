@@ -19,6 +19,7 @@ use crate::report::{CacheEntry, ItemResult, RowOptions};
 
 pub mod memory;
 pub mod redis;
+mod redis_quota;
 pub mod sqlite;
 #[doc(hidden)]
 pub mod suite;
@@ -144,6 +145,33 @@ pub struct CacheStats {
     pub bytes: u64,
 }
 
+/// One key's request for quota units, as a store that shares quotas sees it.
+#[derive(Debug, Clone)]
+pub struct QuotaRequest<'a> {
+    pub key: &'a KeyId,
+    /// Each sliding window's limit and length (with the safety margin).
+    pub windows: &'a [(u32, std::time::Duration)],
+    pub daily: Option<u32>,
+    /// The UTC day of the ledger (`YYYY-MM-DD`).
+    pub day: &'a str,
+    pub cost: u32,
+    /// Names this lease among every process's.
+    pub token: &'a str,
+    /// How long a lease may stay in flight before it counts as lost (its process died).
+    pub hold: std::time::Duration,
+}
+
+/// What a store that shares quotas decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedGrant {
+    /// Recorded as in flight, and added to the day's ledger.
+    Granted,
+    /// A window is full; ask again after this many milliseconds.
+    WaitMs(u64),
+    /// The key's daily quota is spent.
+    DayOut,
+}
+
 /// The backend of the cache, the quota ledger and jobs.
 pub trait Store: Send + Sync + 'static {
     /// A short description for messages, e.g. `sqlite:/home/a/.local/share/vtsum/vtsum.db`.
@@ -191,6 +219,23 @@ pub trait Store: Send + Sync + 'static {
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>>;
     /// Deletes a job and its items; returns whether it existed.
     fn job_delete(&self, id: &JobId) -> Result<bool>;
+
+    /// Whether this store enforces each key's windows and daily count for every process
+    /// that uses it ([`Store::quota_acquire`]); a store used by one process needs not.
+    fn shares_quota(&self) -> bool {
+        false
+    }
+
+    /// Atomically checks every window and the day for `req.cost` more requests and, if they
+    /// fit, records them as in flight and adds them to the day's ledger.
+    fn quota_acquire(&self, _req: &QuotaRequest<'_>) -> Result<SharedGrant> {
+        Ok(SharedGrant::Granted)
+    }
+
+    /// The lease's requests were answered: their window slots free one window from now.
+    fn quota_release(&self, _req: &QuotaRequest<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Opens the store a URL names: `sqlite:PATH` (`sqlite` alone: `default_sqlite`), `none`.

@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use redis::{Connection, FromRedisValue, Script};
 
-use super::{CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, Store};
+use super::redis_quota;
+use super::{
+    CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
+};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::key::KeyId;
@@ -470,6 +473,20 @@ impl Store for RedisStore {
                 })
             })
             .collect()
+    }
+
+    fn shares_quota(&self) -> bool {
+        true
+    }
+
+    fn quota_acquire(&self, req: &QuotaRequest<'_>) -> Result<SharedGrant> {
+        let answer = self.script(redis_quota::ACQUIRE, &redis_quota::acquire_args(req))?;
+        Ok(redis_quota::grant(answer))
+    }
+
+    fn quota_release(&self, req: &QuotaRequest<'_>) -> Result<()> {
+        self.script::<i64>(redis_quota::RELEASE, &redis_quota::release_args(req))
+            .map(|_| ())
     }
 
     fn job_delete(&self, id: &JobId) -> Result<bool> {

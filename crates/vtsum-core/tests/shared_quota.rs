@@ -1,0 +1,83 @@
+//! Several processes' engines on one Redis store share each key's quota: together they
+//! never go over a key's sliding window (on the fake VirusTotal's clock), get no 429, and
+//! still keep every key busy. Each engine here has its own Redis connection and key pool,
+//! exactly as separate processes would.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use vtsum_core::engine::{Engine, RunOptions, RunOutcome};
+use vtsum_core::store::redis::RedisStore;
+use vtsum_core::store::Store;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_engines_on_one_redis_share_two_keys_without_going_over() {
+    const N: usize = 4;
+    const WINDOW_MS: f64 = 1000.0;
+    const WINDOWS: usize = 5;
+    let keys = ["shared-key-1", "shared-key-2"];
+    let rate = "4/1s";
+    let fake = fake(&keys, rate).await;
+    let url = format!("{}?prefix={}", redis_url(), unique_prefix());
+    // Enough work for every engine to stay busy past the measured span.
+    let all = hashes(&fake, 2 * N * (WINDOWS + 2), 0);
+    let parts: Vec<Vec<vtsum_core::Hash>> = all
+        .chunks(all.len().div_ceil(3))
+        .map(<[_]>::to_vec)
+        .collect();
+    let mut runs = Vec::new();
+    for part in parts {
+        let store: Arc<dyn Store> = Arc::new(RedisStore::open(&url).unwrap());
+        let engine = Engine::new(config(&fake, &keys, rate), store).unwrap();
+        runs.push(tokio::spawn(async move {
+            run(&engine, &part, RunOptions::default()).await.1
+        }));
+    }
+    for r in runs {
+        assert_eq!(r.await.unwrap(), RunOutcome::Done);
+    }
+
+    let c = fake.counters();
+    assert_eq!(
+        c.arrivals.iter().filter(|a| a.status == 429).count(),
+        0,
+        "no 429s"
+    );
+    for h in &all {
+        assert_eq!(
+            c.requests_by_hash.get(h.as_str()),
+            Some(&1),
+            "{h} asked once"
+        );
+    }
+    let mut t0 = f64::INFINITY;
+    for key in keys {
+        let mut times: Vec<f64> = c
+            .arrivals
+            .iter()
+            .filter(|a| a.key == key)
+            .map(|a| a.at_ms)
+            .collect();
+        times.sort_by(f64::total_cmp);
+        t0 = t0.min(times[0]);
+        for w in times.windows(N + 1) {
+            assert!(
+                w[N] - w[0] >= WINDOW_MS,
+                "{key}: {} requests within a window together",
+                N + 1
+            );
+        }
+    }
+    let in_span = c
+        .arrivals
+        .iter()
+        .filter(|a| a.at_ms < t0 + WINDOWS as f64 * WINDOW_MS)
+        .count();
+    let ideal = keys.len() * N * WINDOWS;
+    assert!(
+        in_span as f64 >= 0.95 * ideal as f64,
+        "{in_span} requests in {WINDOWS} windows, ideal {ideal}"
+    );
+}
