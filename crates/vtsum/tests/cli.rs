@@ -427,3 +427,53 @@ fn dockerfile_and_compose_use_only_real_flags_and_variables() {
         );
     }
 }
+
+/// `--store redis://…`: a second process (on another host, as far as vtsum knows) finds
+/// every answer of the first in the shared cache and spends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_on_one_redis_share_the_cache() {
+    let fake = fake(&["rk1"], fast(), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (input, hashes) = input_file(&fake, dir.path(), 6, 2);
+    let base =
+        std::env::var("VTSUM_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let store = format!(
+        "{base}?prefix=vtsum-cli-test:{}:{nanos}:",
+        std::process::id()
+    );
+    let scan = || {
+        let mut cmd = vtsum(&fake, "rk1", "50/100ms", dir.path());
+        cmd.env("VTSUM_STORE", &store)
+            .args(["scan", "--format", "json"])
+            .arg(&input);
+        cmd.output().unwrap()
+    };
+    let first = scan();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let asked = fake.counters().arrivals.len();
+    assert_eq!(asked, hashes.len());
+    let second = scan();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let v: Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(
+        v["summary"]["cache_hits"].as_u64(),
+        Some(hashes.len() as u64)
+    );
+    assert_eq!(fake.counters().arrivals.len(), asked, "nothing asked twice");
+    assert!(
+        !String::from_utf8_lossy(&second.stderr).contains("rk1"),
+        "the key is never printed"
+    );
+}
