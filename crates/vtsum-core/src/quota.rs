@@ -126,6 +126,13 @@ impl Window {
     }
 }
 
+impl Slot {
+    /// Each window's limit and length (with the margin), as a shared store checks them.
+    fn limits(&self) -> Vec<(u32, Duration)> {
+        self.windows.iter().map(|w| (w.limit, w.length)).collect()
+    }
+}
+
 struct Slot {
     key: ApiKey,
     windows: Vec<Window>,
@@ -218,8 +225,7 @@ impl KeyPool {
             return Ok((None, SharedGrant::Granted));
         }
         let slot = &self.slots[i];
-        let windows: Vec<(u32, Duration)> =
-            slot.windows.iter().map(|w| (w.limit, w.length)).collect();
+        let windows = slot.limits();
         let token = format!("{}-{lease}", self.instance);
         let grant = self.store.quota_acquire(&QuotaRequest {
             key: slot.key.id(),
@@ -335,8 +341,7 @@ impl KeyPool {
         let longest = self.longest_window;
         if let Some(token) = &lease.token {
             let slot = &self.slots[lease.slot];
-            let windows: Vec<(u32, Duration)> =
-                slot.windows.iter().map(|w| (w.limit, w.length)).collect();
+            let windows = slot.limits();
             let req = QuotaRequest {
                 key: slot.key.id(),
                 windows: &windows,

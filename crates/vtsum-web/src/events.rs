@@ -16,8 +16,13 @@ use tokio_stream::{Stream, StreamExt};
 
 use crate::api::{job_id, load_job};
 use crate::error::ApiError;
-use crate::view::{self, JobView};
+use crate::hub::Update;
+use crate::runner::job_updates;
 use crate::App;
+
+fn event(update: Update) -> Event {
+    Event::default().event(update.event).data(update.data)
+}
 
 pub async fn events(
     State(app): State<App>,
@@ -25,18 +30,9 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let rx = app.inner.hub.subscribe(&job_id(&id)?);
     let job = load_job(&app, &id)?;
-    let mut first = vec![Event::default()
-        .event("job")
-        .data(serde_json::to_string(&JobView::new(&job, None)).expect("views serialise"))];
-    if let Ok(keys) = view::keys(app.inner.engine.as_deref()) {
-        first.push(
-            Event::default()
-                .event("keys")
-                .data(serde_json::to_string(&keys).expect("views serialise")),
-        );
-    }
+    let first = job_updates(&app, &job, None).into_iter().map(event);
     let live = BroadcastStream::new(rx).map(|update| match update {
-        Ok(u) => Event::default().event(u.event).data(u.data),
+        Ok(u) => event(u),
         Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
     });
     let stream = tokio_stream::iter(first).chain(live).map(Ok);

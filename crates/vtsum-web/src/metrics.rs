@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
+use vtsum_core::store::JobState;
+
 use crate::error::ApiError;
 use crate::{api, view, App};
 
@@ -53,10 +55,7 @@ pub async fn metrics(State(app): State<App>) -> Result<impl IntoResponse, ApiErr
 
     let jobs = api::web_jobs(&app)?;
     let mut by_state: BTreeMap<&str, u64> =
-        ["queued", "running", "waiting_quota", "done", "failed"]
-            .into_iter()
-            .map(|s| (s, 0))
-            .collect();
+        JobState::ALL.into_iter().map(|s| (s.as_str(), 0)).collect();
     let mut pending = 0;
     for job in &jobs {
         *by_state.entry(job.state.as_str()).or_default() += 1;

@@ -6,7 +6,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use vtsum_core::render::html::escape;
-use vtsum_core::report::iso8601;
+use vtsum_core::report::{iso8601, Verdict};
 use vtsum_core::store::JobInfo;
 
 use crate::api::{self, quota_view};
@@ -175,17 +175,10 @@ pub async fn job(
             format!("<a class=\"button\" id=\"download-{f}\" href=\"/api/v1/jobs/{id}/results?format={f}\" download>{name}</a>")
         })
         .collect();
-    let verdicts: String = [
-        "malicious",
-        "suspicious",
-        "clean",
-        "unanalysed",
-        "unknown",
-        "error",
-    ]
-    .iter()
-    .map(|v| format!("<option value=\"{v}\">{v}</option>"))
-    .collect();
+    let verdicts: String = Verdict::ALL
+        .iter()
+        .map(|v| format!("<option value=\"{0}\">{0}</option>", v.as_str()))
+        .collect();
     let body = format!(
         "<h1 id=\"job-label\">{label}</h1>\
 <section class=\"card status\"><div class=\"status-line\"><span id=\"state\" class=\"state {state}\">{state}</span>\

@@ -215,22 +215,25 @@ async fn run_one(app: &App, id: &JobId) -> Result<Option<RunOutcome>, WebError> 
 
 /// Sends a job's view and the keys' quota to its watchers.
 pub fn publish_job(app: &App, job: &JobInfo, eta_secs: Option<u64>) {
+    for update in job_updates(app, job, eta_secs) {
+        app.inner.hub.publish(&job.id, update);
+    }
+}
+
+/// A job's view and the keys' quota, as the updates a job page reads: what the runner
+/// sends as a job moves and what a new watcher is sent first.
+pub fn job_updates(app: &App, job: &JobInfo, eta_secs: Option<u64>) -> Vec<Update> {
     let view = JobView::new(job, eta_secs);
-    let data = serde_json::to_string(&view).expect("views serialise");
-    app.inner
-        .hub
-        .publish(&job.id, Update { event: "job", data });
+    let mut updates = vec![Update {
+        event: "job",
+        data: serde_json::to_string(&view).expect("views serialise"),
+    }];
     match view::keys(app.inner.engine.as_deref()) {
-        Ok(keys) => {
-            let data = serde_json::to_string(&keys).expect("views serialise");
-            app.inner.hub.publish(
-                &job.id,
-                Update {
-                    event: "keys",
-                    data,
-                },
-            );
-        }
+        Ok(keys) => updates.push(Update {
+            event: "keys",
+            data: serde_json::to_string(&keys).expect("views serialise"),
+        }),
         Err(e) => tracing::warn!("cannot read the keys' quota: {e}"),
     }
+    updates
 }

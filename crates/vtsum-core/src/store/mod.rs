@@ -20,6 +20,7 @@ use crate::report::{CacheEntry, ItemResult, RowOptions};
 pub mod memory;
 pub mod redis;
 mod redis_quota;
+mod redis_scripts;
 pub mod sqlite;
 #[doc(hidden)]
 pub mod suite;
@@ -58,17 +59,18 @@ impl JobState {
         }
     }
 
+    /// Every state, in the order of a job's life.
+    pub const ALL: [JobState; 5] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::WaitingQuota,
+        JobState::Done,
+        JobState::Failed,
+    ];
+
     /// Parses [`JobState::as_str`]'s output.
     pub fn parse(s: &str) -> Option<JobState> {
-        [
-            JobState::Queued,
-            JobState::Running,
-            JobState::WaitingQuota,
-            JobState::Done,
-            JobState::Failed,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        JobState::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     /// Whether the job will do no more work.
@@ -236,6 +238,21 @@ pub trait Store: Send + Sync + 'static {
     fn quota_release(&self, _req: &QuotaRequest<'_>) -> Result<()> {
         Ok(())
     }
+}
+
+/// Decodes a value a backend stored as JSON.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| crate::Error::Corrupt(e.to_string()))
+}
+
+/// Encodes a value for a backend to store as JSON.
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("store values serialise")
+}
+
+/// A hash a backend stored, checked again on the way out.
+pub(crate) fn stored_hash(text: &str) -> Result<Hash> {
+    Hash::parse(text).ok_or_else(|| crate::Error::Corrupt(format!("bad hash {text:?}")))
 }
 
 /// Opens the store a URL names: `sqlite:PATH` (`sqlite` alone: `default_sqlite`), `none`.

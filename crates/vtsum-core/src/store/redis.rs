@@ -7,7 +7,7 @@
 //! `a:all`; `ledger:<day>` a hash of key id → requests; `j:<id>` a job's header hash,
 //! `j:<id>:h` its hashes (a list, in input order), `j:<id>:r` its results (index → JSON),
 //! and `jobs` (a sorted set by creation time). Every write that touches several keys is one
-//! Lua script, so it is atomic for every client. A lost connection is re-opened once per
+//! Lua script, so it is atomic for every client (the scripts are in `redis_scripts`). A lost connection is re-opened once per
 //! call, so a restarted server is picked up without restarting vtsum. Durability is the
 //! server's: run it with `appendonly yes` (see the README).
 
@@ -17,9 +17,12 @@ use std::time::Duration;
 
 use redis::{Connection, FromRedisValue, Script};
 
+use super::memory::entry_hashes;
 use super::redis_quota;
+use super::redis_scripts as lua;
 use super::{
-    CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
+    decode, encode, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState,
+    QuotaRequest, SharedGrant, Store,
 };
 use crate::error::{Error, Result};
 use crate::hash::Hash;
@@ -37,97 +40,6 @@ pub struct RedisStore {
 
 /// How long a command may take before the store reports the server unreachable.
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-const CACHE_GET: &str = r"
-local id = redis.call('GET', ARGV[1] .. 'a:' .. ARGV[2])
-if not id then return false end
-return redis.call('GET', ARGV[1] .. 'c:' .. id)";
-
-// ARGV: prefix, primary id, kind, entry JSON, then every hash of the entry.
-const CACHE_PUT: &str = r"
-local p, primary, kind, entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-for i = 5, #ARGV do
-  local h = ARGV[i]
-  if h ~= primary and redis.call('SISMEMBER', p .. 'c:unknown', h) == 1 then
-    redis.call('DEL', p .. 'c:' .. h)
-    redis.call('SREM', p .. 'c:unknown', h)
-  end
-end
-redis.call('SET', p .. 'c:' .. primary, entry)
-local other = kind == 'found' and 'unknown' or 'found'
-redis.call('SADD', p .. 'c:' .. kind, primary)
-redis.call('SREM', p .. 'c:' .. other, primary)
-for i = 5, #ARGV do
-  redis.call('SET', p .. 'a:' .. ARGV[i], primary)
-  redis.call('SADD', p .. 'a:all', ARGV[i])
-end
-return 1";
-
-const CACHE_STATS: &str = r"
-local p = ARGV[1]
-local bytes = 0
-for _, set in ipairs({'c:found', 'c:unknown'}) do
-  for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
-    bytes = bytes + redis.call('STRLEN', p .. 'c:' .. id)
-  end
-end
-return {redis.call('SCARD', p .. 'c:found'), redis.call('SCARD', p .. 'c:unknown'), bytes}";
-
-const CACHE_CLEAR: &str = r"
-local p = ARGV[1]
-local n = 0
-for _, set in ipairs({'c:found', 'c:unknown'}) do
-  for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
-    redis.call('DEL', p .. 'c:' .. id)
-    n = n + 1
-  end
-  redis.call('DEL', p .. set)
-end
-for _, h in ipairs(redis.call('SMEMBERS', p .. 'a:all')) do
-  redis.call('DEL', p .. 'a:' .. h)
-end
-redis.call('DEL', p .. 'a:all')
-return n";
-
-// ARGV: prefix, id, spec, now, hashes...
-const JOB_CREATE: &str = r"
-local p, id = ARGV[1], ARGV[2]
-local head = p .. 'j:' .. id
-if redis.call('EXISTS', head) == 1 then return 0 end
-redis.call('HSET', head, 'spec', ARGV[3], 'state', 'queued', 'created_at', ARGV[4],
-  'updated_at', ARGV[4], 'total', #ARGV - 4, 'done', 0, 'cache_hits', 0, 'errors', 0)
-for i = 5, #ARGV, 1000 do
-  redis.call('RPUSH', head .. ':h', unpack(ARGV, i, math.min(i + 999, #ARGV)))
-end
-redis.call('ZADD', p .. 'jobs', ARGV[4], id)
-return 1";
-
-// ARGV: prefix, id, index, result JSON, cache hit (0/1), error (0/1), now.
-const JOB_RECORD: &str = r"
-local head = ARGV[1] .. 'j:' .. ARGV[2]
-if redis.call('EXISTS', head) == 0 then return 0 end
-if redis.call('HSETNX', head .. ':r', ARGV[3], ARGV[4]) == 0 then return 0 end
-redis.call('HINCRBY', head, 'done', 1)
-redis.call('HINCRBY', head, 'cache_hits', ARGV[5])
-redis.call('HINCRBY', head, 'errors', ARGV[6])
-redis.call('HSET', head, 'updated_at', ARGV[7])
-return 1";
-
-// ARGV: prefix, id, state, resumes_at ('' for none), error ('' for none), now.
-const JOB_SET_STATE: &str = r"
-local head = ARGV[1] .. 'j:' .. ARGV[2]
-if redis.call('EXISTS', head) == 0 then return 0 end
-redis.call('HSET', head, 'state', ARGV[3], 'updated_at', ARGV[6])
-for i, field in ipairs({'resumes_at', 'error'}) do
-  if ARGV[3 + i] == '' then redis.call('HDEL', head, field)
-  else redis.call('HSET', head, field, ARGV[3 + i]) end
-end
-return 1";
-
-const JOB_DELETE: &str = r"
-local head = ARGV[1] .. 'j:' .. ARGV[2]
-redis.call('ZREM', ARGV[1] .. 'jobs', ARGV[2])
-return redis.call('DEL', head, head .. ':h', head .. ':r')";
 
 impl RedisStore {
     /// Connects to `redis://[:password@]host:port/db[?prefix=P]`.
@@ -223,14 +135,6 @@ fn hide_password(url: &str) -> String {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::Corrupt(e.to_string()))
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("store values serialise")
-}
-
 fn job_from_fields(id: &JobId, fields: &BTreeMap<String, String>) -> Result<JobInfo> {
     let num = |name: &str| -> i64 { fields.get(name).and_then(|v| v.parse().ok()).unwrap_or(0) };
     let spec: JobSpec = decode(fields.get("spec").map_or("", String::as_str))?;
@@ -258,35 +162,23 @@ impl Store for RedisStore {
     }
 
     fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
-        let text: Option<String> = self.script(CACHE_GET, &[hash.to_string()])?;
+        let text: Option<String> = self.script(lua::CACHE_GET, &[hash.to_string()])?;
         text.as_deref().map(decode).transpose()
     }
 
     fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
-        let (primary, kind, mut all) = match &entry.lookup {
-            Lookup::Found(f) => {
-                let all = [Some(&f.sha256), f.md5.as_ref(), f.sha1.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|h| Hash::parse(h))
-                    .map(|h| h.to_string())
-                    .collect::<Vec<_>>();
-                let primary = Hash::parse(&f.sha256)
-                    .map_or_else(|| entry.queried.to_string(), |h| h.to_string());
-                (primary, "found", all)
-            }
-            Lookup::Unknown => (entry.queried.to_string(), "unknown", Vec::new()),
+        let (primary, all) = entry_hashes(entry);
+        let kind = match entry.lookup {
+            Lookup::Found(_) => "found",
+            Lookup::Unknown => "unknown",
         };
-        if !all.contains(&entry.queried.to_string()) {
-            all.push(entry.queried.to_string());
-        }
         let mut args = vec![primary, kind.to_string(), encode(entry)];
         args.extend(all);
-        self.script::<i64>(CACHE_PUT, &args).map(|_| ())
+        self.script::<i64>(lua::CACHE_PUT, &args).map(|_| ())
     }
 
     fn cache_stats(&self) -> Result<CacheStats> {
-        let (found, unknown, bytes): (u64, u64, u64) = self.script(CACHE_STATS, &[])?;
+        let (found, unknown, bytes): (u64, u64, u64) = self.script(lua::CACHE_STATS, &[])?;
         Ok(CacheStats {
             found,
             unknown,
@@ -295,7 +187,7 @@ impl Store for RedisStore {
     }
 
     fn cache_clear(&self) -> Result<u64> {
-        self.script(CACHE_CLEAR, &[])
+        self.script(lua::CACHE_CLEAR, &[])
     }
 
     fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()> {
@@ -350,7 +242,7 @@ impl Store for RedisStore {
     fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool> {
         let mut args = vec![id.0.clone(), encode(spec), now.to_string()];
         args.extend(hashes.iter().map(|h| h.to_string()));
-        Ok(self.script::<i64>(JOB_CREATE, &args)? == 1)
+        Ok(self.script::<i64>(lua::JOB_CREATE, &args)? == 1)
     }
 
     fn job_get(&self, id: &JobId) -> Result<Option<JobInfo>> {
@@ -391,7 +283,7 @@ impl Store for RedisStore {
             error.unwrap_or_default().to_string(),
             now.to_string(),
         ];
-        self.script::<i64>(JOB_SET_STATE, &args).map(|_| ())
+        self.script::<i64>(lua::JOB_SET_STATE, &args).map(|_| ())
     }
 
     fn job_pending(&self, id: &JobId) -> Result<Vec<JobItem>> {
@@ -414,8 +306,7 @@ impl Store for RedisStore {
             .map(|(i, h)| {
                 Ok(JobItem {
                     index: i as u64,
-                    hash: Hash::parse(&h)
-                        .ok_or_else(|| Error::Corrupt(format!("bad hash {h:?}")))?,
+                    hash: stored_hash(&h)?,
                     result: None,
                 })
             })
@@ -435,7 +326,7 @@ impl Store for RedisStore {
             err.to_string(),
             now.to_string(),
         ];
-        self.script::<i64>(JOB_RECORD, &args).map(|_| ())
+        self.script::<i64>(lua::JOB_RECORD, &args).map(|_| ())
     }
 
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {
@@ -467,8 +358,7 @@ impl Store for RedisStore {
             .map(|((h, r), index)| {
                 Ok(JobItem {
                     index,
-                    hash: Hash::parse(&h)
-                        .ok_or_else(|| Error::Corrupt(format!("bad hash {h:?}")))?,
+                    hash: stored_hash(&h)?,
                     result: r.as_deref().map(decode).transpose()?,
                 })
             })
@@ -490,7 +380,7 @@ impl Store for RedisStore {
     }
 
     fn job_delete(&self, id: &JobId) -> Result<bool> {
-        Ok(self.script::<i64>(JOB_DELETE, std::slice::from_ref(&id.0))? > 0)
+        Ok(self.script::<i64>(lua::JOB_DELETE, std::slice::from_ref(&id.0))? > 0)
     }
 }
 

@@ -21,7 +21,9 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::memory::entry_hashes;
-use super::{CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, Store};
+use super::{
+    decode, encode, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, Store,
+};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::key::KeyId;
@@ -124,14 +126,6 @@ impl SqliteStore {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::Corrupt(e.to_string()))
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("store values serialise")
-}
-
 fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
     let spec: String = row.get(1)?;
     let state: String = row.get(2)?;
@@ -166,7 +160,7 @@ fn item_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(u64, String, Opti
 fn finish_item((index, hash, result): (u64, String, Option<String>)) -> Result<JobItem> {
     Ok(JobItem {
         index,
-        hash: Hash::parse(&hash).ok_or_else(|| Error::Corrupt(format!("bad hash {hash:?}")))?,
+        hash: stored_hash(&hash)?,
         result: result.as_deref().map(decode).transpose()?,
     })
 }

@@ -1,0 +1,94 @@
+//! The Lua scripts of the Redis store: each write that touches several keys runs as one
+//! script, so every client sees it whole. Every script takes the key prefix as `ARGV[1]`;
+//! the key layout is described in `redis.rs`.
+
+pub const CACHE_GET: &str = r"
+local id = redis.call('GET', ARGV[1] .. 'a:' .. ARGV[2])
+if not id then return false end
+return redis.call('GET', ARGV[1] .. 'c:' .. id)";
+
+// ARGV: prefix, primary id, kind, entry JSON, then every hash of the entry.
+pub const CACHE_PUT: &str = r"
+local p, primary, kind, entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+for i = 5, #ARGV do
+  local h = ARGV[i]
+  if h ~= primary and redis.call('SISMEMBER', p .. 'c:unknown', h) == 1 then
+    redis.call('DEL', p .. 'c:' .. h)
+    redis.call('SREM', p .. 'c:unknown', h)
+  end
+end
+redis.call('SET', p .. 'c:' .. primary, entry)
+local other = kind == 'found' and 'unknown' or 'found'
+redis.call('SADD', p .. 'c:' .. kind, primary)
+redis.call('SREM', p .. 'c:' .. other, primary)
+for i = 5, #ARGV do
+  redis.call('SET', p .. 'a:' .. ARGV[i], primary)
+  redis.call('SADD', p .. 'a:all', ARGV[i])
+end
+return 1";
+
+pub const CACHE_STATS: &str = r"
+local p = ARGV[1]
+local bytes = 0
+for _, set in ipairs({'c:found', 'c:unknown'}) do
+  for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
+    bytes = bytes + redis.call('STRLEN', p .. 'c:' .. id)
+  end
+end
+return {redis.call('SCARD', p .. 'c:found'), redis.call('SCARD', p .. 'c:unknown'), bytes}";
+
+pub const CACHE_CLEAR: &str = r"
+local p = ARGV[1]
+local n = 0
+for _, set in ipairs({'c:found', 'c:unknown'}) do
+  for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
+    redis.call('DEL', p .. 'c:' .. id)
+    n = n + 1
+  end
+  redis.call('DEL', p .. set)
+end
+for _, h in ipairs(redis.call('SMEMBERS', p .. 'a:all')) do
+  redis.call('DEL', p .. 'a:' .. h)
+end
+redis.call('DEL', p .. 'a:all')
+return n";
+
+// ARGV: prefix, id, spec, now, hashes...
+pub const JOB_CREATE: &str = r"
+local p, id = ARGV[1], ARGV[2]
+local head = p .. 'j:' .. id
+if redis.call('EXISTS', head) == 1 then return 0 end
+redis.call('HSET', head, 'spec', ARGV[3], 'state', 'queued', 'created_at', ARGV[4],
+  'updated_at', ARGV[4], 'total', #ARGV - 4, 'done', 0, 'cache_hits', 0, 'errors', 0)
+for i = 5, #ARGV, 1000 do
+  redis.call('RPUSH', head .. ':h', unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('ZADD', p .. 'jobs', ARGV[4], id)
+return 1";
+
+// ARGV: prefix, id, index, result JSON, cache hit (0/1), error (0/1), now.
+pub const JOB_RECORD: &str = r"
+local head = ARGV[1] .. 'j:' .. ARGV[2]
+if redis.call('EXISTS', head) == 0 then return 0 end
+if redis.call('HSETNX', head .. ':r', ARGV[3], ARGV[4]) == 0 then return 0 end
+redis.call('HINCRBY', head, 'done', 1)
+redis.call('HINCRBY', head, 'cache_hits', ARGV[5])
+redis.call('HINCRBY', head, 'errors', ARGV[6])
+redis.call('HSET', head, 'updated_at', ARGV[7])
+return 1";
+
+// ARGV: prefix, id, state, resumes_at ('' for none), error ('' for none), now.
+pub const JOB_SET_STATE: &str = r"
+local head = ARGV[1] .. 'j:' .. ARGV[2]
+if redis.call('EXISTS', head) == 0 then return 0 end
+redis.call('HSET', head, 'state', ARGV[3], 'updated_at', ARGV[6])
+for i, field in ipairs({'resumes_at', 'error'}) do
+  if ARGV[3 + i] == '' then redis.call('HDEL', head, field)
+  else redis.call('HSET', head, field, ARGV[3 + i]) end
+end
+return 1";
+
+pub const JOB_DELETE: &str = r"
+local head = ARGV[1] .. 'j:' .. ARGV[2]
+redis.call('ZREM', ARGV[1] .. 'jobs', ARGV[2])
+return redis.call('DEL', head, head .. ':h', head .. ':r')";
