@@ -64,6 +64,12 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Whether the store could not be reached: worth waiting and trying again, not a
+    /// reason to fail a job.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Redis { .. })
+    }
+
     /// Wraps an I/O error with a short description of what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod hash;
 pub mod key;
+pub mod queue;
 pub mod quota;
 pub mod rate;
 pub mod render;

@@ -34,7 +34,8 @@ pub fn load_job(app: &App, id: &str) -> Result<JobInfo, WebError> {
 
 /// Stores a submission as a queued job and wakes the runner.
 pub fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError> {
-    if app.inner.engine.is_none() {
+    // With a work queue, workers elsewhere may hold the keys this replica lacks.
+    if app.inner.engine.is_none() && app.inner.queue.is_none() {
         return Err(WebError::NoKeys);
     }
     let ex = sub.extracted;
@@ -64,7 +65,10 @@ pub fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError> {
         .store
         .job_get(&id)?
         .ok_or_else(|| WebError::NoSuchJob(id.0.clone()))?;
-    app.inner.runner.submit(id);
+    // With a work queue the store queued the job's parts as it created it.
+    if app.inner.queue.is_none() {
+        app.inner.runner.submit(id);
+    }
     Ok(job)
 }
 

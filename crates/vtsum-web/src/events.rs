@@ -30,7 +30,9 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let rx = app.inner.hub.subscribe(&job_id(&id)?);
     let job = load_job(&app, &id)?;
-    let first = job_updates(&app, &job, None).into_iter().map(event);
+    let first = job_updates(app.inner.engine.as_deref(), &job, None)
+        .into_iter()
+        .map(event);
     let live = BroadcastStream::new(rx).map(|update| match update {
         Ok(u) => event(u),
         Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("resync").data("{}"),

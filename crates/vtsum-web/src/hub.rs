@@ -15,6 +15,25 @@ pub struct Update {
     pub data: String,
 }
 
+impl Update {
+    /// The update as one message between processes: the event name, a newline, the data.
+    pub fn to_wire(&self) -> String {
+        format!("{}\n{}", self.event, self.data)
+    }
+
+    /// Reads [`Update::to_wire`]'s output; `None` for an event no page reads.
+    pub fn from_wire(text: &str) -> Option<Update> {
+        let (name, data) = text.split_once('\n')?;
+        let event = ["row", "job", "keys", "notice", "resync"]
+            .into_iter()
+            .find(|e| *e == name)?;
+        Some(Update {
+            event,
+            data: data.to_string(),
+        })
+    }
+}
+
 /// Updates buffered per watcher before it counts as lagging.
 const CAPACITY: usize = 1024;
 

@@ -8,7 +8,10 @@
 
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use vtsum_core::engine::Engine;
+use vtsum_core::queue::WorkQueue;
 use vtsum_core::store::Store;
 
 mod api;
@@ -24,6 +27,7 @@ mod pages;
 mod router;
 mod runner;
 mod view;
+pub mod worker;
 pub mod xlsx;
 
 pub use error::WebError;
@@ -39,6 +43,11 @@ pub struct WebConfig {
     pub upload_limit: usize,
     /// Malicious detections needed for the `malicious` verdict.
     pub threshold: u32,
+    /// On a store with a work queue: leave the jobs to `vtsum worker` processes.
+    pub no_worker: bool,
+    /// On a store with a work queue: how long a part may go untouched before another
+    /// worker takes it over (`None`: [`worker::DEFAULT_CLAIM_AFTER`]).
+    pub claim_after: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -47,6 +56,8 @@ impl std::fmt::Debug for WebConfig {
             .field("auth_token", &self.auth_token.as_ref().map(|_| "***"))
             .field("upload_limit", &self.upload_limit)
             .field("threshold", &self.threshold)
+            .field("no_worker", &self.no_worker)
+            .field("claim_after", &self.claim_after)
             .finish()
     }
 }
@@ -67,11 +78,18 @@ pub(crate) struct Inner {
     pub config: WebConfig,
     pub hub: hub::Hub,
     pub runner: runner::Runner,
+    /// The store's work queue, when it has one: jobs then run on whichever worker takes
+    /// their parts, and progress arrives from the queue's channel.
+    pub queue: Option<Arc<dyn WorkQueue>>,
+    /// Tells the thread listening to the queue's channel to stop.
+    pub listening: Arc<AtomicBool>,
 }
 
 impl App {
     /// Builds the app and starts its job runner, which first resumes every web job a
-    /// previous process left unfinished. Call inside a Tokio runtime.
+    /// previous process left unfinished — or, on a store with a work queue, its queue
+    /// worker (unless `config.no_worker`) and a listener for every worker's progress.
+    /// Call inside a Tokio runtime.
     pub fn start(
         engine: Option<Arc<Engine>>,
         store: Arc<dyn Store>,
@@ -79,6 +97,7 @@ impl App {
     ) -> Result<App, WebError> {
         let hub = hub::Hub::default();
         let runner = runner::Runner::new();
+        let queue = store.work_queue();
         let app = App {
             inner: Arc::new(Inner {
                 engine,
@@ -86,9 +105,17 @@ impl App {
                 config,
                 hub,
                 runner,
+                queue,
+                listening: Arc::new(AtomicBool::new(false)),
             }),
         };
-        runner::spawn(app.clone())?;
+        match app.inner.queue.clone() {
+            None => runner::spawn(app.clone())?,
+            Some(queue) => {
+                listen(&app, queue.clone());
+                runner::spawn_worker(app.clone(), queue);
+            }
+        }
         Ok(app)
     }
 
@@ -96,11 +123,42 @@ impl App {
     /// `queued` in the store, so the next start resumes it.
     pub fn shutdown(&self) {
         self.inner.runner.shutdown();
+        self.inner.listening.store(true, Ordering::Relaxed);
         self.inner.hub.close_all();
     }
 
     /// Resolves once the runner has stopped after [`App::shutdown`].
     pub async fn stopped(&self) {
         self.inner.runner.stopped().await;
+    }
+}
+
+/// Forwards every worker's progress messages to this replica's job pages, on a thread of
+/// its own (the subscription blocks), reconnecting after a store outage.
+fn listen(app: &App, queue: Arc<dyn WorkQueue>) {
+    let app = app.clone();
+    let stop = app.inner.listening.clone();
+    let spawned = std::thread::Builder::new()
+        .name("vtsum-listen".into())
+        .spawn(move || {
+            let mut failing = false;
+            while !stop.load(Ordering::Relaxed) {
+                let forwarded = queue.listen(&stop, &mut |job, text| {
+                    failing = false;
+                    if let Some(update) = hub::Update::from_wire(&text) {
+                        app.inner.hub.publish(&job, update);
+                    }
+                });
+                if let Err(e) = forwarded {
+                    if !failing {
+                        tracing::warn!("progress from other workers paused: {e}");
+                        failing = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the progress listener: {e}");
     }
 }

@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use vtsum_core::engine::{now_unix, Cancel, Event, Progress, RunOptions, RunOutcome};
-use vtsum_core::report::Row;
+use vtsum_core::engine::{now_unix, Cancel, Engine, Event, Progress, RunOptions, RunOutcome};
+use vtsum_core::report::{Row, RowOptions};
 use vtsum_core::store::{JobId, JobInfo, JobOrigin, JobState};
 
 use crate::hub::Update;
@@ -104,6 +104,27 @@ pub fn spawn(app: App) -> Result<(), WebError> {
     Ok(())
 }
 
+/// Starts this process's queue worker (a store with a work queue), unless the config says
+/// `no_worker` or there is no key; the runner's shutdown stops it.
+pub fn spawn_worker(app: App, queue: std::sync::Arc<dyn vtsum_core::queue::WorkQueue>) {
+    tokio::spawn(async move {
+        let runner = &app.inner.runner;
+        match (&app.inner.engine, app.inner.config.no_worker) {
+            (Some(engine), false) => {
+                let claim_after = app
+                    .inner
+                    .config
+                    .claim_after
+                    .unwrap_or(crate::worker::DEFAULT_CLAIM_AFTER);
+                let cfg = crate::worker::WorkerConfig::new(claim_after);
+                crate::worker::run(engine.clone(), queue, cfg, runner.shutdown.clone()).await;
+            }
+            _ => runner.shutdown.cancelled().await,
+        }
+        runner.stopped.send_replace(true);
+    });
+}
+
 async fn run_loop(
     app: &App,
     mut inbox: mpsc::UnboundedReceiver<JobId>,
@@ -166,30 +187,13 @@ async fn run_one(app: &App, id: &JobId) -> Result<Option<RunOutcome>, WebError> 
     });
     let hub = &app.inner.hub;
     let options = job.spec.row_options;
-    let sink = |event: &Event| match event {
-        Event::Item {
-            index,
-            hash,
-            result,
-        } => {
-            let row = Row::from_result(hash, result, options);
-            let data = serde_json::json!({ "index": index, "row": row }).to_string();
-            hub.publish(id, Update { event: "row", data });
+    let sink = |event: &Event| {
+        if let Event::Progress(p) = event {
+            *live.lock().unwrap_or_else(|e| e.into_inner()) = p.clone();
         }
-        Event::Progress(p) => *live.lock().unwrap_or_else(|e| e.into_inner()) = p.clone(),
-        Event::KeyRejected { key, reason } => {
-            let message =
-                format!("key {key} was rejected by VirusTotal ({reason}); going on without it");
-            let data = serde_json::json!({ "message": message }).to_string();
-            hub.publish(
-                id,
-                Update {
-                    event: "notice",
-                    data,
-                },
-            );
+        if let Some(update) = event_update(event, options) {
+            hub.publish(id, update);
         }
-        Event::Waiting { .. } => {}
     };
     let run = engine.run_job(id, RunOptions::default(), &sink, &cancel);
     tokio::pin!(run);
@@ -215,20 +219,46 @@ async fn run_one(app: &App, id: &JobId) -> Result<Option<RunOutcome>, WebError> 
 
 /// Sends a job's view and the keys' quota to its watchers.
 pub fn publish_job(app: &App, job: &JobInfo, eta_secs: Option<u64>) {
-    for update in job_updates(app, job, eta_secs) {
+    for update in job_updates(app.inner.engine.as_deref(), job, eta_secs) {
         app.inner.hub.publish(&job.id, update);
+    }
+}
+
+/// The update a job page reads for an engine event, if it reads one: a finished row, or a
+/// notice about a rejected key. Counters go out separately, on a tick.
+pub fn event_update(event: &Event, options: RowOptions) -> Option<Update> {
+    match event {
+        Event::Item {
+            index,
+            hash,
+            result,
+        } => {
+            let row = Row::from_result(hash, result, options);
+            let data = serde_json::json!({ "index": index, "row": row }).to_string();
+            Some(Update { event: "row", data })
+        }
+        Event::KeyRejected { key, reason } => {
+            let message =
+                format!("key {key} was rejected by VirusTotal ({reason}); going on without it");
+            let data = serde_json::json!({ "message": message }).to_string();
+            Some(Update {
+                event: "notice",
+                data,
+            })
+        }
+        Event::Progress(_) | Event::Waiting { .. } => None,
     }
 }
 
 /// A job's view and the keys' quota, as the updates a job page reads: what the runner
 /// sends as a job moves and what a new watcher is sent first.
-pub fn job_updates(app: &App, job: &JobInfo, eta_secs: Option<u64>) -> Vec<Update> {
+pub fn job_updates(engine: Option<&Engine>, job: &JobInfo, eta_secs: Option<u64>) -> Vec<Update> {
     let view = JobView::new(job, eta_secs);
     let mut updates = vec![Update {
         event: "job",
         data: serde_json::to_string(&view).expect("views serialise"),
     }];
-    match view::keys(app.inner.engine.as_deref()) {
+    match view::keys(engine) {
         Ok(keys) => updates.push(Update {
             event: "keys",
             data: serde_json::to_string(&keys).expect("views serialise"),

@@ -106,6 +106,8 @@ pub enum Command {
     Cache(CacheCommand),
     /// Run the web app.
     Serve(ServeArgs),
+    /// Run jobs from a Redis store's work queue (web jobs of every `vtsum serve` on it).
+    Worker(WorkerArgs),
     /// Run the fake VirusTotal server (for tests, benchmarks and demos).
     Fakevt(FakevtArgs),
     /// Print a shell completion script.
@@ -210,6 +212,31 @@ pub struct ServeArgs {
     /// Malicious detections needed for the `malicious` verdict [default: 3].
     #[arg(long, value_name = "N")]
     pub threshold: Option<u32>,
+    /// On a Redis store: serve pages only, and leave the jobs to `vtsum worker` processes.
+    #[arg(long, env = "VTSUM_NO_WORKER")]
+    pub no_worker: bool,
+    #[command(flatten)]
+    pub queue: QueueArgs,
+}
+
+/// Settings of a queue worker (`vtsum worker`, and `vtsum serve` on a Redis store).
+#[derive(Debug, Clone, Args)]
+pub struct QueueArgs {
+    /// How long a job part may go untouched (its worker died) before another worker takes
+    /// it over [default: 15s].
+    #[arg(long, env = "VTSUM_CLAIM_AFTER", value_name = "DURATION")]
+    pub claim_after: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Requests in flight at most [default: 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    #[command(flatten)]
+    pub queue: QueueArgs,
 }
 
 #[derive(Debug, Args)]

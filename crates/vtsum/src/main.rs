@@ -45,6 +45,7 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Quota(args) => commands::quota::run(&global, args).await,
         Command::Cache(cmd) => commands::cache::run(&global, cmd),
         Command::Serve(args) => commands::serve::run(&global, args).await,
+        Command::Worker(args) => commands::worker::run(&global, args).await,
         Command::Fakevt(args) => commands::fake::run(args).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "vtsum", &mut std::io::stdout());

@@ -13,7 +13,7 @@ use vtsum_core::rate::{parse_duration, RateSpec};
 use vtsum_core::vt::{ApiVersion, ClientConfig, DEFAULT_API_URL};
 use vtsum_core::ApiKey;
 
-use crate::cli::{ApiArgs, ApiVersionArg, GlobalArgs};
+use crate::cli::{ApiArgs, ApiVersionArg, GlobalArgs, QueueArgs};
 
 /// The config file's contents; every field optional.
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +161,11 @@ pub fn engine_config(api: &ApiArgs, file: &FileConfig, tuning: &Tuning) -> Resul
             "1s",
         )?,
     })
+}
+
+/// The queue's claim timeout: `--claim-after`, else 15 s.
+pub fn claim_after(args: &QueueArgs) -> Result<Duration> {
+    duration(args.claim_after.as_deref(), "claim-after", "15s")
 }
 
 fn duration(value: Option<&str>, name: &str, default: &str) -> Result<Duration> {

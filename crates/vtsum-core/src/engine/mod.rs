@@ -21,6 +21,7 @@ use crate::store::{JobId, JobInfo, JobSpec, Store};
 use crate::vt::{ClientConfig, VtClient};
 
 mod cancel;
+mod record;
 mod run;
 
 pub use cancel::Cancel;

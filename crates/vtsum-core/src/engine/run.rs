@@ -12,17 +12,22 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
+use super::record::Unsaved;
 use super::{now_unix, Cancel, Engine, Event, Progress, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::quota::{earliest, Acquire, Lease, Release};
-use crate::report::{CacheEntry, ItemResult, Lookup};
 use crate::store::{JobId, JobInfo, JobState};
 use crate::vt::{FetchError, FetchResult};
 
-struct Work {
-    index: u64,
-    hash: Hash,
+/// How soon a hash another process is asking for is looked for in the cache again.
+const CLAIM_POLL: Duration = Duration::from_millis(200);
+/// How soon an unreachable store is tried again.
+const STORE_RETRY: Duration = Duration::from_millis(500);
+
+pub(super) struct Work {
+    pub index: u64,
+    pub hash: Hash,
     attempts: u32,
     not_before: Option<Instant>,
 }
@@ -34,13 +39,29 @@ struct Flight {
 
 type Landed = (Flight, FetchResult, Instant);
 
-/// The state of one run of one job.
-struct Run<'a> {
-    engine: &'a Engine,
-    job: JobInfo,
-    progress: Progress,
-    sink: &'a (dyn Fn(&Event) + Send + Sync),
+/// The state of one run of one job (or of one part of it).
+pub(super) struct Run<'a> {
+    pub engine: &'a Engine,
+    pub job: JobInfo,
+    pub progress: Progress,
+    pub sink: &'a (dyn Fn(&Event) + Send + Sync),
     rng: u64,
+    /// Whether other processes share the store: hashes are then claimed before asking.
+    shared: bool,
+    /// Names this run's claims among every process's.
+    token: String,
+    /// Results that wait for the store to come back.
+    pub unsaved: Vec<Unsaved>,
+    /// Whether the store is known to be unreachable (logged once per outage).
+    away: bool,
+}
+
+/// What became of an item taken from the queue.
+enum Take {
+    Answered,
+    Send,
+    /// Another process is asking VirusTotal for it: look again soon.
+    HeldElsewhere,
 }
 
 impl Engine {
@@ -53,10 +74,43 @@ impl Engine {
         sink: &(dyn Fn(&Event) + Send + Sync),
         cancel: &Cancel,
     ) -> Result<RunOutcome> {
+        self.run_range(id, None, opts, sink, cancel).await
+    }
+
+    /// Runs the hashes at input positions `from..to` of a job: one part from the work
+    /// queue. The job becomes `done` when its last hash gets a result, whichever worker's
+    /// part that is; a cancelled part leaves the job's state to the other parts.
+    pub async fn run_part(
+        &self,
+        id: &JobId,
+        (from, to): (u64, u64),
+        opts: RunOptions,
+        sink: &(dyn Fn(&Event) + Send + Sync),
+        cancel: &Cancel,
+    ) -> Result<RunOutcome> {
+        self.run_range(id, Some((from, to)), opts, sink, cancel)
+            .await
+    }
+
+    async fn run_range(
+        &self,
+        id: &JobId,
+        part: Option<(u64, u64)>,
+        opts: RunOptions,
+        sink: &(dyn Fn(&Event) + Send + Sync),
+        cancel: &Cancel,
+    ) -> Result<RunOutcome> {
         let job = self
             .store
             .job_get(id)?
             .ok_or_else(|| Error::NoSuchJob(id.0.clone()))?;
+        let pending = match part {
+            None => self.store.job_pending(id)?,
+            Some((from, to)) => self.store.job_pending_in(id, from, to)?,
+        };
+        if part.is_none() || !pending.is_empty() {
+            self.set_state(id, JobState::Running, None, None)?;
+        }
         let mut run = Run {
             engine: self,
             progress: Progress {
@@ -69,31 +123,56 @@ impl Engine {
             job,
             sink,
             rng: seed(),
+            shared: self.store.shares_quota(),
+            token: JobId::random().0,
+            unsaved: Vec::new(),
+            away: false,
         };
-        self.store
-            .job_set_state(id, JobState::Running, None, None, now_unix())?;
         let mut queue = VecDeque::new();
-        for item in self.store.job_pending(id)? {
-            if !run.answer_from_cache(item.index, &item.hash, true)? {
-                queue.push_back(Work {
-                    index: item.index,
-                    hash: item.hash,
-                    attempts: 0,
-                    not_before: None,
-                });
+        let mut store_ok = true;
+        for item in pending {
+            // Answer at once what the cache holds; `take_ready` checks the rest again.
+            if store_ok {
+                match run.answer_from_cache(item.index, &item.hash, true) {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) if e.is_unavailable() => {
+                        run.store_away(&e);
+                        store_ok = false;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
+            queue.push_back(Work {
+                index: item.index,
+                hash: item.hash,
+                attempts: 0,
+                not_before: None,
+            });
         }
         run.emit_progress(queue.len());
         let result = run.schedule(queue, opts, cancel).await;
         match &result {
-            Ok(RunOutcome::Done) => self.set_state(id, JobState::Done, None, None)?,
+            Ok(RunOutcome::Done) => {
+                if part.is_none() || self.job_complete(id)? {
+                    self.set_state(id, JobState::Done, None, None)?
+                }
+            }
+            Ok(RunOutcome::Cancelled) if part.is_some() => {}
             Ok(RunOutcome::Cancelled) => self.set_state(id, JobState::Queued, None, None)?,
             Ok(RunOutcome::WaitingQuota { resumes_at }) => {
                 self.set_state(id, JobState::WaitingQuota, Some(*resumes_at), None)?
             }
+            // Not the job's fault: the part is tried again when the store is back.
+            Err(e) if e.is_unavailable() => {}
             Err(e) => self.set_state(id, JobState::Failed, None, Some(&e.to_string()))?,
         }
         result
+    }
+
+    /// Whether every hash of a job has a result (a deleted job counts as complete).
+    fn job_complete(&self, id: &JobId) -> Result<bool> {
+        Ok(self.store.job_get(id)?.is_none_or(|j| j.done >= j.total))
     }
 
     fn set_state(
@@ -120,35 +199,52 @@ impl Run<'_> {
         let concurrency = engine.cfg.concurrency.max(1);
         let mut flights: JoinSet<Landed> = JoinSet::new();
         loop {
+            self.flush_unsaved()?;
             let cancelled = cancel.is_cancelled();
             let mut wake: Option<Instant> = None;
             let mut exhausted = None;
-            while !cancelled && flights.len() < concurrency {
+            if !self.unsaved.is_empty() {
+                wake = Some(Instant::now() + STORE_RETRY);
+            }
+            while self.unsaved.is_empty() && !cancelled && flights.len() < concurrency {
                 let now = Instant::now();
-                let batch = self.take_ready(&mut queue, batch_size, now, &mut wake)?;
+                let batch = match self.take_ready(&mut queue, batch_size, now, &mut wake) {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        self.pause_if_away(e, &mut wake)?;
+                        break;
+                    }
+                };
                 if batch.is_empty() {
                     break;
                 }
-                let acquired = engine.pool().acquire(batch.len() as u32, now)?;
+                let acquired = match engine.pool().acquire(batch.len() as u32, now) {
+                    Ok(acquired) => acquired,
+                    Err(e) => {
+                        self.put_back(&mut queue, batch);
+                        self.pause_if_away(e, &mut wake)?;
+                        break;
+                    }
+                };
                 match acquired {
                     Acquire::Granted(lease) => {
                         let mut batch = batch;
                         let rest = batch.split_off((lease.cost as usize).min(batch.len()));
-                        requeue_front(&mut queue, rest);
+                        self.put_back(&mut queue, rest);
                         self.launch(&mut flights, lease, batch);
                     }
                     Acquire::WaitUntil(until) => {
-                        requeue_front(&mut queue, batch);
+                        self.put_back(&mut queue, batch);
                         wake = earliest(wake, until);
                         break;
                     }
                     Acquire::Exhausted { resumes_at } => {
-                        requeue_front(&mut queue, batch);
+                        self.put_back(&mut queue, batch);
                         exhausted = Some(resumes_at);
                         break;
                     }
                     Acquire::NoKeys => {
-                        requeue_front(&mut queue, batch);
+                        self.put_back(&mut queue, batch);
                         if flights.is_empty() {
                             let ids: Vec<String> =
                                 engine.cfg.keys.iter().map(|k| k.id().to_string()).collect();
@@ -161,10 +257,16 @@ impl Run<'_> {
                 }
             }
             if flights.is_empty() {
-                if queue.is_empty() {
+                if queue.is_empty() && self.unsaved.is_empty() {
                     return Ok(RunOutcome::Done);
                 }
                 if cancelled {
+                    if !self.unsaved.is_empty() {
+                        tracing::warn!(
+                            "stopping with {} answer(s) not saved: the store is unreachable",
+                            self.unsaved.len()
+                        );
+                    }
                     return Ok(RunOutcome::Cancelled);
                 }
                 if let Some(resumes_at) = exhausted {
@@ -172,25 +274,13 @@ impl Run<'_> {
                     if !opts.wait_for_quota {
                         return Ok(RunOutcome::WaitingQuota { resumes_at });
                     }
-                    engine.store.job_set_state(
-                        &self.job.id,
-                        JobState::WaitingQuota,
-                        Some(resumes_at),
-                        None,
-                        now_unix(),
-                    )?;
+                    self.note_state(JobState::WaitingQuota, Some(resumes_at));
                     let secs = (resumes_at - now_unix()).max(0) as u64;
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
                         _ = cancel.cancelled() => {}
                     }
-                    engine.store.job_set_state(
-                        &self.job.id,
-                        JobState::Running,
-                        None,
-                        None,
-                        now_unix(),
-                    )?;
+                    self.note_state(JobState::Running, None);
                     continue;
                 }
                 // Nothing in flight and nothing granted: something must wake us.
@@ -210,8 +300,49 @@ impl Run<'_> {
         }
     }
 
+    /// An unreachable store pauses the run (it is tried again soon); other errors end it.
+    fn pause_if_away(&mut self, e: Error, wake: &mut Option<Instant>) -> Result<()> {
+        if !e.is_unavailable() {
+            return Err(e);
+        }
+        self.store_away(&e);
+        *wake = earliest(*wake, Some(Instant::now() + STORE_RETRY));
+        Ok(())
+    }
+
+    /// Logs the start of an outage once.
+    pub(super) fn store_away(&mut self, e: &Error) {
+        if !self.away {
+            tracing::warn!("{e}; waiting for the store to come back");
+            self.away = true;
+        }
+    }
+
+    fn store_back(&mut self) {
+        if self.away {
+            tracing::info!("the store is reachable again; going on");
+            self.away = false;
+        }
+    }
+
+    /// Records the job's state where a failure must not stop the run.
+    fn note_state(&mut self, state: JobState, resumes_at: Option<i64>) {
+        let saved =
+            self.engine
+                .store
+                .job_set_state(&self.job.id, state, resumes_at, None, now_unix());
+        if let Err(e) = saved {
+            tracing::warn!(
+                "cannot record job {} as {}: {e}",
+                self.job.id,
+                state.as_str()
+            );
+        }
+    }
+
     /// Takes up to `max` items whose backoff has passed, answering from the cache any that
-    /// another job or process fetched meanwhile.
+    /// another job or process fetched meanwhile, and claiming the rest when the store is
+    /// shared. On an error every item is back in the queue.
     fn take_ready(
         &mut self,
         queue: &mut VecDeque<Work>,
@@ -222,20 +353,66 @@ impl Run<'_> {
         let mut batch = Vec::with_capacity(max);
         let mut i = 0;
         while batch.len() < max && i < queue.len() {
-            match queue[i].not_before {
-                Some(t) if t > now => {
-                    *wake = earliest(*wake, Some(t));
+            if let Some(t) = queue[i].not_before.filter(|&t| t > now) {
+                *wake = earliest(*wake, Some(t));
+                i += 1;
+                continue;
+            }
+            let mut work = queue.remove(i).expect("index in range");
+            match self.take(&work) {
+                Ok(Take::Answered) => {}
+                Ok(Take::Send) => batch.push(work),
+                Ok(Take::HeldElsewhere) => {
+                    work.not_before = Some(now + CLAIM_POLL);
+                    *wake = earliest(*wake, work.not_before);
+                    queue.insert(i, work);
                     i += 1;
                 }
-                _ => {
-                    let work = queue.remove(i).expect("index in range");
-                    if !self.answer_from_cache(work.index, &work.hash, false)? {
-                        batch.push(work);
-                    }
+                Err(e) => {
+                    queue.insert(i, work);
+                    self.put_back(queue, batch);
+                    return Err(e);
                 }
             }
         }
+        self.store_back();
         Ok(batch)
+    }
+
+    fn take(&mut self, work: &Work) -> Result<Take> {
+        if self.answer_from_cache(work.index, &work.hash, false)? {
+            return Ok(Take::Answered);
+        }
+        if !self.shared {
+            return Ok(Take::Send);
+        }
+        let ttl = self.engine.cfg.client.timeout + Duration::from_secs(10);
+        if !self.engine.store.hash_claim(&work.hash, &self.token, ttl)? {
+            return Ok(Take::HeldElsewhere);
+        }
+        // The holder stores the answer before it lets go, so look once more.
+        if self.answer_from_cache(work.index, &work.hash, false)? {
+            self.unclaim(&work.hash);
+            return Ok(Take::Answered);
+        }
+        Ok(Take::Send)
+    }
+
+    /// Lets other processes ask for a hash again.
+    pub(super) fn unclaim(&self, hash: &Hash) {
+        if self.shared {
+            if let Err(e) = self.engine.store.hash_release(hash, &self.token) {
+                tracing::debug!("cannot release a claim ({e}); it lapses on its own");
+            }
+        }
+    }
+
+    /// Puts items back at the front of the queue, in order, giving up their claims.
+    fn put_back(&self, queue: &mut VecDeque<Work>, items: Vec<Work>) {
+        for work in items.into_iter().rev() {
+            self.unclaim(&work.hash);
+            queue.push_front(work);
+        }
     }
 
     fn launch(&self, flights: &mut JoinSet<Landed>, lease: Lease, items: Vec<Work>) {
@@ -276,12 +453,12 @@ impl Run<'_> {
             Ok(answers) => {
                 for work in items {
                     match answers.iter().find(|(h, _)| *h == work.hash) {
-                        Some((_, lookup)) => self.record_lookup(&work, lookup.clone())?,
+                        Some((_, lookup)) => self.save_lookup(work, lookup.clone())?,
                         None => self.retry_or_fail(work, "no answer for this hash", at, queue)?,
                     }
                 }
             }
-            Err(FetchError::Quota { .. }) => requeue_front(queue, items),
+            Err(FetchError::Quota { .. }) => self.put_back(queue, items),
             Err(FetchError::Rejected {
                 key,
                 status,
@@ -294,7 +471,7 @@ impl Run<'_> {
                         reason: format!("HTTP {status}: {message}"),
                     });
                 }
-                requeue_front(queue, items);
+                self.put_back(queue, items);
             }
             Err(FetchError::Transient(msg)) => {
                 tracing::debug!("transient failure: {msg}");
@@ -304,13 +481,7 @@ impl Run<'_> {
             }
             Err(FetchError::Permanent(msg)) => {
                 for work in items {
-                    self.record(
-                        work.index,
-                        &work.hash,
-                        ItemResult::Error {
-                            message: msg.clone(),
-                        },
-                    )?;
+                    self.save_error(work, msg.clone())?;
                 }
             }
         }
@@ -328,7 +499,7 @@ impl Run<'_> {
         work.attempts += 1;
         if work.attempts > self.engine.cfg.retries {
             let message = format!("{msg} (gave up after {} attempts)", work.attempts);
-            return self.record(work.index, &work.hash, ItemResult::Error { message });
+            return self.save_error(work, message);
         }
         // Full doubling with jitter in [50%, 100%] so retries of a burst spread out.
         let base =
@@ -336,76 +507,8 @@ impl Run<'_> {
         let jitter = 0.5 + 0.5 * self.next_unit();
         let delay = Duration::from_secs_f64((base * jitter).min(120.0));
         work.not_before = Some(at + delay);
+        self.unclaim(&work.hash);
         queue.push_back(work);
-        Ok(())
-    }
-
-    /// Answers an item from a fresh cached entry; returns whether it did. `first_look`
-    /// says whether a miss counts in the metrics (a re-check before sending does not).
-    fn answer_from_cache(&mut self, index: u64, hash: &Hash, first_look: bool) -> Result<bool> {
-        let entry = self.engine.store.cache_get(hash)?;
-        let Some(entry) = entry.filter(|e| self.is_fresh(e)) else {
-            if first_look {
-                self.engine.metrics_mut().cache_misses += 1;
-            }
-            return Ok(false);
-        };
-        self.engine.metrics_mut().cache_hits += 1;
-        let result = ItemResult::Lookup {
-            lookup: entry.lookup,
-            from_cache: true,
-            fetched_at: entry.fetched_at,
-        };
-        self.record(index, hash, result)?;
-        Ok(true)
-    }
-
-    fn is_fresh(&self, entry: &CacheEntry) -> bool {
-        let cfg = &self.engine.cfg;
-        let max_age = match entry.lookup {
-            Lookup::Found(_) => cfg.max_age_found,
-            Lookup::Unknown => cfg.max_age_unknown,
-        };
-        let age = now_unix().saturating_sub(entry.fetched_at);
-        let young = u64::try_from(age).unwrap_or(0) < max_age.as_secs();
-        // `--refresh` wants answers fetched by this job, which also makes a resumed refresh
-        // keep what it already fetched.
-        young && (!self.job.spec.refresh || entry.fetched_at > self.job.created_at)
-    }
-
-    fn record_lookup(&mut self, work: &Work, lookup: Lookup) -> Result<()> {
-        let fetched_at = now_unix();
-        let entry = CacheEntry {
-            queried: work.hash.clone(),
-            lookup: lookup.clone(),
-            fetched_at,
-        };
-        self.engine.store.cache_put(&entry)?;
-        let result = ItemResult::Lookup {
-            lookup,
-            from_cache: false,
-            fetched_at,
-        };
-        self.record(work.index, &work.hash, result)
-    }
-
-    fn record(&mut self, index: u64, hash: &Hash, result: ItemResult) -> Result<()> {
-        self.engine
-            .store
-            .job_record(&self.job.id, index, &result, now_unix())?;
-        self.progress.done += 1;
-        match &result {
-            ItemResult::Error { .. } => self.progress.errors += 1,
-            ItemResult::Lookup {
-                from_cache: true, ..
-            } => self.progress.cache_hits += 1,
-            ItemResult::Lookup { .. } => {}
-        }
-        (self.sink)(&Event::Item {
-            index,
-            hash: hash.clone(),
-            result,
-        });
         Ok(())
     }
 
@@ -422,12 +525,6 @@ impl Run<'_> {
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
         (self.rng >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn requeue_front(queue: &mut VecDeque<Work>, items: Vec<Work>) {
-    for work in items.into_iter().rev() {
-        queue.push_front(work);
     }
 }
 

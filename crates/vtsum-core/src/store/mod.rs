@@ -19,6 +19,8 @@ use crate::report::{CacheEntry, ItemResult, RowOptions};
 
 pub mod memory;
 pub mod redis;
+mod redis_link;
+pub mod redis_queue;
 mod redis_quota;
 mod redis_scripts;
 pub mod sqlite;
@@ -221,6 +223,30 @@ pub trait Store: Send + Sync + 'static {
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>>;
     /// Deletes a job and its items; returns whether it existed.
     fn job_delete(&self, id: &JobId) -> Result<bool>;
+
+    /// Hashes of a job at input positions `from..to` without a result yet, in input order.
+    fn job_pending_in(&self, id: &JobId, from: u64, to: u64) -> Result<Vec<JobItem>> {
+        let mut items = self.job_pending(id)?;
+        items.retain(|item| (from..to).contains(&item.index));
+        Ok(items)
+    }
+
+    /// Claims `hash` for one lookup by `token`, for `ttl` (renewed by claiming again), so
+    /// that other processes sharing the store wait for its answer instead of asking too.
+    /// `false`: another token holds it. A store used by one process always grants.
+    fn hash_claim(&self, _hash: &Hash, _token: &str, _ttl: std::time::Duration) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// Gives up a claim (the answer is stored, or the lookup was put back).
+    fn hash_release(&self, _hash: &Hash, _token: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// The queue of job parts, when the store is shared by worker processes.
+    fn work_queue(&self) -> Option<std::sync::Arc<dyn crate::queue::WorkQueue>> {
+        None
+    }
 
     /// Whether this store enforces each key's windows and daily count for every process
     /// that uses it ([`Store::quota_acquire`]); a store used by one process needs not.

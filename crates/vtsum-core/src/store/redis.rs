@@ -12,30 +12,30 @@
 //! server's: run it with `appendonly yes` (see the README).
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
-use redis::{Connection, FromRedisValue, Script};
+use redis::{Connection, FromRedisValue};
 
 use super::memory::entry_hashes;
+use super::redis_link::Link;
+use super::redis_queue::RedisQueue;
 use super::redis_quota;
 use super::redis_scripts as lua;
 use super::{
-    decode, encode, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState,
+    decode, encode, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState,
     QuotaRequest, SharedGrant, Store,
 };
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::key::KeyId;
+use crate::queue::{WorkQueue, PART_SIZE};
 use crate::report::{CacheEntry, ItemResult, Lookup};
 
 /// A Redis-backed store. Cheap to share behind an `Arc`.
 pub struct RedisStore {
-    client: redis::Client,
-    conn: Mutex<Option<Connection>>,
+    link: Link,
     prefix: String,
-    /// The URL without its password, for messages.
-    shown: String,
 }
 
 /// How long a command may take before the store reports the server unreachable.
@@ -54,10 +54,8 @@ impl RedisStore {
             why: e.to_string(),
         })?;
         let store = RedisStore {
-            client,
-            conn: Mutex::new(None),
+            link: Link::new(client, shown, TIMEOUT),
             prefix,
-            shown,
         };
         // Fail now, with a clear message, rather than at the first lookup.
         store.run(|c| redis::cmd("PING").query::<String>(c))?;
@@ -69,55 +67,12 @@ impl RedisStore {
         &self.prefix
     }
 
-    fn err(&self, e: redis::RedisError) -> Error {
-        Error::Redis {
-            url: self.shown.clone(),
-            message: e.to_string(),
-        }
-    }
-
-    fn connection(&self) -> MutexGuard<'_, Option<Connection>> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `f` on the connection, re-opening it once if it was lost (a server restart).
     fn run<T>(&self, f: impl Fn(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
-        let mut guard = self.connection();
-        for attempt in 0..2 {
-            if guard.is_none() {
-                let conn = self
-                    .client
-                    .get_connection_with_timeout(TIMEOUT)
-                    .map_err(|e| self.err(e))?;
-                conn.set_read_timeout(Some(TIMEOUT))
-                    .map_err(|e| self.err(e))?;
-                conn.set_write_timeout(Some(TIMEOUT))
-                    .map_err(|e| self.err(e))?;
-                *guard = Some(conn);
-            }
-            let conn = guard.as_mut().expect("connected above");
-            match f(conn) {
-                Ok(v) => return Ok(v),
-                Err(e) if attempt == 0 && (e.is_io_error() || e.is_connection_dropped()) => {
-                    tracing::warn!("Redis connection lost ({e}); reconnecting");
-                    *guard = None;
-                }
-                Err(e) => return Err(self.err(e)),
-            }
-        }
-        unreachable!("the second attempt returns")
+        self.link.run(f)
     }
 
     fn script<T: FromRedisValue>(&self, source: &str, args: &[String]) -> Result<T> {
-        let script = Script::new(source);
-        self.run(|c| {
-            let mut inv = script.prepare_invoke();
-            inv.arg(&self.prefix);
-            for a in args {
-                inv.arg(a);
-            }
-            inv.invoke(c)
-        })
+        self.link.script(source, &self.prefix, args)
     }
 
     fn key(&self, rest: &str) -> String {
@@ -158,7 +113,7 @@ fn job_from_fields(id: &JobId, fields: &BTreeMap<String, String>) -> Result<JobI
 
 impl Store for RedisStore {
     fn describe(&self) -> String {
-        format!("{} (prefix {})", self.shown, self.prefix)
+        format!("{} (prefix {})", self.link.shown(), self.prefix)
     }
 
     fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
@@ -240,7 +195,17 @@ impl Store for RedisStore {
     }
 
     fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool> {
-        let mut args = vec![id.0.clone(), encode(spec), now.to_string()];
+        // Web jobs are run by the workers, so they go into the work queue.
+        let part = match spec.origin {
+            JobOrigin::Web => PART_SIZE,
+            JobOrigin::Cli | JobOrigin::Lookup => 0,
+        };
+        let mut args = vec![
+            id.0.clone(),
+            encode(spec),
+            now.to_string(),
+            part.to_string(),
+        ];
         args.extend(hashes.iter().map(|h| h.to_string()));
         Ok(self.script::<i64>(lua::JOB_CREATE, &args)? == 1)
     }
@@ -313,6 +278,12 @@ impl Store for RedisStore {
             .collect()
     }
 
+    fn job_pending_in(&self, id: &JobId, from: u64, to: u64) -> Result<Vec<JobItem>> {
+        let mut items = self.job_items(id, from, to.saturating_sub(from))?;
+        items.retain(|item| item.result.is_none());
+        Ok(items)
+    }
+
     fn job_record(&self, id: &JobId, index: u64, result: &ItemResult, now: i64) -> Result<()> {
         let (hit, err) = match result {
             ItemResult::Lookup { from_cache, .. } => (u8::from(*from_cache), 0),
@@ -377,6 +348,29 @@ impl Store for RedisStore {
     fn quota_release(&self, req: &QuotaRequest<'_>) -> Result<()> {
         self.script::<i64>(redis_quota::RELEASE, &redis_quota::release_args(req))
             .map(|_| ())
+    }
+
+    fn hash_claim(&self, hash: &Hash, token: &str, ttl: Duration) -> Result<bool> {
+        let args = [
+            hash.to_string(),
+            token.to_string(),
+            ttl.as_millis().to_string(),
+        ];
+        Ok(self.script::<i64>(lua::CLAIM, &args)? == 1)
+    }
+
+    fn hash_release(&self, hash: &Hash, token: &str) -> Result<()> {
+        let args = [hash.to_string(), token.to_string()];
+        self.script::<i64>(lua::UNCLAIM, &args).map(|_| ())
+    }
+
+    fn work_queue(&self) -> Option<Arc<dyn WorkQueue>> {
+        let client = self.link.client().clone();
+        Some(Arc::new(RedisQueue::new(
+            client,
+            self.link.shown(),
+            &self.prefix,
+        )))
     }
 
     fn job_delete(&self, id: &JobId) -> Result<bool> {

@@ -53,17 +53,25 @@ end
 redis.call('DEL', p .. 'a:all')
 return n";
 
-// ARGV: prefix, id, spec, now, hashes...
+// ARGV: prefix, id, spec, now, part size (0: not queued), hashes...
+// A queued job's parts go into the work queue in the same step (see `redis_queue`).
 pub const JOB_CREATE: &str = r"
-local p, id = ARGV[1], ARGV[2]
+local p, id, part = ARGV[1], ARGV[2], tonumber(ARGV[5])
 local head = p .. 'j:' .. id
 if redis.call('EXISTS', head) == 1 then return 0 end
+local total = #ARGV - 5
 redis.call('HSET', head, 'spec', ARGV[3], 'state', 'queued', 'created_at', ARGV[4],
-  'updated_at', ARGV[4], 'total', #ARGV - 4, 'done', 0, 'cache_hits', 0, 'errors', 0)
-for i = 5, #ARGV, 1000 do
+  'updated_at', ARGV[4], 'total', total, 'done', 0, 'cache_hits', 0, 'errors', 0)
+for i = 6, #ARGV, 1000 do
   redis.call('RPUSH', head .. ':h', unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 redis.call('ZADD', p .. 'jobs', ARGV[4], id)
+if part > 0 then
+  for from = 0, total - 1, part do
+    redis.call('XADD', p .. 'queue', '*', 'job', id, 'from', from,
+      'to', math.min(from + part, total))
+  end
+end
 return 1";
 
 // ARGV: prefix, id, index, result JSON, cache hit (0/1), error (0/1), now.
@@ -92,3 +100,17 @@ pub const JOB_DELETE: &str = r"
 local head = ARGV[1] .. 'j:' .. ARGV[2]
 redis.call('ZREM', ARGV[1] .. 'jobs', ARGV[2])
 return redis.call('DEL', head, head .. ':h', head .. ':r')";
+
+// ARGV: prefix, hash, token, ttl ms. Taken when free or already this token's.
+pub const CLAIM: &str = r"
+local k = ARGV[1] .. 'claim:' .. ARGV[2]
+local holder = redis.call('GET', k)
+if holder and holder ~= ARGV[3] then return 0 end
+redis.call('SET', k, ARGV[3], 'PX', ARGV[4])
+return 1";
+
+// ARGV: prefix, hash, token.
+pub const UNCLAIM: &str = r"
+local k = ARGV[1] .. 'claim:' .. ARGV[2]
+if redis.call('GET', k) == ARGV[3] then redis.call('DEL', k) end
+return 1";

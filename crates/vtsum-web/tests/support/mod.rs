@@ -111,6 +111,7 @@ pub fn app_on(fake: &fakevt::FakeVt, opts: &Options, store: Arc<dyn Store>) -> A
             auth_token: opts.auth_token.clone(),
             upload_limit: opts.upload_limit,
             threshold: 3,
+            ..WebConfig::default()
         },
     )
     .expect("app")

@@ -5,3 +5,4 @@ pub mod fake;
 pub mod quota;
 pub mod scan;
 pub mod serve;
+pub mod worker;

@@ -12,7 +12,7 @@ use vtsum_web::{App, WebConfig, DEFAULT_UPLOAD_LIMIT};
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::demo;
 use crate::exit::Exit;
-use crate::settings::{default_db_path, engine_config, FileConfig, Tuning};
+use crate::settings::{claim_after, default_db_path, engine_config, FileConfig, Tuning};
 
 /// How long a stopping server waits for the running job's requests in flight.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -57,6 +57,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
             .or(file.serve.upload_limit)
             .unwrap_or(DEFAULT_UPLOAD_LIMIT),
         threshold: args.threshold.or(file.threshold).unwrap_or(3),
+        no_worker: args.no_worker,
+        claim_after: Some(claim_after(&args.queue)?),
     };
     let app = App::start(engine, store, config)?;
     let listener = tokio::net::TcpListener::bind(addr)
