@@ -194,10 +194,13 @@ async fn three_workers_share_two_keys_at_full_rate_asking_each_hash_once() {
     let store = shared_store(None, "three");
     let workers: Vec<Child> = (0..3).map(|_| worker(&fake, &store, dir.path())).collect();
     let (web, url) = serve(&fake, &store, dir.path(), true);
+    // A second replica, where the job is watched: no worker runs in either.
+    let (other_web, other_url) = serve(&fake, &store, dir.path(), true);
     let client = reqwest::Client::new();
     let hashes = corpus_hashes(&fake, 200);
 
     let id = submit(&client, &url, &hashes).await;
+    let watch = tokio::spawn(watch_rows(client.clone(), other_url.clone(), id.clone()));
     wait_done(&client, &url, &id, 200, 90).await;
     let done = wait_state(&client, &url, &id, "done").await;
     assert_eq!(
@@ -206,6 +209,16 @@ async fn three_workers_share_two_keys_at_full_rate_asking_each_hash_once() {
         "every row, in order"
     );
     assert_eq!(done["cache_hits"], 0, "{done}");
+    let (done_at_open, rows) = tokio::time::timeout(Duration::from_secs(30), watch)
+        .await
+        .expect("the other replica's stream never said the job was done")
+        .unwrap();
+    assert!(
+        rows.len() as u64 + done_at_open >= 200,
+        "the other replica relayed {} rows live after {done_at_open} done",
+        rows.len()
+    );
+    stop(other_web);
 
     let c = fake.counters();
     assert_eq!(refusals(&c), 0, "no 429s");
@@ -236,6 +249,51 @@ async fn three_workers_share_two_keys_at_full_rate_asking_each_hash_once() {
         in_span as f64 >= 0.95 * ideal,
         "{in_span} requests in {windows} windows, ideal {ideal}"
     );
+}
+
+/// Reads a job's event stream until a `job` event says `done`; returns the `done` count
+/// the stream opened with and the distinct row indices that arrived live.
+async fn watch_rows(
+    client: reqwest::Client,
+    url: String,
+    id: String,
+) -> (u64, std::collections::BTreeSet<u64>) {
+    let mut res = client
+        .get(format!("{url}/api/v1/jobs/{id}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (mut buf, mut opened, mut rows) = (String::new(), None, std::collections::BTreeSet::new());
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let field = |name: &str| {
+                frame
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::trim)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let data: Value = serde_json::from_str(&field("data:")).unwrap_or(Value::Null);
+            match field("event:").as_str() {
+                "row" => {
+                    rows.insert(data["index"].as_u64().unwrap());
+                }
+                "job" => {
+                    let done = data["done"].as_u64().unwrap_or(0);
+                    let opened = *opened.get_or_insert(done);
+                    if data["state"] == "done" {
+                        return (opened, rows);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    panic!("the stream ended before the job was done");
 }
 
 /// Polls until the job's state is `state`.
