@@ -1,17 +1,22 @@
 //! `vtsum-bench`: the numbers in BENCHMARKS.md, measured in one run each.
 //!
-//! `cargo run --release -p vtsum-bench -- quota` and `... -- extract [--size-mb 200]`.
+//! `cargo run --release -p vtsum-bench -- quota`, `... -- extract [--size-mb 200]` and
+//! `... -- workers` (after `cargo build --release -p vtsum`).
 
 mod extract;
 mod quota;
+mod workers;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("extract") => extract::run(&args[1..]),
         Some("quota") => quota::run(&args[1..]),
+        Some("workers") => workers::run(&args[1..]),
         _ => Err(
-            "usage: vtsum-bench quota [--windows N] | extract [--size-mb N] [--file PATH]".into(),
+            "usage: vtsum-bench quota [--windows N] | extract [--size-mb N] [--file PATH] \
+             | workers [--windows N] [--redis URL]"
+                .into(),
         ),
     };
     if let Err(e) = result {

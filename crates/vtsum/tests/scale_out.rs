@@ -3,13 +3,15 @@
 //! killed mid-job; Redis restarted mid-job; two `vtsum scan`s of one list at once. Every
 //! count comes from the fake VirusTotal's own counters.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
+use support::{inputs, start, stop, submit, wait_done, wait_state};
 
 const KEYS: &str = "scale-key-1,scale-key-2";
 const WINDOW_MS: f64 = 1000.0;
@@ -65,29 +67,6 @@ fn vtsum(fake: &fakevt::FakeVt, store: &str, dir: &Path) -> Command {
     cmd
 }
 
-/// Starts a process and waits until a line of its stderr contains `ready`; returns the
-/// process and the rest of that line.
-fn start(mut cmd: Command, ready: &'static str) -> (Child, String) {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split(ready).nth(1) {
-                let _ = tx.send(rest.to_string());
-            }
-        }
-    });
-    let rest = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("the process never said {ready:?}"));
-    (child, rest)
-}
-
 fn worker(fake: &fakevt::FakeVt, store: &str, dir: &Path) -> Child {
     let mut cmd = vtsum(fake, store, dir);
     cmd.args(["worker", "--claim-after", "2s", "--concurrency"])
@@ -106,13 +85,6 @@ fn serve(fake: &fakevt::FakeVt, store: &str, dir: &Path, no_worker: bool) -> (Ch
     (child, rest.split_whitespace().next().unwrap().to_string())
 }
 
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-}
-
 fn corpus_hashes(fake: &fakevt::FakeVt, n: usize) -> Vec<String> {
     let hashes: Vec<String> = fake
         .corpus()
@@ -123,56 +95,6 @@ fn corpus_hashes(fake: &fakevt::FakeVt, n: usize) -> Vec<String> {
         .collect();
     assert_eq!(hashes.len(), n, "the corpus is large enough");
     hashes
-}
-
-async fn submit(client: &reqwest::Client, url: &str, hashes: &[String]) -> String {
-    let res = client
-        .post(format!("{url}/api/v1/jobs"))
-        .header("content-type", "text/plain")
-        .body(hashes.join("\n"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
-    res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// Polls the job until `done` reaches `n`, riding out errors (Redis may be down).
-async fn wait_done(client: &reqwest::Client, url: &str, id: &str, n: u64, secs: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut last = Value::Null;
-    loop {
-        let got = client.get(format!("{url}/api/v1/jobs/{id}")).send().await;
-        if let Ok(res) = got.and_then(|r| r.error_for_status()) {
-            last = res.json().await.unwrap();
-            if last["done"].as_u64().unwrap_or(0) >= n {
-                return last;
-            }
-        }
-        assert!(Instant::now() < deadline, "stuck at {last}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The job's rows' inputs, in order.
-async fn inputs(client: &reqwest::Client, url: &str, id: &str) -> Vec<String> {
-    let rows: Value = client
-        .get(format!("{url}/api/v1/jobs/{id}/results?format=json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    rows["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["input"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn refusals(c: &fakevt::Counters) -> usize {
@@ -294,22 +216,6 @@ async fn watch_rows(
         }
     }
     panic!("the stream ended before the job was done");
-}
-
-/// Polls until the job's state is `state`.
-async fn wait_state(client: &reqwest::Client, url: &str, id: &str, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = client.get(format!("{url}/api/v1/jobs/{id}")).send().await;
-        if let Ok(res) = got.and_then(|r| r.error_for_status()) {
-            let j: Value = res.json().await.unwrap();
-            if j["state"] == state {
-                return j;
-            }
-            assert!(Instant::now() < deadline, "stuck at {j}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[cfg(unix)]

@@ -1,0 +1,107 @@
+//! Helpers for tests that run vtsum as a process: start it and wait until it is ready,
+//! stop it, and drive a job through the web API.
+#![allow(dead_code)] // each test file uses its own share of these
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Starts a process and waits until a line of its stderr contains `ready`; returns the
+/// process and the rest of that line.
+pub fn start(mut cmd: Command, ready: &'static str) -> (Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split(ready).nth(1) {
+                let _ = tx.send(rest.to_string());
+            }
+        }
+    });
+    let rest = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("the process never said {ready:?}"));
+    (child, rest)
+}
+
+/// SIGTERM, then waits: a clean stop.
+pub fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// Submits hashes as a web job; returns its id.
+pub async fn submit(client: &reqwest::Client, url: &str, hashes: &[String]) -> String {
+    let res = client
+        .post(format!("{url}/api/v1/jobs"))
+        .header("content-type", "text/plain")
+        .body(hashes.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Polls the job until `done` reaches `n`, riding out errors (Redis may be down).
+pub async fn wait_done(client: &reqwest::Client, url: &str, id: &str, n: u64, secs: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last = Value::Null;
+    loop {
+        let got = client.get(format!("{url}/api/v1/jobs/{id}")).send().await;
+        if let Ok(res) = got.and_then(|r| r.error_for_status()) {
+            last = res.json().await.unwrap();
+            if last["done"].as_u64().unwrap_or(0) >= n {
+                return last;
+            }
+        }
+        assert!(Instant::now() < deadline, "stuck at {last}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The job's rows' inputs, in order.
+pub async fn inputs(client: &reqwest::Client, url: &str, id: &str) -> Vec<String> {
+    let rows: Value = client
+        .get(format!("{url}/api/v1/jobs/{id}/results?format=json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    rows["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["input"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Polls until the job's state is `state`.
+pub async fn wait_state(client: &reqwest::Client, url: &str, id: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = client.get(format!("{url}/api/v1/jobs/{id}")).send().await;
+        if let Ok(res) = got.and_then(|r| r.error_for_status()) {
+            let j: Value = res.json().await.unwrap();
+            if j["state"] == state {
+                return j;
+            }
+            assert!(Instant::now() < deadline, "stuck at {j}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
