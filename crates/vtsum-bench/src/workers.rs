@@ -27,6 +27,8 @@ struct Outcome {
     refused: usize,
     per_hash_max: u64,
     secs: f64,
+    /// Job parts each worker ran, from its own log.
+    parts: Vec<usize>,
 }
 
 /// A `redis-server` of the benchmark's own, stopped on drop.
@@ -75,14 +77,18 @@ fn vtsum_binary() -> Result<PathBuf, String> {
     }
 }
 
+/// A worker process and the thread counting the parts it logs.
+type Worker = (Child, std::thread::JoinHandle<usize>);
+
 /// Starts a worker and waits until it says it is taking parts.
-fn worker(bin: &PathBuf, fake: &fakevt::FakeVt, store: &str) -> Result<Child, String> {
+fn worker(bin: &PathBuf, fake: &fakevt::FakeVt, store: &str) -> Result<Worker, String> {
     let mut child = Command::new(bin)
         .env_clear()
         .env("VT_API_URL", fake.url())
         .env("VT_API_KEY", KEYS.join(","))
         .env("VT_RATE", format!("{N}/{}ms", WINDOW.as_millis()))
         .env("VTSUM_STORE", store)
+        .env("RUST_LOG", "warn,vtsum_web=debug")
         .arg("worker")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -94,9 +100,14 @@ fn worker(bin: &PathBuf, fake: &fakevt::FakeVt, store: &str) -> Result<Child, St
         Some(Ok(line)) if line.contains("worker") => {}
         other => return Err(format!("the worker did not start: {other:?}")),
     }
-    // Keep reading so the worker never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Ok(child)
+    // Reading to the end also keeps the worker from blocking on a full pipe.
+    let parts = std::thread::spawn(move || {
+        lines
+            .map_while(Result::ok)
+            .filter(|l| l.contains("running ") && l.contains(" of job "))
+            .count()
+    });
+    Ok((child, parts))
 }
 
 async fn one(
@@ -154,11 +165,13 @@ async fn one(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let secs = started.elapsed().as_secs_f64();
-    for mut child in children {
+    let mut parts = Vec::new();
+    for (mut child, counted) in children {
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status();
         let _ = child.wait();
+        parts.push(counted.join().unwrap_or(0));
     }
     let c = fake.counters();
     let t0 = c
@@ -179,6 +192,7 @@ async fn one(
         refused: c.arrivals.iter().filter(|a| a.status == 429).count(),
         per_hash_max: c.requests_by_hash.values().copied().max().unwrap_or(0),
         secs,
+        parts,
     })
 }
 
@@ -205,18 +219,20 @@ pub fn run(args: &[String]) -> Result<(), String> {
         KEYS.len() * N as usize * (windows + 2)
     );
     println!();
-    println!("| workers | requests admitted in {windows} windows | ideal 2 x {N} x {windows} | utilisation | 429s | max requests per hash | job time |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| workers | requests admitted in {windows} windows | ideal 2 x {N} x {windows} | utilisation | 429s | max requests per hash | job time | parts run by each worker |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     for workers in [1, 2, 4] {
         let o = rt.block_on(one(workers, windows, &redis, &bin))?;
+        let parts: Vec<String> = o.parts.iter().map(usize::to_string).collect();
         println!(
-            "| {workers} | {} | {} | {:.1}% | {} | {} | {:.1} s |",
+            "| {workers} | {} | {} | {:.1}% | {} | {} | {:.1} s | {} |",
             o.in_span,
             o.ideal,
             100.0 * o.in_span as f64 / o.ideal as f64,
             o.refused,
             o.per_hash_max,
-            o.secs
+            o.secs,
+            parts.join(" / ")
         );
     }
     Ok(())
