@@ -20,8 +20,8 @@ apt_install() {
 }
 
 # Browser tests drive Debian's Chromium through ChromeDriver; the Redis tests need a
-# redis-server of their own.
-apt_install chromium chromium-driver redis-server
+# redis-server of their own, and openssl for the TLS test's certificate.
+apt_install chromium chromium-driver redis-server openssl
 
 # A throwaway Redis on a free port, unless VTSUM_TEST_REDIS names one; stopped on exit.
 if [ -z "${VTSUM_TEST_REDIS:-}" ]; then

@@ -42,12 +42,22 @@ pub struct RedisStore {
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 impl RedisStore {
-    /// Connects to `redis://[:password@]host:port/db[?prefix=P]`.
+    /// Connects to `redis://[:password@]host:port/db[?prefix=P]`, or `rediss://…` for TLS
+    /// (certificates checked against the system's and Mozilla's roots; a `#insecure`
+    /// suffix skips the check, for test servers only).
     pub fn open(url: &str) -> Result<RedisStore> {
+        let insecure = url.contains("#insecure");
+        let url = url.replace("#insecure", "");
         let (base, prefix) = match url.split_once("?prefix=") {
-            Some((base, prefix)) => (base, prefix.to_string()),
-            None => (url, "vtsum:".to_string()),
+            Some((base, prefix)) => (base.to_string(), prefix.to_string()),
+            None => (url.clone(), "vtsum:".to_string()),
         };
+        let base = if insecure {
+            format!("{base}#insecure")
+        } else {
+            base
+        };
+        let base = base.as_str();
         let shown = hide_password(base);
         let client = redis::Client::open(base).map_err(|e| Error::StoreUrl {
             url: shown.clone(),
