@@ -106,7 +106,11 @@ impl Run<'_> {
             if let Err(e) = self.try_save(&first) {
                 // Saving again is harmless: the cache replaces, the job keeps the first.
                 self.unsaved.insert(0, first);
-                return if e.is_unavailable() { Ok(()) } else { Err(e) };
+                if !e.is_unavailable() {
+                    return Err(e);
+                }
+                self.store_away(&e);
+                return Ok(());
             }
         }
         Ok(())

@@ -22,8 +22,8 @@ use crate::vt::{FetchError, FetchResult};
 
 /// How soon a hash another process is asking for is looked for in the cache again.
 const CLAIM_POLL: Duration = Duration::from_millis(200);
-/// How soon an unreachable store is tried again.
-const STORE_RETRY: Duration = Duration::from_millis(500);
+/// How soon an unreachable store is first tried again; each failure doubles it, to 4 s.
+const STORE_RETRY: Duration = Duration::from_millis(250);
 
 pub(super) struct Work {
     pub index: u64,
@@ -52,8 +52,8 @@ pub(super) struct Run<'a> {
     token: String,
     /// Results that wait for the store to come back.
     pub unsaved: Vec<Unsaved>,
-    /// Whether the store is known to be unreachable (logged once per outage).
-    away: bool,
+    /// Failed tries since the store became unreachable (the outage is logged once).
+    away: u32,
 }
 
 /// What became of an item taken from the queue.
@@ -126,7 +126,7 @@ impl Engine {
             shared: self.store.shares_quota(),
             token: JobId::random().0,
             unsaved: Vec::new(),
-            away: false,
+            away: 0,
         };
         let mut queue = VecDeque::new();
         let mut store_ok = true;
@@ -204,7 +204,7 @@ impl Run<'_> {
             let mut wake: Option<Instant> = None;
             let mut exhausted = None;
             if !self.unsaved.is_empty() {
-                wake = Some(Instant::now() + STORE_RETRY);
+                wake = Some(Instant::now() + self.store_retry());
             }
             while self.unsaved.is_empty() && !cancelled && flights.len() < concurrency {
                 let now = Instant::now();
@@ -306,22 +306,27 @@ impl Run<'_> {
             return Err(e);
         }
         self.store_away(&e);
-        *wake = earliest(*wake, Some(Instant::now() + STORE_RETRY));
+        *wake = earliest(*wake, Some(Instant::now() + self.store_retry()));
         Ok(())
     }
 
-    /// Logs the start of an outage once.
-    pub(super) fn store_away(&mut self, e: &Error) {
-        if !self.away {
-            tracing::warn!("{e}; waiting for the store to come back");
-            self.away = true;
-        }
+    /// The pause before the next try of an unreachable store: doubling, at most 4 s.
+    fn store_retry(&self) -> Duration {
+        STORE_RETRY * (1 << self.away.saturating_sub(1).min(4))
     }
 
-    fn store_back(&mut self) {
-        if self.away {
+    /// Counts a failed try of the store; logs the start of an outage once.
+    pub(super) fn store_away(&mut self, e: &Error) {
+        if self.away == 0 {
+            tracing::warn!("{e}; waiting for the store to come back");
+        }
+        self.away = self.away.saturating_add(1);
+    }
+
+    pub(super) fn store_back(&mut self) {
+        if self.away > 0 {
             tracing::info!("the store is reachable again; going on");
-            self.away = false;
+            self.away = 0;
         }
     }
 
