@@ -21,8 +21,10 @@ use crate::store::{JobId, JobInfo, JobSpec, Store};
 use crate::vt::{ClientConfig, VtClient};
 
 mod cancel;
+mod flight;
 mod record;
 mod run;
+mod take;
 
 pub use cancel::Cancel;
 

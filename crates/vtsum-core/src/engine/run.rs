@@ -6,6 +6,9 @@
 //! (429) puts its hashes back at the front for another key; transient failures come back
 //! after an exponential backoff with jitter, a bounded number of times; then the hash gets
 //! an `error` row. No hash is dropped and none is sent while its answer is being awaited.
+//!
+//! Here: the run's state and the loop. Taking work (cache, claims, store outages) is in
+//! `take`, sending and landing requests in `flight`, saving results in `record`.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -16,28 +19,28 @@ use super::record::Unsaved;
 use super::{now_unix, Cancel, Engine, Event, Progress, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
-use crate::quota::{earliest, Acquire, Lease, Release};
+use crate::quota::{earliest, Acquire, Lease};
 use crate::store::{JobId, JobInfo, JobState};
-use crate::vt::{FetchError, FetchResult};
+use crate::vt::FetchResult;
 
 /// How soon a hash another process is asking for is looked for in the cache again.
-const CLAIM_POLL: Duration = Duration::from_millis(200);
+pub(super) const CLAIM_POLL: Duration = Duration::from_millis(200);
 /// How soon an unreachable store is first tried again; each failure doubles it, to 4 s.
-const STORE_RETRY: Duration = Duration::from_millis(250);
+pub(super) const STORE_RETRY: Duration = Duration::from_millis(250);
 
 pub(super) struct Work {
     pub index: u64,
     pub hash: Hash,
-    attempts: u32,
-    not_before: Option<Instant>,
+    pub attempts: u32,
+    pub not_before: Option<Instant>,
 }
 
-struct Flight {
-    lease: Lease,
-    items: Vec<Work>,
+pub(super) struct Flight {
+    pub lease: Lease,
+    pub items: Vec<Work>,
 }
 
-type Landed = (Flight, FetchResult, Instant);
+pub(super) type Landed = (Flight, FetchResult, Instant);
 
 /// The state of one run of one job (or of one part of it).
 pub(super) struct Run<'a> {
@@ -45,19 +48,19 @@ pub(super) struct Run<'a> {
     pub job: JobInfo,
     pub progress: Progress,
     pub sink: &'a (dyn Fn(&Event) + Send + Sync),
-    rng: u64,
+    pub rng: u64,
     /// Whether other processes share the store: hashes are then claimed before asking.
-    shared: bool,
+    pub shared: bool,
     /// Names this run's claims among every process's.
-    token: String,
+    pub token: String,
     /// Results that wait for the store to come back.
     pub unsaved: Vec<Unsaved>,
     /// Failed tries since the store became unreachable (the outage is logged once).
-    away: u32,
+    pub away: u32,
 }
 
 /// What became of an item taken from the queue.
-enum Take {
+pub(super) enum Take {
     Answered,
     Send,
     /// Another process is asking VirusTotal for it: look again soon.
@@ -300,224 +303,7 @@ impl Run<'_> {
         }
     }
 
-    /// An unreachable store pauses the run (it is tried again soon); other errors end it.
-    fn pause_if_away(&mut self, e: Error, wake: &mut Option<Instant>) -> Result<()> {
-        if !e.is_unavailable() {
-            return Err(e);
-        }
-        self.store_away(&e);
-        *wake = earliest(*wake, Some(Instant::now() + self.store_retry()));
-        Ok(())
-    }
-
-    /// The pause before the next try of an unreachable store: doubling, at most 4 s.
-    fn store_retry(&self) -> Duration {
-        STORE_RETRY * (1 << self.away.saturating_sub(1).min(4))
-    }
-
-    /// Counts a failed try of the store; logs the start of an outage once.
-    pub(super) fn store_away(&mut self, e: &Error) {
-        if self.away == 0 {
-            tracing::warn!("{e}; waiting for the store to come back");
-        }
-        self.away = self.away.saturating_add(1);
-    }
-
-    pub(super) fn store_back(&mut self) {
-        if self.away > 0 {
-            tracing::info!("the store is reachable again; going on");
-            self.away = 0;
-        }
-    }
-
-    /// Records the job's state where a failure must not stop the run.
-    fn note_state(&mut self, state: JobState, resumes_at: Option<i64>) {
-        let saved =
-            self.engine
-                .store
-                .job_set_state(&self.job.id, state, resumes_at, None, now_unix());
-        if let Err(e) = saved {
-            tracing::warn!(
-                "cannot record job {} as {}: {e}",
-                self.job.id,
-                state.as_str()
-            );
-        }
-    }
-
-    /// Takes up to `max` items whose backoff has passed, answering from the cache any that
-    /// another job or process fetched meanwhile, and claiming the rest when the store is
-    /// shared. On an error every item is back in the queue.
-    fn take_ready(
-        &mut self,
-        queue: &mut VecDeque<Work>,
-        max: usize,
-        now: Instant,
-        wake: &mut Option<Instant>,
-    ) -> Result<Vec<Work>> {
-        let mut batch = Vec::with_capacity(max);
-        let mut i = 0;
-        while batch.len() < max && i < queue.len() {
-            if let Some(t) = queue[i].not_before.filter(|&t| t > now) {
-                *wake = earliest(*wake, Some(t));
-                i += 1;
-                continue;
-            }
-            let mut work = queue.remove(i).expect("index in range");
-            match self.take(&work) {
-                Ok(Take::Answered) => {}
-                Ok(Take::Send) => batch.push(work),
-                Ok(Take::HeldElsewhere) => {
-                    work.not_before = Some(now + CLAIM_POLL);
-                    *wake = earliest(*wake, work.not_before);
-                    queue.insert(i, work);
-                    i += 1;
-                }
-                Err(e) => {
-                    queue.insert(i, work);
-                    self.put_back(queue, batch);
-                    return Err(e);
-                }
-            }
-        }
-        self.store_back();
-        Ok(batch)
-    }
-
-    fn take(&mut self, work: &Work) -> Result<Take> {
-        if self.answer_from_cache(work.index, &work.hash, false)? {
-            return Ok(Take::Answered);
-        }
-        if !self.shared {
-            return Ok(Take::Send);
-        }
-        let ttl = self.engine.cfg.client.timeout + Duration::from_secs(10);
-        if !self.engine.store.hash_claim(&work.hash, &self.token, ttl)? {
-            return Ok(Take::HeldElsewhere);
-        }
-        // The holder stores the answer before it lets go, so look once more.
-        if self.answer_from_cache(work.index, &work.hash, false)? {
-            self.unclaim(&work.hash);
-            return Ok(Take::Answered);
-        }
-        Ok(Take::Send)
-    }
-
-    /// Lets other processes ask for a hash again.
-    pub(super) fn unclaim(&self, hash: &Hash) {
-        if self.shared {
-            if let Err(e) = self.engine.store.hash_release(hash, &self.token) {
-                tracing::debug!("cannot release a claim ({e}); it lapses on its own");
-            }
-        }
-    }
-
-    /// Puts items back at the front of the queue, in order, giving up their claims.
-    fn put_back(&self, queue: &mut VecDeque<Work>, items: Vec<Work>) {
-        for work in items.into_iter().rev() {
-            self.unclaim(&work.hash);
-            queue.push_front(work);
-        }
-    }
-
-    fn launch(&self, flights: &mut JoinSet<Landed>, lease: Lease, items: Vec<Work>) {
-        let client = self.engine.client.clone();
-        let hashes: Vec<Hash> = items.iter().map(|w| w.hash.clone()).collect();
-        let key = lease.key.clone();
-        let flight = Flight { lease, items };
-        flights.spawn(async move {
-            let result = client.lookup(&key, &hashes).await;
-            (flight, result, Instant::now())
-        });
-    }
-
-    /// Handles a finished request.
-    fn land(&mut self, (flight, result, at): Landed, queue: &mut VecDeque<Work>) -> Result<()> {
-        let Flight { lease, items } = flight;
-        let key_id = lease.key.id().to_string();
-        let (release, outcome) = match &result {
-            Ok(_) => (Release::Answered, "ok"),
-            Err(FetchError::Quota { .. }) => (Release::OverQuota, "quota"),
-            Err(FetchError::Rejected {
-                message, status, ..
-            }) => (
-                Release::Rejected(format!("HTTP {status}: {message}")),
-                "rejected",
-            ),
-            Err(FetchError::Transient(_)) => (Release::Answered, "transient"),
-            Err(FetchError::Permanent(_)) => (Release::Answered, "permanent"),
-        };
-        *self
-            .engine
-            .metrics_mut()
-            .requests
-            .entry((key_id.clone(), outcome.to_string()))
-            .or_default() += 1;
-        let newly_rejected = self.engine.pool().release(lease, at, release);
-        match result {
-            Ok(answers) => {
-                for work in items {
-                    match answers.iter().find(|(h, _)| *h == work.hash) {
-                        Some((_, lookup)) => self.save_lookup(work, lookup.clone())?,
-                        None => self.retry_or_fail(work, "no answer for this hash", at, queue)?,
-                    }
-                }
-            }
-            Err(FetchError::Quota { .. }) => self.put_back(queue, items),
-            Err(FetchError::Rejected {
-                key,
-                status,
-                message,
-            }) => {
-                if newly_rejected {
-                    tracing::warn!("key {key} rejected (HTTP {status}): {message}; not using it");
-                    (self.sink)(&Event::KeyRejected {
-                        key: key_id,
-                        reason: format!("HTTP {status}: {message}"),
-                    });
-                }
-                self.put_back(queue, items);
-            }
-            Err(FetchError::Transient(msg)) => {
-                tracing::debug!("transient failure: {msg}");
-                for work in items {
-                    self.retry_or_fail(work, &msg, at, queue)?;
-                }
-            }
-            Err(FetchError::Permanent(msg)) => {
-                for work in items {
-                    self.save_error(work, msg.clone())?;
-                }
-            }
-        }
-        self.emit_progress(queue.len());
-        Ok(())
-    }
-
-    fn retry_or_fail(
-        &mut self,
-        mut work: Work,
-        msg: &str,
-        at: Instant,
-        queue: &mut VecDeque<Work>,
-    ) -> Result<()> {
-        work.attempts += 1;
-        if work.attempts > self.engine.cfg.retries {
-            let message = format!("{msg} (gave up after {} attempts)", work.attempts);
-            return self.save_error(work, message);
-        }
-        // Full doubling with jitter in [50%, 100%] so retries of a burst spread out.
-        let base =
-            self.engine.cfg.backoff.as_secs_f64() * f64::from(1u32 << work.attempts.min(16)) / 2.0;
-        let jitter = 0.5 + 0.5 * self.next_unit();
-        let delay = Duration::from_secs_f64((base * jitter).min(120.0));
-        work.not_before = Some(at + delay);
-        self.unclaim(&work.hash);
-        queue.push_back(work);
-        Ok(())
-    }
-
-    fn emit_progress(&mut self, network_left: usize) {
+    pub(super) fn emit_progress(&mut self, network_left: usize) {
         let per_second = self.engine.pool().per_second();
         self.progress.eta_secs = (per_second > 0.0 && per_second.is_finite())
             .then(|| (network_left as f64 / per_second).ceil() as u64);
@@ -525,7 +311,7 @@ impl Run<'_> {
     }
 
     /// A uniform number in [0, 1) from a xorshift generator: jitter needs no more.
-    fn next_unit(&mut self) -> f64 {
+    pub(super) fn next_unit(&mut self) -> f64 {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
