@@ -159,10 +159,12 @@ pub struct KeyPool {
     next_slot: usize,
     /// Makes lease tokens unique among processes and pools (process id + start time).
     instance: String,
+    /// How long a lease shared through the store may stay in flight before other processes
+    /// count it as lost with its process (and its slot frees a window later).
+    hold: Duration,
 }
 
-/// How long a lease shared through the store may stay in flight before other processes
-/// count it as lost with its process (and its slot frees a window later).
+/// The hold of a pool whose requests' longest life is not known.
 const SHARED_HOLD: Duration = Duration::from_secs(120);
 
 impl KeyPool {
@@ -202,6 +204,7 @@ impl KeyPool {
             store,
             next_lease: 0,
             next_slot: 0,
+            hold: SHARED_HOLD,
             instance: format!(
                 "{}-{}",
                 std::process::id(),
@@ -210,6 +213,13 @@ impl KeyPool {
                     .map_or(0, |d| d.as_nanos())
             ),
         }
+    }
+
+    /// Sets how long a shared lease may stay in flight before other processes count it
+    /// lost: longer than any request can take (the client's timeout plus a margin).
+    pub fn with_hold(mut self, hold: Duration) -> KeyPool {
+        self.hold = hold;
+        self
     }
 
     /// Asks the store for the same units when it shares quotas with other processes.
@@ -234,7 +244,7 @@ impl KeyPool {
             day,
             cost,
             token: &token,
-            hold: SHARED_HOLD,
+            hold: self.hold,
         })?;
         Ok((Some(token), grant))
     }
@@ -349,7 +359,7 @@ impl KeyPool {
                 day: "",
                 cost: lease.cost,
                 token,
-                hold: SHARED_HOLD,
+                hold: self.hold,
             };
             // If this fails the slots free on their own when the hold runs out: slower,
             // never over the limit.

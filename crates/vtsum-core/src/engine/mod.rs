@@ -127,7 +127,10 @@ impl Engine {
             return Err(Error::NoKeys);
         }
         let client = Arc::new(VtClient::new(cfg.client.clone())?);
-        let pool = Mutex::new(KeyPool::new(cfg.keys.clone(), &cfg.rate, store.clone()));
+        // A request lives at most the client's timeout; the margin covers landing it.
+        let hold = cfg.client.timeout + Duration::from_secs(10);
+        let pool = KeyPool::new(cfg.keys.clone(), &cfg.rate, store.clone()).with_hold(hold);
+        let pool = Mutex::new(pool);
         Ok(Engine {
             cfg,
             store,
