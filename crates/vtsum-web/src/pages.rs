@@ -108,6 +108,11 @@ pub async fn front(State(app): State<App>) -> Result<Html<String>, PageError> {
     let jobs = api::web_jobs(&app)?;
     let no_keys = if quota.configured {
         String::new()
+    } else if app.inner.queue.is_some() {
+        // A web-only replica: the workers on the same Redis hold the keys.
+        "<div class=\"notice\" id=\"no-keys\">This server holds no VirusTotal API key: jobs \
+submitted here are run by the <code>vtsum worker</code> processes sharing its Redis store.</div>"
+            .to_string()
     } else {
         "<div class=\"notice warn\" id=\"no-keys\"><strong>No VirusTotal API key is configured.</strong> \
 Start the server with <code>VT_API_KEY=key1,key2 vtsum serve</code> (or <code>--api-key</code>, or \

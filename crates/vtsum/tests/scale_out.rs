@@ -81,6 +81,10 @@ fn serve(fake: &fakevt::FakeVt, store: &str, dir: &Path, no_worker: bool) -> (Ch
     if no_worker {
         cmd.arg("--no-worker");
     }
+    start_serve(cmd)
+}
+
+fn start_serve(cmd: Command) -> (Child, String) {
     let (child, rest) = start(cmd, "serving on ");
     (child, rest.split_whitespace().next().unwrap().to_string())
 }
@@ -115,14 +119,25 @@ async fn three_workers_share_two_keys_at_full_rate_asking_each_hash_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = shared_store(None, "three");
     let workers: Vec<Child> = (0..3).map(|_| worker(&fake, &store, dir.path())).collect();
+    // Two replicas, neither running a worker: the job is submitted to one that holds no
+    // key (the workers hold them) and watched on the other.
     let (web, url) = serve(&fake, &store, dir.path(), true);
-    // A second replica, where the job is watched: no worker runs in either.
-    let (other_web, other_url) = serve(&fake, &store, dir.path(), true);
+    let mut keyless = vtsum(&fake, &store, dir.path());
+    keyless
+        .env_remove("VT_API_KEY")
+        .args(["serve", "--bind", "127.0.0.1:0", "--no-worker"]);
+    let (other_web, other_url) = start_serve(keyless);
     let client = reqwest::Client::new();
     let hashes = corpus_hashes(&fake, 200);
+    let front = client.get(&other_url).send().await.unwrap();
+    let front = front.text().await.unwrap();
+    assert!(
+        front.contains("run by the"),
+        "the keyless replica says who runs jobs"
+    );
 
-    let id = submit(&client, &url, &hashes).await;
-    let watch = tokio::spawn(watch_rows(client.clone(), other_url.clone(), id.clone()));
+    let id = submit(&client, &other_url, &hashes).await;
+    let watch = tokio::spawn(watch_rows(client.clone(), url.clone(), id.clone()));
     wait_done(&client, &url, &id, 200, 90).await;
     let done = wait_state(&client, &url, &id, "done").await;
     assert_eq!(
@@ -133,11 +148,11 @@ async fn three_workers_share_two_keys_at_full_rate_asking_each_hash_once() {
     assert_eq!(done["cache_hits"], 0, "{done}");
     let (done_at_open, rows) = tokio::time::timeout(Duration::from_secs(30), watch)
         .await
-        .expect("the other replica's stream never said the job was done")
+        .expect("the watching replica's stream never said the job was done")
         .unwrap();
     assert!(
         rows.len() as u64 + done_at_open >= 200,
-        "the other replica relayed {} rows live after {done_at_open} done",
+        "the watching replica relayed {} rows live after {done_at_open} done",
         rows.len()
     );
     stop(other_web);
