@@ -5,8 +5,8 @@
 //! 2 x 4 x W; 429s and repeats come from the fake's own counters.
 //!
 //! Needs the release `vtsum` binary (`cargo build --release -p vtsum`) beside this one and a
-//! `redis-server` on the PATH (one is started on a free port and stopped afterwards), or
-//! `--redis URL`.
+//! `redis-server` on the PATH (one is started on a free port, append-only file in a
+//! temporary folder, and stopped afterwards), or `--redis URL`.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use vtsum_core::store::redis::RedisStore;
 use vtsum_core::store::{JobId, JobOrigin, JobSpec, Store};
 use vtsum_core::{Hash, RowOptions};
+use vtsum_test_utils::RedisServer;
 
 const N: u32 = 4;
 const WINDOW: Duration = Duration::from_secs(1);
@@ -29,39 +30,6 @@ struct Outcome {
     secs: f64,
     /// Job parts each worker ran, from its own log.
     parts: Vec<usize>,
-}
-
-/// A `redis-server` of the benchmark's own, stopped on drop.
-struct OwnRedis(Child, u16);
-
-impl OwnRedis {
-    fn start() -> Result<OwnRedis, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start redis-server ({e}); install it or pass --redis"))?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return Err("redis-server did not start".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(OwnRedis(child, port))
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn vtsum_binary() -> Result<PathBuf, String> {
@@ -201,14 +169,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let given: String = crate::flag(args, "--redis", String::new())?;
     let bin = vtsum_binary()?;
     let own = if given.is_empty() {
-        Some(OwnRedis::start()?)
+        Some(RedisServer::spawn(false)?)
     } else {
         None
     };
-    let redis = match &own {
-        Some(r) => format!("redis://127.0.0.1:{}/0", r.1),
-        None => given,
-    };
+    let redis = own.as_ref().map_or(given, RedisServer::url);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

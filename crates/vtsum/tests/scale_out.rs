@@ -7,11 +7,12 @@ mod support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 use support::{inputs, start, stop, submit, wait_done, wait_state};
+use vtsum_test_utils::RedisServer;
 
 const KEYS: &str = "scale-key-1,scale-key-2";
 const WINDOW_MS: f64 = 1000.0;
@@ -268,69 +269,10 @@ async fn a_killed_worker_s_part_is_taken_over_and_only_its_requests_in_flight_re
     );
 }
 
-/// A `redis-server` of the test's own on a free port, append-only as the README asks, so
-/// it can be stopped and started again.
-struct OwnRedis {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn start() -> OwnRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = OwnRedis {
-            port,
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        redis.restart();
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "yes", "--dir"])
-            .arg(self.dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server (scripts/test.sh installs it)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM: Redis writes its append-only file out and exits.
-    fn stop(&mut self) {
-        if let Some(child) = self.child.take() {
-            stop(child);
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_mid_job_loses_nothing_and_spends_nothing_twice() {
-    let mut redis = OwnRedis::start();
+    let mut redis = RedisServer::start();
     let fake = fake(80).await;
     let dir = tempfile::tempdir().unwrap();
     let store = shared_store(Some(redis.url()), "restart");

@@ -1,0 +1,140 @@
+//! Fixtures shared by vtsum's tests and benchmarks: a `redis-server` of their own, on a
+//! free port with its data in a temporary folder, that can be stopped and started again
+//! (Redis restarts are part of what the tests check). `scripts/test.sh` installs Debian's
+//! `redis-server` and `openssl` when they are missing.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` process, stopped when dropped.
+pub struct RedisServer {
+    port: u16,
+    dir: tempfile::TempDir,
+    tls: bool,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Plain TCP, with the append-only file on (as the README asks), so a stop and a
+    /// restart keep the data. Panics with what to install when it cannot start.
+    pub fn start() -> RedisServer {
+        RedisServer::spawn(false).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// TLS only, with a self-signed certificate made by `openssl` (not trusted by anyone:
+    /// clients need `#insecure`).
+    pub fn start_tls() -> RedisServer {
+        RedisServer::spawn(true).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`RedisServer::start`] or [`RedisServer::start_tls`], with an error for a report.
+    pub fn spawn(tls: bool) -> Result<RedisServer, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let dir = tempfile::tempdir().map_err(|e| format!("no temporary folder: {e}"))?;
+        if tls {
+            make_certificate(dir.path())?;
+        }
+        let mut server = RedisServer {
+            port,
+            dir,
+            tls,
+            child: None,
+        };
+        server.try_restart()?;
+        Ok(server)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:PORT/0`, or `rediss://…` for a TLS server.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
+    }
+
+    /// SIGTERM, then waits: Redis writes its append-only file out and exits.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port with the same data.
+    pub fn restart(&mut self) {
+        self.try_restart().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn try_restart(&mut self) -> Result<(), String> {
+        self.stop();
+        let dir = self.dir.path();
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
+            .arg("--dir")
+            .arg(dir);
+        if self.tls {
+            cmd.args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .args(["--tls-auth-clients", "no", "--tls-cert-file"])
+                .arg(dir.join("cert.pem"))
+                .arg("--tls-key-file")
+                .arg(dir.join("key.pem"))
+                .arg("--tls-ca-cert-file")
+                .arg(dir.join("cert.pem"));
+        } else {
+            cmd.args(["--port", &self.port.to_string()]);
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| {
+                format!("cannot start redis-server ({e}): install Debian's redis-server")
+            })?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline {
+                return Err(format!("redis-server did not listen on port {}", self.port));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A self-signed certificate and its key, `cert.pem` and `key.pem` in `dir`.
+fn make_certificate(dir: &Path) -> Result<(), String> {
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run openssl ({e}): install Debian's openssl"))?;
+    if made.success() {
+        Ok(())
+    } else {
+        Err(format!("openssl could not make a certificate ({made})"))
+    }
+}
