@@ -261,6 +261,16 @@ impl Corpus {
         &self.files
     }
 
+    /// The sha256 of the first `n` files (fewer if the corpus is smaller): known hashes
+    /// for a test's input.
+    pub fn sha256s(&self, n: usize) -> Vec<String> {
+        self.files
+            .iter()
+            .take(n)
+            .map(|f| f.sha256.clone())
+            .collect()
+    }
+
     /// A file by any of its hashes, case-insensitively.
     pub fn find(&self, hash: &str) -> Option<&CorpusFile> {
         self.by_hash

@@ -45,13 +45,7 @@ fn scan(fake: &fakevt::FakeVt, dir: &Path, input: &Path) -> Command {
 }
 
 fn write_input(fake: &fakevt::FakeVt, dir: &Path, n: usize) -> (std::path::PathBuf, Vec<String>) {
-    let hashes: Vec<String> = fake
-        .corpus()
-        .files()
-        .iter()
-        .take(n)
-        .map(|f| f.sha256.clone())
-        .collect();
+    let hashes = fake.corpus().sha256s(n);
     let path = dir.join("in.txt");
     std::fs::write(&path, hashes.join("\n")).unwrap();
     (path, hashes)

@@ -91,15 +91,15 @@ fn start_serve(cmd: Command) -> (Child, String) {
 }
 
 fn corpus_hashes(fake: &fakevt::FakeVt, n: usize) -> Vec<String> {
-    let hashes: Vec<String> = fake
-        .corpus()
-        .files()
-        .iter()
-        .take(n)
-        .map(|f| f.sha256.clone())
-        .collect();
+    let hashes = fake.corpus().sha256s(n);
     assert_eq!(hashes.len(), n, "the corpus is large enough");
     hashes
+}
+
+/// The fake refused nothing and was asked about each hash once.
+fn assert_no_429_each_once(c: &fakevt::Counters, hashes: &[String]) {
+    assert_eq!(refusals(c), 0, "no 429s");
+    assert_eq!(repeated(c, hashes), Vec::<&String>::new(), "each hash once");
 }
 
 fn refusals(c: &fakevt::Counters) -> usize {
@@ -159,12 +159,7 @@ async fn three_workers_share_two_keys_at_full_rate_asking_each_hash_once() {
     stop(other_web);
 
     let c = fake.counters();
-    assert_eq!(refusals(&c), 0, "no 429s");
-    assert_eq!(
-        repeated(&c, &hashes),
-        Vec::<&String>::new(),
-        "each hash once"
-    );
+    assert_no_429_each_once(&c, &hashes);
     assert_eq!(c.arrivals.len(), 200);
     for w in workers {
         stop(w);
@@ -301,12 +296,7 @@ async fn a_redis_restart_mid_job_loses_nothing_and_spends_nothing_twice() {
         while_down <= at_stop + 2 * CONCURRENCY,
         "requests went on without the store: {at_stop} then {while_down}"
     );
-    assert_eq!(refusals(&c), 0, "no 429s");
-    assert_eq!(
-        repeated(&c, &hashes),
-        Vec::<&String>::new(),
-        "each hash once"
-    );
+    assert_no_429_each_once(&c, &hashes);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,11 +329,6 @@ async fn two_scans_of_one_list_at_once_ask_each_hash_once() {
         }
     }
     let c = fake.counters();
-    assert_eq!(refusals(&c), 0, "no 429s");
-    assert_eq!(
-        repeated(&c, &hashes),
-        Vec::<&String>::new(),
-        "each hash once"
-    );
+    assert_no_429_each_once(&c, &hashes);
     assert_eq!(c.arrivals.len(), 40, "together, each hash once");
 }
