@@ -1,11 +1,41 @@
 //! Fixtures shared by vtsum's tests and benchmarks: a `redis-server` of their own, on a
 //! free port with its data in a temporary folder, that can be stopped and started again
-//! (Redis restarts are part of what the tests check). `scripts/test.sh` installs Debian's
-//! `redis-server` and `openssl` when they are missing.
+//! (Redis restarts are part of what the tests check); the fake VirusTotal's settings for a
+//! rate as vtsum writes it; and the inputs of a JSON report. `scripts/test.sh` installs
+//! Debian's `redis-server` and `openssl` when they are missing.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The fake VirusTotal on a free loopback port, accepting `keys`, each limited by `rate`
+/// as vtsum parses it (e.g. `4/1s,500/day`), with 300 known files.
+pub fn fake_config(keys: &[&str], rate: &str) -> fakevt::Config {
+    let spec: vtsum_core::rate::RateSpec = rate.parse().expect("a valid rate");
+    fakevt::Config {
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+        limits: fakevt::Limits {
+            windows: spec.sliding().map(|l| (l.count, l.window)).collect(),
+            daily: spec.daily(),
+        },
+        seed: 7,
+        corpus_size: 300,
+        addr: ([127, 0, 0, 1], 0).into(),
+    }
+}
+
+/// The `input` of every row of a JSON report (`{"results": [...]}`), in order.
+pub fn report_inputs(report: &serde_json::Value) -> Vec<String> {
+    let rows = report["results"].as_array().expect("a report with results");
+    rows.iter()
+        .map(|r| {
+            r["input"]
+                .as_str()
+                .expect("every row has its input")
+                .to_string()
+        })
+        .collect()
+}
 
 /// A `redis-server` process, stopped when dropped.
 pub struct RedisServer {

@@ -27,15 +27,9 @@ async fn a_text_job_runs_to_done_and_every_download_holds_every_row() {
     .await;
     assert_eq!(json.status, StatusCode::OK);
     let body = json.json();
-    let inputs: Vec<&str> = body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["input"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        inputs,
-        hashes.iter().map(String::as_str).collect::<Vec<_>>(),
+        vtsum_test_utils::report_inputs(&body),
+        hashes,
         "rows in input order"
     );
     assert_eq!(body["summary"]["verdicts"]["unknown"], 2);

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
+use vtsum_test_utils::report_inputs;
 
 /// A fake VirusTotal in this test process.
 async fn fake(
@@ -95,16 +96,7 @@ async fn json_report_has_one_row_per_hash_and_a_summary() {
         .output()
         .unwrap();
     let v = stdout_json(&out);
-    let results = v["results"].as_array().unwrap();
-    let inputs: Vec<&str> = results
-        .iter()
-        .map(|r| r["input"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        inputs,
-        hashes.iter().map(String::as_str).collect::<Vec<_>>(),
-        "input order kept"
-    );
+    assert_eq!(report_inputs(&v), hashes, "input order kept");
     assert_eq!(v["summary"]["lines_without_hash"], 3);
     assert_eq!(v["summary"]["verdicts"]["unknown"], 2);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
+use vtsum_test_utils::report_inputs;
 
 const RATE: &str = "3/400ms";
 
@@ -86,17 +87,7 @@ async fn sigkill_mid_scan_loses_nothing_and_repeats_at_most_the_request_in_fligh
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let inputs: Vec<&str> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["input"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        inputs,
-        hashes.iter().map(String::as_str).collect::<Vec<_>>(),
-        "nothing lost"
-    );
+    assert_eq!(report_inputs(&v), hashes, "nothing lost");
     let c = fake.counters();
     let repeated: Vec<&String> = hashes
         .iter()

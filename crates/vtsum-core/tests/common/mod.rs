@@ -7,26 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vtsum_core::engine::{Cancel, Engine, EngineConfig, Event, RunOptions, RunOutcome};
-use vtsum_core::rate::RateSpec;
 use vtsum_core::store::{memory::MemoryStore, JobId, JobSpec, Store};
 use vtsum_core::vt::{ApiVersion, ClientConfig};
 use vtsum_core::{ApiKey, Hash, RowOptions};
 
 /// Starts a fake with these keys and limits (`rate` as vtsum parses it).
 pub async fn fake(keys: &[&str], rate: &str) -> fakevt::FakeVt {
-    let spec: RateSpec = rate.parse().unwrap();
-    fakevt::spawn(fakevt::Config {
-        keys: keys.iter().map(|k| k.to_string()).collect(),
-        limits: fakevt::Limits {
-            windows: spec.sliding().map(|l| (l.count, l.window)).collect(),
-            daily: spec.daily(),
-        },
-        seed: 7,
-        corpus_size: 300,
-        addr: ([127, 0, 0, 1], 0).into(),
-    })
-    .await
-    .expect("fake VirusTotal starts")
+    fakevt::spawn(vtsum_test_utils::fake_config(keys, rate))
+        .await
+        .expect("fake VirusTotal starts")
 }
 
 /// Engine settings for a fake: `rate` for every key, fast retries.

@@ -165,28 +165,36 @@ impl Session {
         call(&self.http, method, &format!("{}{path}", self.base), body).await
     }
 
-    pub async fn goto(&self, url: &str) -> Result<(), String> {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+    /// A command whose answer is text (empty when the driver sends none).
+    async fn get_text(&self, path: &str) -> Result<String, String> {
+        let v = self.cmd(reqwest::Method::GET, path, None).await?;
+        Ok(v.as_str().unwrap_or("").to_string())
+    }
+
+    /// A command that answers nothing of interest.
+    async fn post(&self, path: &str, body: Value) -> Result<(), String> {
+        self.cmd(reqwest::Method::POST, path, Some(body))
             .await
             .map(|_| ())
     }
 
+    fn element(&self, id: &str) -> Element {
+        Element {
+            session: self.clone(),
+            id: id.to_string(),
+        }
+    }
+
+    pub async fn goto(&self, url: &str) -> Result<(), String> {
+        self.post("/url", json!({ "url": url })).await
+    }
+
     pub async fn title(&self) -> Result<String, String> {
-        Ok(self
-            .cmd(reqwest::Method::GET, "/title", None)
-            .await?
-            .as_str()
-            .unwrap_or("")
-            .to_string())
+        self.get_text("/title").await
     }
 
     pub async fn url(&self) -> Result<String, String> {
-        Ok(self
-            .cmd(reqwest::Method::GET, "/url", None)
-            .await?
-            .as_str()
-            .unwrap_or("")
-            .to_string())
+        self.get_text("/url").await
     }
 
     pub async fn find(&self, css: &str) -> Result<Element, String> {
@@ -200,10 +208,7 @@ impl Session {
         let id = v[ELEMENT]
             .as_str()
             .ok_or_else(|| format!("no element for {css}: {v}"))?;
-        Ok(Element {
-            session: self.clone(),
-            id: id.to_string(),
-        })
+        Ok(self.element(id))
     }
 
     pub async fn find_all(&self, css: &str) -> Result<Vec<Element>, String> {
@@ -218,10 +223,7 @@ impl Session {
             .map(|a| {
                 a.iter()
                     .filter_map(|e| e[ELEMENT].as_str())
-                    .map(|id| Element {
-                        session: self.clone(),
-                        id: id.to_string(),
-                    })
+                    .map(|id| self.element(id))
                     .collect()
             })
             .unwrap_or_default())
@@ -275,13 +277,8 @@ impl Session {
     }
 
     pub async fn set_window_size(&self, width: u32, height: u32) -> Result<(), String> {
-        self.cmd(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(json!({"width": width, "height": height})),
-        )
-        .await
-        .map(|_| ())
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .await
     }
 
     /// Ends the session (closes the browser).
@@ -293,55 +290,33 @@ impl Session {
 }
 
 impl Element {
-    async fn cmd(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, String> {
-        self.session
-            .cmd(method, &format!("/element/{}{path}", self.id), body)
-            .await
+    /// A path of a command on this element.
+    fn path(&self, rest: &str) -> String {
+        format!("/element/{}{rest}", self.id)
     }
 
     pub async fn click(&self) -> Result<(), String> {
-        self.cmd(reqwest::Method::POST, "/click", Some(json!({})))
-            .await
-            .map(|_| ())
+        self.session.post(&self.path("/click"), json!({})).await
     }
 
     /// Types text; for `<input type=file>` the text is a file's absolute path.
     pub async fn send_keys(&self, text: &str) -> Result<(), String> {
-        self.cmd(
-            reqwest::Method::POST,
-            "/value",
-            Some(json!({ "text": text })),
-        )
-        .await
-        .map(|_| ())
+        let body = json!({ "text": text });
+        self.session.post(&self.path("/value"), body).await
     }
 
     pub async fn clear(&self) -> Result<(), String> {
-        self.cmd(reqwest::Method::POST, "/clear", Some(json!({})))
-            .await
-            .map(|_| ())
+        self.session.post(&self.path("/clear"), json!({})).await
     }
 
     pub async fn text(&self) -> Result<String, String> {
-        Ok(self
-            .cmd(reqwest::Method::GET, "/text", None)
-            .await?
-            .as_str()
-            .unwrap_or("")
-            .to_string())
+        self.session.get_text(&self.path("/text")).await
     }
 
     pub async fn attr(&self, name: &str) -> Result<Option<String>, String> {
-        Ok(self
-            .cmd(reqwest::Method::GET, &format!("/attribute/{name}"), None)
-            .await?
-            .as_str()
-            .map(String::from))
+        let path = self.path(&format!("/attribute/{name}"));
+        let v = self.session.cmd(reqwest::Method::GET, &path, None).await?;
+        Ok(v.as_str().map(String::from))
     }
 }
 

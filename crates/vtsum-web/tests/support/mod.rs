@@ -54,17 +54,7 @@ pub async fn fixture(opts: Options) -> Fixture {
 
 /// The fake's configuration for a rate.
 pub fn fake_config(rate: &str) -> fakevt::Config {
-    let spec: vtsum_core::rate::RateSpec = rate.parse().expect("rate");
-    fakevt::Config {
-        keys: KEYS.iter().map(|k| k.to_string()).collect(),
-        limits: fakevt::Limits {
-            windows: spec.sliding().map(|l| (l.count, l.window)).collect(),
-            daily: spec.daily(),
-        },
-        seed: 7,
-        corpus_size: 300,
-        addr: ([127, 0, 0, 1], 0).into(),
-    }
+    vtsum_test_utils::fake_config(&KEYS, rate)
 }
 
 /// The app on an existing store (a restart).

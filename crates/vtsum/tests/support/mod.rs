@@ -82,12 +82,7 @@ pub async fn inputs(client: &reqwest::Client, url: &str, id: &str) -> Vec<String
         .json()
         .await
         .unwrap();
-    rows["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["input"].as_str().unwrap().to_string())
-        .collect()
+    vtsum_test_utils::report_inputs(&rows)
 }
 
 /// Polls until the job's state is `state`.
