@@ -113,7 +113,7 @@ impl App {
             None => runner::spawn(app.clone())?,
             Some(queue) => {
                 listen(&app, queue.clone());
-                runner::spawn_worker(app.clone(), queue);
+                worker::spawn(app.clone(), queue);
             }
         }
         Ok(app)

@@ -70,6 +70,17 @@ impl Runner {
         let _ = self.stopped.subscribe().wait_for(|&s| s).await;
     }
 
+    /// The signal [`Runner::shutdown`] fires, for the queue worker that stands in for the
+    /// runner on a shared store.
+    pub(crate) fn stop_signal(&self) -> Cancel {
+        self.shutdown.clone()
+    }
+
+    /// Says the background work has stopped ([`Runner::stopped`] resolves).
+    pub(crate) fn mark_stopped(&self) {
+        self.stopped.send_replace(true);
+    }
+
     fn set_current(&self, value: Option<(JobId, Cancel)>) {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = value;
     }
@@ -99,30 +110,9 @@ pub fn spawn(app: App) -> Result<(), WebError> {
     let queue = unfinished.into_iter().map(|j| j.id).collect();
     tokio::spawn(async move {
         run_loop(&app, inbox, queue).await;
-        app.inner.runner.stopped.send_replace(true);
+        app.inner.runner.mark_stopped();
     });
     Ok(())
-}
-
-/// Starts this process's queue worker (a store with a work queue), unless the config says
-/// `no_worker` or there is no key; the runner's shutdown stops it.
-pub fn spawn_worker(app: App, queue: std::sync::Arc<dyn vtsum_core::queue::WorkQueue>) {
-    tokio::spawn(async move {
-        let runner = &app.inner.runner;
-        match (&app.inner.engine, app.inner.config.no_worker) {
-            (Some(engine), false) => {
-                let claim_after = app
-                    .inner
-                    .config
-                    .claim_after
-                    .unwrap_or(crate::worker::DEFAULT_CLAIM_AFTER);
-                let cfg = crate::worker::WorkerConfig::new(claim_after);
-                crate::worker::run(engine.clone(), queue, cfg, runner.shutdown.clone()).await;
-            }
-            _ => runner.shutdown.cancelled().await,
-        }
-        runner.stopped.send_replace(true);
-    });
 }
 
 async fn run_loop(

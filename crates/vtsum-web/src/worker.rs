@@ -18,6 +18,7 @@ use vtsum_core::Error;
 
 use crate::hub::Update;
 use crate::runner::{event_update, job_updates};
+use crate::App;
 
 /// How long a part may go untouched before another worker takes it over.
 pub const DEFAULT_CLAIM_AFTER: Duration = Duration::from_secs(15);
@@ -50,6 +51,24 @@ impl WorkerConfig {
             claim_after,
         }
     }
+}
+
+/// Starts this process's queue worker (a store with a work queue), unless the config says
+/// `no_worker` or there is no key; the runner's shutdown stops it.
+pub(crate) fn spawn(app: App, queue: Arc<dyn WorkQueue>) {
+    tokio::spawn(async move {
+        let runner = &app.inner.runner;
+        let stop = runner.stop_signal();
+        match (&app.inner.engine, app.inner.config.no_worker) {
+            (Some(engine), false) => {
+                let claim_after = app.inner.config.claim_after.unwrap_or(DEFAULT_CLAIM_AFTER);
+                let cfg = WorkerConfig::new(claim_after);
+                run(engine.clone(), queue, cfg, stop).await;
+            }
+            _ => stop.cancelled().await,
+        }
+        runner.mark_stopped();
+    });
 }
 
 /// Takes and runs parts until `stop` fires; a part running then stops after its requests
@@ -138,20 +157,19 @@ async fn run_part(
             }
         }
     };
-    if let Ok(Some(now)) = store.job_get(&part.job) {
-        job_updates(Some(engine), &now, None)
+    let after = store.job_get(&part.job);
+    if let Ok(Some(now)) = &after {
+        job_updates(Some(engine), now, None)
             .into_iter()
             .for_each(&publish);
     }
     match outcome {
         Ok(RunOutcome::Done) => queue.finish(part),
         // Stopped (the worker or the job): a live job's part waits for the next worker.
-        Ok(RunOutcome::Cancelled | RunOutcome::WaitingQuota { .. }) => {
-            if store.job_get(&part.job)?.is_none() {
-                queue.finish(part)?;
-            }
-            Ok(())
-        }
+        Ok(RunOutcome::Cancelled | RunOutcome::WaitingQuota { .. }) => match after? {
+            None => queue.finish(part),
+            Some(_) => Ok(()),
+        },
         Err(e) if e.is_unavailable() => Err(e),
         Err(Error::NoSuchJob(_)) => queue.finish(part),
         Err(e) => {

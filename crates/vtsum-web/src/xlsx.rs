@@ -4,6 +4,7 @@
 //! even if someone copies it into a formula bar.
 
 use vtsum_core::render::csv::{cells, COLUMNS};
+use vtsum_core::render::html::escape;
 use vtsum_core::Row;
 
 /// CRC-32 (IEEE), as zip requires.
@@ -73,21 +74,17 @@ fn zip(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-/// Escapes text for XML, dropping characters XML 1.0 cannot hold.
+/// Escapes text for XML (the HTML escape serves: its entities are XML's, `&#39;` included),
+/// after dropping the characters XML 1.0 cannot hold.
 fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let holdable: String = text
+        .chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r')
+                || !((c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}')
+        })
+        .collect();
+    escape(&holdable)
 }
 
 fn column(i: usize) -> String {

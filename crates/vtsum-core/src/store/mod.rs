@@ -276,6 +276,14 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("store values serialise")
 }
 
+/// The kind a backend files a cached answer under: `found` or `unknown`.
+pub(crate) fn entry_kind(entry: &CacheEntry) -> &'static str {
+    match entry.lookup {
+        crate::report::Lookup::Found(_) => "found",
+        crate::report::Lookup::Unknown => "unknown",
+    }
+}
+
 /// A hash a backend stored, checked again on the way out.
 pub(crate) fn stored_hash(text: &str) -> Result<Hash> {
     Hash::parse(text).ok_or_else(|| crate::Error::Corrupt(format!("bad hash {text:?}")))

@@ -23,14 +23,14 @@ use super::redis_queue::RedisQueue;
 use super::redis_quota;
 use super::redis_scripts as lua;
 use super::{
-    decode, encode, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState,
-    QuotaRequest, SharedGrant, Store,
+    decode, encode, entry_kind, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobOrigin,
+    JobSpec, JobState, QuotaRequest, SharedGrant, Store,
 };
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::key::KeyId;
 use crate::queue::{WorkQueue, PART_SIZE};
-use crate::report::{CacheEntry, ItemResult, Lookup};
+use crate::report::{CacheEntry, ItemResult};
 
 /// A Redis-backed store. Cheap to share behind an `Arc`.
 pub struct RedisStore {
@@ -133,10 +133,7 @@ impl Store for RedisStore {
 
     fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
         let (primary, all) = entry_hashes(entry);
-        let kind = match entry.lookup {
-            Lookup::Found(_) => "found",
-            Lookup::Unknown => "unknown",
-        };
+        let kind = entry_kind(entry);
         let mut args = vec![primary, kind.to_string(), encode(entry)];
         args.extend(all);
         self.script::<i64>(lua::CACHE_PUT, &args).map(|_| ())

@@ -131,6 +131,17 @@ impl RedisQueue {
                 .query::<()>(c)
         })
     }
+
+    /// Runs a group command, creating the group first if the server has none.
+    fn with_group<T>(&self, command: impl Fn() -> Result<T>) -> Result<T> {
+        match command() {
+            Err(e) if is_nogroup(&e) => {
+                self.ensure_group()?;
+                command()
+            }
+            other => other,
+        }
+    }
 }
 
 fn is_nogroup(e: &Error) -> bool {
@@ -144,13 +155,7 @@ impl WorkQueue for RedisQueue {
         block: Duration,
         claim_after: Duration,
     ) -> Result<Option<Part>> {
-        let taken = match self.claim_idle(worker, claim_after) {
-            Err(e) if is_nogroup(&e) => {
-                self.ensure_group()?;
-                self.claim_idle(worker, claim_after)
-            }
-            other => other,
-        }?;
+        let taken = self.with_group(|| self.claim_idle(worker, claim_after))?;
         if taken.is_some() {
             return Ok(taken);
         }
@@ -171,13 +176,7 @@ impl WorkQueue for RedisQueue {
                     .query(c)
             })
         };
-        let reply = match read() {
-            Err(e) if is_nogroup(&e) => {
-                self.ensure_group()?;
-                read()
-            }
-            other => other,
-        }?;
+        let reply = self.with_group(read)?;
         let entries = reply
             .into_iter()
             .flatten()

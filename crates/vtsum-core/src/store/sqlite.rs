@@ -22,12 +22,13 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::memory::entry_hashes;
 use super::{
-    decode, encode, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, Store,
+    decode, encode, entry_kind, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobSpec,
+    JobState, Store,
 };
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::key::KeyId;
-use crate::report::{CacheEntry, ItemResult, Lookup};
+use crate::report::{CacheEntry, ItemResult};
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -185,10 +186,7 @@ impl Store for SqliteStore {
 
     fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
         let (primary, all) = entry_hashes(entry);
-        let kind = match entry.lookup {
-            Lookup::Found(_) => "found",
-            Lookup::Unknown => "unknown",
-        };
+        let kind = entry_kind(entry);
         let mut conn = self.conn();
         let run = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
