@@ -125,9 +125,24 @@ impl FakeVt {
         &self.state.faults
     }
 
-    /// Pretends `key` already spent `used` requests today.
+    /// Pretends `key` already spent `used` requests today (elsewhere: a colleague's
+    /// script, the web UI).
     pub fn set_daily_used(&self, key: &str, used: u32) {
         self.state.set_daily_used(key, u64::from(used));
+    }
+
+    /// Gives `key` a daily allowance of its own (a premium key, a new account), enforced
+    /// and reported by `overall_quotas`.
+    pub fn set_daily_allowance(&self, key: &str, allowed: u32) {
+        self.state.set_daily_allowance(key, allowed);
+    }
+
+    /// Makes `overall_quotas` answer 403 (as for a setup without access to it), so tests
+    /// see how vtsum does without VirusTotal's figures.
+    pub fn hide_quota_figures(&self) {
+        self.state
+            .hide_figures
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Stops serving and waits for the server task.
@@ -145,6 +160,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/_fake/counters", get(counters))
         .route("/_fake/faults", post(set_faults))
         .route("/_fake/reset", post(reset))
+        .route("/_fake/quota", post(set_quota))
         .with_state(state)
 }
 
@@ -288,6 +304,20 @@ async fn overall_quotas(
         )
             .into_response();
     }
+    state.quota_call(&key);
+    if state
+        .hide_figures
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(answers::v3_error(
+                "ForbiddenError",
+                "You are not allowed to perform the requested operation",
+            )),
+        )
+            .into_response();
+    }
     let [hour, day, month] = state.usage(&key);
     let pair = |(used, allowed): (u64, u64)| serde_json::json!({"user": {"used": used, "allowed": allowed}});
     Json(serde_json::json!({
@@ -317,6 +347,24 @@ fn one() -> u64 {
 
 async fn set_faults(AxState(state): Shared, Json(req): Json<FaultRequest>) -> StatusCode {
     state.faults.fail_next(req.fault, req.count);
+    StatusCode::NO_CONTENT
+}
+
+/// A key's preset use and allowance for today, for tests that run the fake as a process.
+#[derive(serde::Deserialize)]
+struct QuotaPreset {
+    key: String,
+    used_today: Option<u32>,
+    daily_allowed: Option<u32>,
+}
+
+async fn set_quota(AxState(state): Shared, Json(p): Json<QuotaPreset>) -> StatusCode {
+    if let Some(allowed) = p.daily_allowed {
+        state.set_daily_allowance(&p.key, allowed);
+    }
+    if let Some(used) = p.used_today {
+        state.set_daily_used(&p.key, u64::from(used));
+    }
     StatusCode::NO_CONTENT
 }
 

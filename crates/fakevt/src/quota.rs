@@ -32,8 +32,9 @@ pub struct KeyQuota {
 }
 
 impl KeyQuota {
-    /// Admits `cost` requests arriving at `now` if every limit allows all of them.
-    pub fn admit(&mut self, limits: &Limits, now: Instant, cost: u32) -> bool {
+    /// Admits `cost` requests arriving at `now` if every limit allows all of them; `daily`
+    /// is this key's allowance for the day (the limits' own, or a per-key preset).
+    pub fn admit(&mut self, limits: &Limits, daily: Option<u32>, now: Instant, cost: u32) -> bool {
         self.roll_day();
         let longest = limits.windows.iter().map(|w| w.1).max().unwrap_or_default();
         while self
@@ -55,7 +56,7 @@ impl KeyQuota {
                 return false;
             }
         }
-        if let Some(d) = limits.daily {
+        if let Some(d) = daily {
             if self.day_used + u64::from(cost) > u64::from(d) {
                 return false;
             }

@@ -36,6 +36,8 @@ pub struct Counters {
     pub requests_by_hash: BTreeMap<String, u64>,
     /// Every request with a key, admitted or not, in arrival order.
     pub arrivals: Vec<Arrival>,
+    /// `overall_quotas` calls per key: they cost no quota, as on VirusTotal.
+    pub quota_calls_by_key: BTreeMap<String, u64>,
 }
 
 /// The gate's decision for one request.
@@ -56,6 +58,11 @@ pub(crate) struct State {
     pub base_url: String,
     started: Instant,
     quotas: Mutex<HashMap<String, KeyQuota>>,
+    /// When set, `overall_quotas` answers 403 as for a key without access to it.
+    pub hide_figures: std::sync::atomic::AtomicBool,
+    /// Daily allowances of keys that differ from `limits.daily` (a premium key, a new
+    /// account).
+    allowances: Mutex<HashMap<String, u32>>,
     counters: Mutex<Counters>,
 }
 
@@ -69,6 +76,8 @@ impl State {
             base_url,
             started: Instant::now(),
             quotas: Mutex::new(HashMap::new()),
+            allowances: Mutex::new(HashMap::new()),
+            hide_figures: std::sync::atomic::AtomicBool::new(false),
             counters: Mutex::new(Counters::default()),
         }
     }
@@ -96,9 +105,11 @@ impl State {
             return Gate::Unauthorized;
         };
         // The quota lock is held while counting so arrivals are logged in admission order.
+        let daily = self.daily_allowance(key);
         let mut quotas = self.quotas();
         let admitted = quotas.entry(key.to_string()).or_default().admit(
             &self.limits,
+            daily,
             now,
             hashes.len().max(1) as u32,
         );
@@ -144,6 +155,10 @@ impl State {
     pub fn reset(&self) {
         *self.counters_mut() = Counters::default();
         self.quotas().clear();
+        self.allowances
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.faults.clear();
     }
 
@@ -154,8 +169,32 @@ impl State {
             .set_used_today(used);
     }
 
+    /// Gives `key` its own daily allowance.
+    pub fn set_daily_allowance(&self, key: &str, allowed: u32) {
+        self.allowances
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string(), allowed);
+    }
+
+    /// A key's daily allowance: its preset, else the limits' own.
+    fn daily_allowance(&self, key: &str) -> Option<u32> {
+        let presets = self.allowances.lock().unwrap_or_else(|e| e.into_inner());
+        presets.get(key).copied().or(self.limits.daily)
+    }
+
+    /// Counts an `overall_quotas` call.
+    pub fn quota_call(&self, key: &str) {
+        *self
+            .counters_mut()
+            .quota_calls_by_key
+            .entry(key.to_string())
+            .or_default() += 1;
+    }
+
     /// (used, allowed) for the hour, day and month of a key.
     pub fn usage(&self, key: &str) -> [(u64, u64); 3] {
+        let daily = self.daily_allowance(key).map_or(u64::MAX, u64::from);
         let mut quotas = self.quotas();
         let q = quotas.entry(key.to_string()).or_default();
         let per_hour = self
@@ -165,7 +204,6 @@ impl State {
             .map(|(n, w)| (f64::from(*n) * 3600.0 / w.as_secs_f64()) as u64)
             .min()
             .unwrap_or(u64::MAX);
-        let daily = self.limits.daily.map_or(u64::MAX, u64::from);
         [
             (q.used_hour(), per_hour.min(daily)),
             (q.used_today(), daily),

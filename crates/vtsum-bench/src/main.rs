@@ -1,8 +1,9 @@
 //! `vtsum-bench`: the numbers in BENCHMARKS.md, measured in one run each.
 //!
 //! `cargo run --release -p vtsum-bench -- quota`, `... -- extract [--size-mb 200]` and
-//! `... -- workers` (after `cargo build --release -p vtsum`).
+//! `... -- workers` and `... -- across-runs` (after `cargo build --release -p vtsum`).
 
+mod across_runs;
 mod extract;
 mod quota;
 mod workers;
@@ -13,9 +14,10 @@ fn main() {
         Some("extract") => extract::run(&args[1..]),
         Some("quota") => quota::run(&args[1..]),
         Some("workers") => workers::run(&args[1..]),
+        Some("across-runs") => across_runs::run(&args[1..]),
         _ => Err(
             "usage: vtsum-bench quota [--windows N] | extract [--size-mb N] [--file PATH] \
-             | workers [--windows N] [--redis URL]"
+             | workers [--windows N] [--redis URL] | across-runs [--windows N]"
                 .into(),
         ),
     };

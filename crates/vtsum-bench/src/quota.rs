@@ -51,6 +51,7 @@ async fn one(keys: usize, windows: usize, version: ApiVersion) -> Result<Outcome
             rate: format!("{N}/{}ms", WINDOW.as_millis())
                 .parse()
                 .map_err(|e| format!("{e}"))?,
+            daily_fallback: None,
             client: ClientConfig {
                 base_url: fake.url(),
                 version,

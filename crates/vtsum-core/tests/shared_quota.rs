@@ -1,7 +1,7 @@
-//! Several processes' engines on one Redis store share each key's quota: together they
-//! never go over a key's sliding window (on the fake VirusTotal's clock), get no 429, and
-//! still keep every key busy. Each engine here has its own Redis connection and key pool,
-//! exactly as separate processes would.
+//! Several processes' engines on one Redis store, or on one SQLite file, share each key's
+//! quota: together they never go over a key's sliding window (on the fake VirusTotal's
+//! clock), get no 429, ask each hash once, and still keep every key busy. Each engine here
+//! has its own connection and key pool, exactly as separate processes would.
 
 mod common;
 
@@ -10,17 +10,29 @@ use std::sync::Arc;
 use common::*;
 use vtsum_core::engine::{Engine, RunOptions, RunOutcome};
 use vtsum_core::store::redis::RedisStore;
+use vtsum_core::store::sqlite::SqliteStore;
 use vtsum_core::store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_engines_on_one_redis_share_two_keys_without_going_over() {
+    let url = format!("{}?prefix={}", redis_url(), unique_prefix());
+    three_engines_share_two_keys(|| Arc::new(RedisStore::open(&url).unwrap())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_engines_on_one_sqlite_file_share_two_keys_without_going_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vtsum.db");
+    three_engines_share_two_keys(|| Arc::new(SqliteStore::open(&db).unwrap())).await;
+}
+
+async fn three_engines_share_two_keys(open: impl Fn() -> Arc<dyn Store>) {
     const N: usize = 4;
     const WINDOW_MS: f64 = 1000.0;
     const WINDOWS: usize = 5;
     let keys = ["shared-key-1", "shared-key-2"];
     let rate = "4/1s";
     let fake = fake(&keys, rate).await;
-    let url = format!("{}?prefix={}", redis_url(), unique_prefix());
     // Enough work for every engine to stay busy past the measured span.
     let all = hashes(&fake, 2 * N * (WINDOWS + 2), 0);
     let parts: Vec<Vec<vtsum_core::Hash>> = all
@@ -29,7 +41,7 @@ async fn three_engines_on_one_redis_share_two_keys_without_going_over() {
         .collect();
     let mut runs = Vec::new();
     for part in parts {
-        let store: Arc<dyn Store> = Arc::new(RedisStore::open(&url).unwrap());
+        let store = open();
         let engine = Engine::new(config(&fake, &keys, rate), store).unwrap();
         runs.push(tokio::spawn(async move {
             run(&engine, &part, RunOptions::default()).await.1

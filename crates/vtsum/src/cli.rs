@@ -31,7 +31,10 @@ pub struct GlobalArgs {
     /// Config file (TOML); default ~/.config/vtsum/config.toml when it exists.
     #[arg(long, global = true, env = "VTSUM_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Where the cache, quota ledger and jobs live: sqlite:PATH, none.
+    /// Where the cache, quota ledger and jobs live: sqlite:PATH (default
+    /// ~/.local/share/vtsum/vtsum.db; shared by processes on one machine),
+    /// redis://[:pw@]host:port/db or rediss://… (shared by machines), or none (no cache or
+    /// jobs kept; the quota still kept in quota.db in the same data directory).
     #[arg(long, global = true, env = "VTSUM_STORE", value_name = "URL")]
     pub store: Option<String>,
     /// Print nothing on stderr but errors.
@@ -60,7 +63,9 @@ pub struct ApiArgs {
     /// API version to speak [default: v3].
     #[arg(long, value_enum, value_name = "VERSION")]
     pub api_version: Option<ApiVersionArg>,
-    /// Per-key limits, e.g. 4/min,500/day (the public API) or 4/1s [default: 4/min,500/day].
+    /// Per-key limits, e.g. 4/min,500/day or 4/1s [default: 4/min, with each key's daily
+    /// allowance read from VirusTotal (500 if it cannot be read)]. A daily limit given here
+    /// wins over VirusTotal's figures.
     #[arg(long, env = "VT_RATE", value_name = "RATE")]
     pub rate: Option<String>,
     /// Use the built-in fake VirusTotal with demo keys (offline; nothing real is contacted).

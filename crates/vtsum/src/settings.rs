@@ -81,6 +81,11 @@ pub fn default_db_path(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The per-key rate without `--rate`: the public API's sliding window.
+pub const DEFAULT_RATE: &str = "4/min";
+/// The public API's daily allowance, used when VirusTotal's figures cannot be read.
+pub const DEFAULT_DAILY: u32 = 500;
+
 /// Scan options that also exist in the config file.
 #[derive(Debug, Default, Clone)]
 pub struct Tuning {
@@ -105,12 +110,12 @@ pub fn engine_config(api: &ApiArgs, file: &FileConfig, tuning: &Tuning) -> Resul
             .collect();
     }
     keys.dedup_by(|a, b| a.id() == b.id());
-    let rate_text = api
-        .rate
-        .clone()
-        .or_else(|| file.rate.clone())
-        .unwrap_or_else(|| "4/min,500/day".to_string());
-    let rate: RateSpec = rate_text.parse()?;
+    // Without --rate: the public API's 4 a minute, and VirusTotal's own daily allowance
+    // for each key (500 when its figures cannot be read). A daily limit in --rate wins.
+    let (rate, daily_fallback) = match api.rate.clone().or_else(|| file.rate.clone()) {
+        Some(text) => (text.parse::<RateSpec>()?, None),
+        None => (DEFAULT_RATE.parse::<RateSpec>()?, Some(DEFAULT_DAILY)),
+    };
     let version = match api.api_version {
         Some(ApiVersionArg::V2) => ApiVersion::V2,
         Some(ApiVersionArg::V3) => ApiVersion::V3,
@@ -132,6 +137,7 @@ pub fn engine_config(api: &ApiArgs, file: &FileConfig, tuning: &Tuning) -> Resul
     Ok(EngineConfig {
         keys,
         rate,
+        daily_fallback,
         client: ClientConfig {
             base_url,
             version,

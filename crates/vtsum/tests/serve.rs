@@ -1,7 +1,7 @@
 //! `vtsum serve` as a process: killed mid-job (SIGKILL), then stopped (SIGTERM), then
 //! started again, its job completes with nothing lost; only what was in flight at the
 //! SIGKILL may have been asked twice, and nothing at the SIGTERM. Counts come from the fake
-//! VirusTotal's own counters.
+//! VirusTotal's own counters, which also show no 429 across the restarts.
 
 mod support;
 
@@ -96,6 +96,9 @@ async fn a_killed_then_stopped_server_resumes_its_job_and_repeats_only_what_was_
     child.wait().unwrap();
 
     let c = fake.counters();
+    // The restarted servers start from the windows the killed one left in the store.
+    let refused = c.arrivals.iter().filter(|a| a.status == 429).count();
+    assert_eq!(refused, 0, "no 429 across the kill and the restarts");
     let repeated: Vec<&String> = hashes
         .iter()
         .filter(|h| c.requests_by_hash[h.as_str()] > 1)

@@ -21,18 +21,23 @@ use crate::store::{JobId, JobInfo, JobSpec, Store};
 use crate::vt::{ClientConfig, VtClient};
 
 mod cancel;
+mod figures;
 mod flight;
 mod record;
 mod run;
 mod take;
 
 pub use cancel::Cancel;
+pub use figures::FiguresRead;
 
 /// Everything the engine needs to know, resolved from flags, environment and config.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub keys: Vec<ApiKey>,
     pub rate: RateSpec,
+    /// The daily allowance per key when neither `rate` nor VirusTotal's figures name one
+    /// (the public API's 500 when `--rate` is not given).
+    pub daily_fallback: Option<u32>,
     pub client: ClientConfig,
     /// Requests in flight at most.
     pub concurrency: usize,
@@ -129,7 +134,9 @@ impl Engine {
         let client = Arc::new(VtClient::new(cfg.client.clone())?);
         // A request lives at most the client's timeout; the margin covers landing it.
         let hold = cfg.client.timeout + Duration::from_secs(10);
-        let pool = KeyPool::new(cfg.keys.clone(), &cfg.rate, store.clone()).with_hold(hold);
+        let pool = KeyPool::new(cfg.keys.clone(), &cfg.rate, store.clone())
+            .with_hold(hold)
+            .with_daily_fallback(cfg.daily_fallback);
         let pool = Mutex::new(pool);
         Ok(Engine {
             cfg,

@@ -127,7 +127,8 @@ impl Engine {
             sink,
             rng: seed(),
             shared: self.store.shares_quota(),
-            token: JobId::random().0,
+            // Starts with the process id: a store on one machine frees a dead one's claims.
+            token: format!("{}-{}", std::process::id(), JobId::random().0),
             unsaved: Vec::new(),
             away: 0,
         };
@@ -152,6 +153,12 @@ impl Engine {
                 attempts: 0,
                 not_before: None,
             });
+        }
+        if !queue.is_empty() {
+            // Before the first request: a key VirusTotal says is spent is not tried.
+            if let Err(e) = self.read_figures().await {
+                tracing::warn!("cannot apply VirusTotal's quota figures: {e}");
+            }
         }
         run.emit_progress(queue.len());
         let result = run.schedule(queue, opts, cancel).await;
@@ -201,8 +208,10 @@ impl Run<'_> {
         let batch_size = engine.cfg.client.version.batch_size();
         let concurrency = engine.cfg.concurrency.max(1);
         let mut flights: JoinSet<Landed> = JoinSet::new();
+        let mut reads = JoinSet::new();
         loop {
             self.flush_unsaved()?;
+            engine.start_figures(&mut reads);
             let cancelled = cancel.is_cancelled();
             let mut wake: Option<Instant> = None;
             let mut exhausted = None;
@@ -295,6 +304,13 @@ impl Run<'_> {
                     match landed {
                         Ok(landed) => self.land(landed, &mut queue)?,
                         Err(e) => return Err(Error::Http(format!("request task failed: {e}"))),
+                    }
+                }
+                Some(read) = reads.join_next(), if !reads.is_empty() => {
+                    if let Ok(read) = read {
+                        if let Err(e) = engine.apply_figures(read) {
+                            tracing::warn!("cannot apply VirusTotal's quota figures: {e}");
+                        }
                     }
                 }
                 _ = tokio::time::sleep_until(sleep_to.into()) => {}

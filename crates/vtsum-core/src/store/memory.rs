@@ -1,10 +1,19 @@
-//! An in-memory [`Store`]: `--store none` (nothing kept between runs) and the reference
-//! backend the store test suite checks the others against.
+//! An in-memory [`Store`]: `--store none` (no cache, no jobs kept between runs) and the
+//! reference backend the store test suite checks the others against.
+//!
+//! `--store none` turns off the cache, not the quota: it opens the memory store with a
+//! small SQLite quota file ([`MemoryStore::with_quota_file`]) that keeps each key's daily
+//! ledger and sliding windows, so back-to-back or concurrent runs stay within the limits.
+//! Hash claims are not shared there: without a shared cache another process's answer would
+//! never reach this one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, Store};
+use super::sqlite::SqliteStore;
+use super::{
+    CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
+};
 use crate::error::Result;
 use crate::hash::Hash;
 use crate::key::KeyId;
@@ -20,15 +29,26 @@ struct Inner {
     jobs: BTreeMap<JobId, (JobInfo, Vec<JobItem>)>,
 }
 
-/// Everything in memory, behind one lock.
+/// Everything in memory, behind one lock; the quota optionally in a file.
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    /// Where the ledger and the windows live when they must outlive the process.
+    quota: Option<SqliteStore>,
 }
 
 impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// A memory store whose ledger and sliding windows live in the SQLite file at `path`,
+    /// shared with every process that uses the same file.
+    pub fn with_quota_file(path: &std::path::Path) -> Result<MemoryStore> {
+        Ok(MemoryStore {
+            inner: Mutex::default(),
+            quota: Some(SqliteStore::open(path)?),
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -115,6 +135,9 @@ impl Store for MemoryStore {
     }
 
     fn ledger_used(&self, key: &KeyId, day: &str) -> Result<u64> {
+        if let Some(q) = &self.quota {
+            return q.ledger_used(key, day);
+        }
         let inner = self.lock();
         Ok(inner
             .ledger
@@ -124,6 +147,9 @@ impl Store for MemoryStore {
     }
 
     fn ledger_add(&self, key: &KeyId, day: &str, n: u64) -> Result<u64> {
+        if let Some(q) = &self.quota {
+            return q.ledger_add(key, day, n);
+        }
         let mut inner = self.lock();
         let used = inner
             .ledger
@@ -134,6 +160,9 @@ impl Store for MemoryStore {
     }
 
     fn ledger_day(&self, day: &str) -> Result<BTreeMap<KeyId, u64>> {
+        if let Some(q) = &self.quota {
+            return q.ledger_day(day);
+        }
         let inner = self.lock();
         Ok(inner
             .ledger
@@ -256,5 +285,23 @@ impl Store for MemoryStore {
 
     fn job_delete(&self, id: &JobId) -> Result<bool> {
         Ok(self.lock().jobs.remove(id).is_some())
+    }
+
+    fn shares_quota(&self) -> bool {
+        self.quota.is_some()
+    }
+
+    fn quota_acquire(&self, req: &QuotaRequest<'_>) -> Result<SharedGrant> {
+        match &self.quota {
+            Some(q) => q.quota_acquire(req),
+            None => Ok(SharedGrant::Granted),
+        }
+    }
+
+    fn quota_release(&self, req: &QuotaRequest<'_>) -> Result<()> {
+        match &self.quota {
+            Some(q) => q.quota_release(req),
+            None => Ok(()),
+        }
     }
 }

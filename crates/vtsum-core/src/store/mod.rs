@@ -2,8 +2,9 @@
 //! request ledger, and jobs (their input hashes and each hash's result).
 //!
 //! Backends implement [`Store`] and are chosen by URL ([`open`]): `sqlite:PATH` (the
-//! default), `redis://…` (shared by several processes), `none` (in memory, nothing kept). One test suite ([`suite`]) runs against
-//! every backend.
+//! default; shared by the processes of one machine), `redis://…` (shared by several
+//! machines), `none` (no cache or jobs kept; the quota still kept in a small file). One
+//! test suite ([`suite`]) runs against every backend.
 //!
 //! The trait is synchronous: SQLite is, every call is short, and the engine calls it from
 //! `spawn_blocking` where a call may wait on a lock.
@@ -24,6 +25,7 @@ pub mod redis_queue;
 mod redis_quota;
 mod redis_scripts;
 pub mod sqlite;
+mod sqlite_quota;
 #[doc(hidden)]
 pub mod suite;
 
@@ -266,6 +268,9 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
+/// The file, beside the default SQLite store, that keeps the quota of `--store none`.
+pub const QUOTA_FILE: &str = "quota.db";
+
 /// Decodes a value a backend stored as JSON.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| crate::Error::Corrupt(e.to_string()))
@@ -289,7 +294,8 @@ pub(crate) fn stored_hash(text: &str) -> Result<Hash> {
     Hash::parse(text).ok_or_else(|| crate::Error::Corrupt(format!("bad hash {text:?}")))
 }
 
-/// Opens the store a URL names: `sqlite:PATH` (`sqlite` alone: `default_sqlite`), `none`.
+/// Opens the store a URL names: `sqlite:PATH` (`sqlite` alone: `default_sqlite`), `none`
+/// (no cache; the quota in `quota.db` beside `default_sqlite`), `redis://…`.
 pub fn open(url: &str, default_sqlite: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
     let url = url.trim();
     let bad = |why: &str| crate::Error::StoreUrl {
@@ -297,7 +303,10 @@ pub fn open(url: &str, default_sqlite: &std::path::Path) -> Result<std::sync::Ar
         why: why.to_string(),
     };
     if url == "none" {
-        return Ok(std::sync::Arc::new(memory::MemoryStore::new()));
+        let quota = default_sqlite.with_file_name(QUOTA_FILE);
+        return Ok(std::sync::Arc::new(memory::MemoryStore::with_quota_file(
+            &quota,
+        )?));
     }
     if url == "sqlite" || url == "sqlite:" {
         return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(

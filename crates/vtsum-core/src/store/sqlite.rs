@@ -7,6 +7,8 @@
 //! - `ledger(key_id, day, used)`: requests per key id per UTC day. Never the key itself.
 //! - `jobs(...)` and `job_items(job_id, idx, hash, result)`: a job's hashes and their
 //!   results as JSON [`ItemResult`]s, `NULL` while pending.
+//! - `quota_slots` and `hash_claims`: each key's sliding windows and the hashes in flight,
+//!   shared by every process on the file (see [`super::sqlite_quota`]).
 //!
 //! Several processes may share the file: WAL lets readers work beside a writer, a busy
 //! timeout makes writers queue instead of failing, and every read-then-write runs in a
@@ -21,9 +23,10 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::memory::entry_hashes;
+use super::sqlite_quota;
 use super::{
     decode, encode, entry_kind, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobSpec,
-    JobState, Store,
+    JobState, QuotaRequest, SharedGrant, Store,
 };
 use crate::error::{Error, Result};
 use crate::hash::Hash;
@@ -107,6 +110,7 @@ impl SqliteStore {
             )));
         }
         conn.execute_batch(SCHEMA).map_err(wrap)?;
+        conn.execute_batch(sqlite_quota::SCHEMA).map_err(wrap)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(wrap)?;
         Ok(SqliteStore {
@@ -426,5 +430,25 @@ impl Store for SqliteStore {
             .execute("DELETE FROM jobs WHERE id = ?1", [&id.0])
             .map_err(|e| self.err(e))?;
         Ok(n > 0)
+    }
+
+    fn shares_quota(&self) -> bool {
+        true
+    }
+
+    fn quota_acquire(&self, req: &QuotaRequest<'_>) -> Result<SharedGrant> {
+        sqlite_quota::acquire(&mut self.conn(), req).map_err(|e| self.err(e))
+    }
+
+    fn quota_release(&self, req: &QuotaRequest<'_>) -> Result<()> {
+        sqlite_quota::release(&mut self.conn(), req).map_err(|e| self.err(e))
+    }
+
+    fn hash_claim(&self, hash: &Hash, token: &str, ttl: Duration) -> Result<bool> {
+        sqlite_quota::claim(&mut self.conn(), hash, token, ttl).map_err(|e| self.err(e))
+    }
+
+    fn hash_release(&self, hash: &Hash, token: &str) -> Result<()> {
+        sqlite_quota::unclaim(&self.conn(), hash, token).map_err(|e| self.err(e))
     }
 }

@@ -23,6 +23,7 @@ pub fn config(fake: &fakevt::FakeVt, keys: &[&str], rate: &str) -> EngineConfig 
     EngineConfig {
         keys: keys.iter().map(ApiKey::new).collect(),
         rate: rate.parse().unwrap(),
+        daily_fallback: None,
         client: ClientConfig {
             base_url: fake.url(),
             version: ApiVersion::V3,

@@ -78,6 +78,7 @@ pub fn app_on(fake: &fakevt::FakeVt, opts: &Options, store: Arc<dyn Store>) -> A
                 EngineConfig {
                     keys: KEYS.iter().map(ApiKey::new).collect(),
                     rate: opts.rate.parse().expect("rate"),
+                    daily_fallback: None,
                     client: ClientConfig {
                         base_url: fake.url(),
                         version: ApiVersion::V3,

@@ -1,8 +1,10 @@
-//! `vtsum quota`: each key's use and allowance, from VirusTotal and the local ledger.
+//! `vtsum quota`: each key's use and allowance side by side as VirusTotal counts them and
+//! as the local ledger does, and which of them the scheduler goes by.
 
 use anyhow::Result;
 use serde::Serialize;
 use vtsum_core::engine::Engine;
+use vtsum_core::quota::DailySource;
 use vtsum_core::store;
 
 use crate::cli::{GlobalArgs, QuotaArgs};
@@ -13,15 +15,20 @@ use crate::settings::{default_db_path, engine_config, FileConfig, Tuning};
 #[derive(Serialize)]
 struct KeyQuota {
     key: String,
-    /// Requests this machine's ledger counted today (UTC).
+    /// Requests this store's ledger counted today (UTC).
     ledger_today: u64,
-    daily_limit: Option<u32>,
     /// (used, allowed) as VirusTotal reports them.
     hourly: Option<(u64, u64)>,
     daily: Option<(u64, u64)>,
     monthly: Option<(u64, u64)>,
     /// Why VirusTotal's figures are missing, if they are.
     remote_error: Option<String>,
+    /// What the scheduler goes by: used today (the larger count), the daily allowance and
+    /// where that comes from.
+    scheduler_used_today: u64,
+    daily_limit: Option<u32>,
+    daily_source: DailySource,
+    state: &'static str,
 }
 
 /// Runs `vtsum quota`.
@@ -32,48 +39,70 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
     let cfg = engine_config(&api, &file, &Tuning::default())?;
     let store = store::open(&url, &default_db_path("vtsum.db"))?;
     let engine = Engine::new(cfg.clone(), store)?;
-    let mut rows = Vec::new();
-    for (key, status) in cfg.keys.iter().zip(engine.key_status()?) {
-        let remote = engine.client().quota(key).await;
-        let (hourly, daily, monthly, remote_error) = match remote {
-            Ok(q) => (q.hourly, q.daily, q.monthly, None),
-            Err(e) => (None, None, None, Some(e.to_string())),
-        };
-        rows.push(KeyQuota {
-            key: status.id.to_string(),
-            ledger_today: status.used_today,
-            daily_limit: status.daily_limit,
-            hourly,
-            daily,
-            monthly,
-            remote_error,
-        });
+    let mut errors = Vec::new();
+    for key in &cfg.keys {
+        let read = engine.client().quota(key).await.map_err(|e| e.to_string());
+        errors.push(read.as_ref().err().cloned());
+        engine.apply_figures((key.id().clone(), read))?;
     }
+    let rows: Vec<KeyQuota> = engine
+        .key_status()?
+        .into_iter()
+        .zip(errors)
+        .map(|(status, remote_error)| {
+            let remote = status.remote.clone().unwrap_or_default();
+            KeyQuota {
+                key: status.id.to_string(),
+                ledger_today: status.ledger_today,
+                hourly: remote.hourly,
+                daily: remote.daily,
+                monthly: remote.monthly,
+                remote_error,
+                scheduler_used_today: status.used_today,
+                daily_limit: status.daily_limit,
+                daily_source: status.daily_source,
+                state: status.state,
+            }
+        })
+        .collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(Exit::Ok);
     }
     let pair = |p: Option<(u64, u64)>| p.map_or("-".to_string(), |(u, a)| format!("{u}/{a}"));
     println!(
-        "{:<10} {:>14} {:>12} {:>12} {:>14}",
-        "KEY", "LEDGER TODAY", "HOUR", "DAY", "MONTH"
+        "{:<10} {:>8} {:>10} {:>12} {:>14} {:>14}  ALLOWANCE FROM",
+        "KEY", "LEDGER", "VT HOUR", "VT DAY", "VT MONTH", "SCHEDULER"
     );
     for r in &rows {
-        let ledger = match r.daily_limit {
-            Some(l) => format!("{}/{l}", r.ledger_today),
-            None => r.ledger_today.to_string(),
+        let scheduler = match r.daily_limit {
+            Some(l) => format!("{}/{l}", r.scheduler_used_today),
+            None => r.scheduler_used_today.to_string(),
+        };
+        let source = match r.daily_source {
+            DailySource::Rate => "--rate",
+            DailySource::VirusTotal => "VirusTotal",
+            DailySource::Default => "default (500/day)",
+            DailySource::None => "no daily limit",
         };
         println!(
-            "{:<10} {:>14} {:>12} {:>12} {:>14}",
+            "{:<10} {:>8} {:>10} {:>12} {:>14} {:>14}  {source}{}",
             r.key,
-            ledger,
+            r.ledger_today,
             pair(r.hourly),
             pair(r.daily),
-            pair(r.monthly)
+            pair(r.monthly),
+            scheduler,
+            if r.state == "ok" {
+                String::new()
+            } else {
+                format!(" ({})", r.state)
+            }
         );
         if let Some(e) = &r.remote_error {
             eprintln!(
-                "vtsum: key {}: VirusTotal's figures unavailable: {e}",
+                "vtsum: key {}: VirusTotal's figures unavailable ({e}); the scheduler goes by \
+                 --rate and the ledger",
                 r.key
             );
         }

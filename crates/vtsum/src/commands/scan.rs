@@ -138,6 +138,9 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     }
     if !quiet {
         eprintln!("{}", summary_line(&summary));
+        for line in spent_keys(&engine.key_status()?) {
+            eprintln!("{line}");
+        }
     }
     Ok(match outcome {
         RunOutcome::WaitingQuota { resumes_at } => {
@@ -282,6 +285,28 @@ fn summary_line(s: &Summary) -> String {
         parts.push(format!("{} duplicates", s.duplicates));
     }
     parts.join(" · ")
+}
+
+/// A line for each key that is out for the day (or the month), saying whose count says so.
+fn spent_keys(keys: &[vtsum_core::quota::KeyStatus]) -> Vec<String> {
+    keys.iter()
+        .filter(|k| k.state == "exhausted")
+        .map(|k| {
+            let whose = if k.remote.as_ref().is_some_and(|r| r.daily.is_some()) {
+                "with VirusTotal's own count"
+            } else {
+                "by this store's ledger"
+            };
+            let counted = match k.daily_limit {
+                Some(limit) => format!("{} of {limit} used today, {whose}", k.used_today),
+                None => "VirusTotal refused it".to_string(),
+            };
+            format!(
+                "vtsum: key {} is out of quota for the day ({counted})",
+                k.id
+            )
+        })
+        .collect()
 }
 
 /// First Ctrl-C or SIGTERM: finish the requests in flight, keep everything, exit 130.

@@ -1,7 +1,17 @@
 //! The key pool: which API key may send the next request, and when.
 //!
 //! Each key has strict sliding windows (from [`RateSpec`]) and a daily count kept in the
-//! store's ledger, so it survives restarts and is shared by processes on one store.
+//! store's ledger, so it survives restarts and is shared by processes on one store. A store
+//! that persists anything (SQLite, Redis, and `none`'s quota file) also holds each key's
+//! window slots with wall-clock times ([`Store::quota_acquire`]), so a second run, a
+//! restart after `kill -9` or a run beside another starts from the sends already made.
+//! VirusTotal's own figures ([`figures`]) set each key's allowance and count use made
+//! elsewhere.
+//!
+//! Types: [`KeyPool`] (the keys of one process), [`Lease`] (permission for one request),
+//! [`Acquire`] / [`Release`] (its two ends); `window` holds one sliding window,
+//! [`figures`] VirusTotal's figures, `allowance` how they set a key's daily allowance,
+//! `status` a key's state for display ([`KeyStatus`]).
 //!
 //! A window slot is held from the moment a request is sent until one window *after its
 //! response arrived*. VirusTotal counts a request when it arrives, which is some time
@@ -11,22 +21,25 @@
 //! window (a few milliseconds per minute), where a fixed safety margin would cost more and
 //! still fail on a slow network.
 
-use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveTime, Utc};
-use serde::Serialize;
 
 use crate::error::Result;
-use crate::key::{ApiKey, KeyId};
+use crate::key::ApiKey;
 use crate::rate::RateSpec;
 use crate::store::{QuotaRequest, SharedGrant, Store};
 
-/// Clock granularity and rate differences between us and the server.
-fn with_margin(window: Duration) -> Duration {
-    window + Duration::from_millis(2) + window / 1000
-}
+mod allowance;
+pub mod figures;
+mod status;
+mod window;
+
+pub use figures::DailySource;
+use figures::Figures;
+pub use status::KeyStatus;
+use window::{with_margin, Window};
 
 /// Today's UTC date as the ledger names days (`YYYY-MM-DD`).
 pub fn utc_day() -> String {
@@ -80,52 +93,6 @@ pub enum Release {
     Rejected(String),
 }
 
-/// A key's state for display (CLI `quota`, web panel, metrics). Never holds the key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KeyStatus {
-    pub id: KeyId,
-    /// `ok`, `resting`, `exhausted` (for today) or `rejected`.
-    pub state: &'static str,
-    /// Requests that may be sent right now under the sliding windows.
-    pub free_now: u32,
-    pub used_today: u64,
-    pub daily_limit: Option<u32>,
-    /// Requests this process sent with the key.
-    pub sent: u64,
-    pub rejected_reason: Option<String>,
-}
-
-struct Use {
-    lease: u64,
-    done_at: Option<Instant>,
-}
-
-struct Window {
-    limit: u32,
-    length: Duration,
-    uses: VecDeque<Use>,
-}
-
-impl Window {
-    fn prune(&mut self, now: Instant) {
-        let length = self.length;
-        self.uses
-            .retain(|u| u.done_at.is_none_or(|done| done + length > now));
-    }
-
-    fn free(&self) -> u32 {
-        self.limit.saturating_sub(self.uses.len() as u32)
-    }
-
-    /// When the next slot frees, if a finished request holds one.
-    fn next_free(&self) -> Option<Instant> {
-        self.uses
-            .iter()
-            .filter_map(|u| u.done_at.map(|d| d + self.length))
-            .min()
-    }
-}
-
 impl Slot {
     /// Each window's limit and length (with the margin), as a shared store checks them.
     fn limits(&self) -> Vec<(u32, Duration)> {
@@ -143,15 +110,29 @@ struct Slot {
     probing: bool,
     in_flight: u32,
     exhausted_day: Option<String>,
+    /// The monthly allowance is spent until this Unix time.
+    month_out_until: Option<i64>,
     rejected: Option<String>,
+    /// Refusals in a row: each doubles the rest, up to [`MAX_REST`].
     strikes: u32,
     sent: u64,
+    figures: Option<Figures>,
+    /// VirusTotal's figures should be read (at start, after a refusal, on a new day).
+    wants_figures: bool,
 }
+
+/// The longest rest after refusals in a row, when VirusTotal's figures cannot say why.
+const MAX_REST: Duration = Duration::from_secs(15 * 60);
 
 /// The keys of one process and their quotas.
 pub struct KeyPool {
     slots: Vec<Slot>,
+    /// `--rate`'s daily limit: wins over VirusTotal's allowance.
     daily: Option<u32>,
+    /// The allowance when neither `--rate` nor VirusTotal names one.
+    daily_fallback: Option<u32>,
+    /// Whether the failure to read VirusTotal's figures was logged.
+    figures_warned: bool,
     per_second: f64,
     longest_window: Duration,
     store: Arc<dyn Store>,
@@ -176,25 +157,26 @@ impl KeyPool {
                 key,
                 windows: rate
                     .sliding()
-                    .map(|l| Window {
-                        limit: l.count,
-                        length: with_margin(l.window),
-                        uses: VecDeque::new(),
-                    })
+                    .map(|l| Window::new(l.count, l.window))
                     .collect(),
                 rest_until: None,
                 rested_at: None,
                 probing: false,
                 in_flight: 0,
                 exhausted_day: None,
+                month_out_until: None,
                 rejected: None,
                 strikes: 0,
                 sent: 0,
+                figures: None,
+                wants_figures: true,
             })
             .collect();
         KeyPool {
             slots,
             daily: rate.daily(),
+            daily_fallback: None,
+            figures_warned: false,
             per_second: rate.per_second(),
             longest_window: rate
                 .sliding()
@@ -222,12 +204,18 @@ impl KeyPool {
         self
     }
 
+    /// Sets the daily allowance used when neither `--rate` nor VirusTotal's figures name
+    /// one (the public API's 500).
+    pub fn with_daily_fallback(mut self, daily: Option<u32>) -> KeyPool {
+        self.daily_fallback = daily;
+        self
+    }
+
     /// Asks the store for the same units when it shares quotas with other processes.
-    /// `Ok(None)`: granted (or nothing to share); `Ok(Some(..))`: not now.
     fn acquire_shared(
         &self,
         i: usize,
-        day: &str,
+        (day, daily): (&str, Option<u32>),
         cost: u32,
         lease: u64,
     ) -> Result<(Option<String>, SharedGrant)> {
@@ -240,7 +228,7 @@ impl KeyPool {
         let grant = self.store.quota_acquire(&QuotaRequest {
             key: slot.key.id(),
             windows: &windows,
-            daily: self.daily,
+            daily,
             day,
             cost,
             token: &token,
@@ -251,26 +239,60 @@ impl KeyPool {
 
     /// Asks for a lease of up to `want` quota units (a v2 batch) on any key, round-robin.
     pub fn acquire(&mut self, want: u32, now: Instant) -> Result<Acquire> {
+        let wall = Utc::now();
         let today = utc_day();
         let mut wake: Option<Instant> = None;
         let mut usable = 0;
+        let mut resumes_at: Option<i64> = None;
         for offset in 0..self.slots.len() {
             let i = (self.next_slot + offset) % self.slots.len();
+            let daily = self.daily_cap(&self.slots[i], wall);
             let slot = &mut self.slots[i];
-            if slot.rejected.is_some() || slot.exhausted_day.as_deref() == Some(&today) {
+            if slot.rejected.is_some() {
                 continue;
             }
-            let daily_left = match self.daily {
+            if slot.figures.as_ref().is_some_and(|f| !f.same_day(wall)) {
+                slot.wants_figures = true;
+            }
+            if slot.exhausted_day.as_deref() == Some(&today) {
+                sooner(&mut resumes_at, next_utc_midnight());
+                continue;
+            }
+            if let Some(until) = slot.month_out_until.filter(|&t| t > wall.timestamp()) {
+                sooner(&mut resumes_at, until);
+                continue;
+            }
+            let mut left = match daily {
                 None => u64::MAX,
                 Some(limit) => {
                     let used = self.store.ledger_used(slot.key.id(), &today)?;
                     if used >= u64::from(limit) {
                         slot.exhausted_day = Some(today.clone());
+                        sooner(&mut resumes_at, next_utc_midnight());
                         continue;
                     }
                     u64::from(limit) - used
                 }
             };
+            if let Some(f) = &slot.figures {
+                if let Some(0) = f.month_left(slot.sent, wall) {
+                    let until = figures::next_month(wall);
+                    slot.month_out_until = Some(until);
+                    sooner(&mut resumes_at, until);
+                    continue;
+                }
+                left = left.min(f.month_left(slot.sent, wall).unwrap_or(u64::MAX));
+                match f.hour_left(slot.sent, wall) {
+                    Some(0) => {
+                        // Spent for this hour: rest until the next, then read the figures.
+                        let secs = figures::secs_until(figures::next_hour(wall), wall);
+                        slot.rest_until = Some(now + Duration::from_secs(secs.max(1)));
+                        slot.wants_figures = true;
+                    }
+                    Some(n) => left = left.min(n),
+                    None => {}
+                }
+            }
             usable += 1;
             if let Some(until) = slot.rest_until.filter(|&t| t > now) {
                 wake = earliest(wake, Some(until));
@@ -283,9 +305,7 @@ impl KeyPool {
             if slot.probing {
                 free = free.min(u32::from(slot.in_flight == 0));
             }
-            let grant = want
-                .min(free)
-                .min(daily_left.min(u64::from(u32::MAX)) as u32);
+            let grant = want.min(free).min(left.min(u64::from(u32::MAX)) as u32);
             if grant == 0 {
                 for w in slot.windows.iter().filter(|w| w.free() == 0) {
                     wake = earliest(wake, w.next_free());
@@ -293,7 +313,7 @@ impl KeyPool {
                 continue;
             }
             let id = self.next_lease;
-            let (token, shared) = self.acquire_shared(i, &today, grant, id)?;
+            let (token, shared) = self.acquire_shared(i, (&today, daily), grant, id)?;
             let slot = &mut self.slots[i];
             match shared {
                 SharedGrant::Granted => {}
@@ -303,21 +323,17 @@ impl KeyPool {
                 }
                 SharedGrant::DayOut => {
                     slot.exhausted_day = Some(today.clone());
+                    sooner(&mut resumes_at, next_utc_midnight());
                     usable -= 1;
                     continue;
                 }
             }
             self.next_lease += 1;
             for w in &mut slot.windows {
-                for _ in 0..grant {
-                    w.uses.push_back(Use {
-                        lease: id,
-                        done_at: None,
-                    });
-                }
+                w.hold(id, grant);
             }
             // A store that shares quotas counted the day in the same atomic step.
-            if self.daily.is_some() && token.is_none() {
+            if daily.is_some() && token.is_none() {
                 self.store
                     .ledger_add(slot.key.id(), &today, u64::from(grant))?;
             }
@@ -338,7 +354,7 @@ impl KeyPool {
                 Acquire::NoKeys
             } else {
                 Acquire::Exhausted {
-                    resumes_at: next_utc_midnight(),
+                    resumes_at: resumes_at.unwrap_or_else(next_utc_midnight),
                 }
             });
         }
@@ -355,7 +371,7 @@ impl KeyPool {
             let req = QuotaRequest {
                 key: slot.key.id(),
                 windows: &windows,
-                daily: self.daily,
+                daily: None,
                 day: "",
                 cost: lease.cost,
                 token,
@@ -370,9 +386,7 @@ impl KeyPool {
         let slot = &mut self.slots[lease.slot];
         slot.in_flight = slot.in_flight.saturating_sub(1);
         for w in &mut slot.windows {
-            for u in w.uses.iter_mut().filter(|u| u.lease == lease.id) {
-                u.done_at = Some(at);
-            }
+            w.done(lease.id, at);
         }
         match how {
             Release::Answered => {
@@ -386,15 +400,15 @@ impl KeyPool {
                     return false;
                 }
                 // Our windows said the key was free, so someone else spent it or the day
-                // is over: rest a full window, then probe with one request; a second
-                // refusal in a row means the day.
+                // is over. Only VirusTotal's figures (read again now) or the ledger end
+                // the day; meanwhile rest a full window, doubling while refusals go on,
+                // then probe with one request.
                 slot.strikes += 1;
+                let rest = (with_margin(longest) * (1 << (slot.strikes - 1).min(10))).min(MAX_REST);
                 slot.rested_at = Some(at);
-                slot.rest_until = Some(at + with_margin(longest));
+                slot.rest_until = Some(at + rest.max(with_margin(longest)));
                 slot.probing = true;
-                if slot.strikes >= 2 {
-                    slot.exhausted_day = Some(utc_day());
-                }
+                slot.wants_figures = true;
                 false
             }
             Release::Rejected(reason) => {
@@ -404,63 +418,11 @@ impl KeyPool {
             }
         }
     }
+}
 
-    /// Steady-state requests per second of the keys still usable today.
-    pub fn per_second(&self) -> f64 {
-        let today = utc_day();
-        let usable = self
-            .slots
-            .iter()
-            .filter(|s| s.rejected.is_none() && s.exhausted_day.as_deref() != Some(&today))
-            .count();
-        self.per_second * usable as f64
-    }
-
-    /// Requests sent by this process, per key id.
-    pub fn sent(&self) -> BTreeMap<String, u64> {
-        self.slots
-            .iter()
-            .map(|s| (s.key.id().to_string(), s.sent))
-            .collect()
-    }
-
-    /// Every key's state, for display.
-    pub fn status(&mut self, now: Instant) -> Result<Vec<KeyStatus>> {
-        let today = utc_day();
-        let mut out = Vec::with_capacity(self.slots.len());
-        for slot in &mut self.slots {
-            for w in &mut slot.windows {
-                w.prune(now);
-            }
-            let used_today = self.store.ledger_used(slot.key.id(), &today)?;
-            let exhausted = slot.exhausted_day.as_deref() == Some(&today)
-                || self.daily.is_some_and(|l| used_today >= u64::from(l));
-            let state = if slot.rejected.is_some() {
-                "rejected"
-            } else if exhausted {
-                "exhausted"
-            } else if slot.rest_until.is_some_and(|t| t > now) {
-                "resting"
-            } else {
-                "ok"
-            };
-            out.push(KeyStatus {
-                id: slot.key.id().clone(),
-                state,
-                free_now: slot
-                    .windows
-                    .iter()
-                    .map(Window::free)
-                    .min()
-                    .unwrap_or(u32::MAX),
-                used_today,
-                daily_limit: self.daily,
-                sent: slot.sent,
-                rejected_reason: slot.rejected.clone(),
-            });
-        }
-        Ok(out)
-    }
+/// Keeps the earlier of two Unix times.
+fn sooner(at: &mut Option<i64>, t: i64) {
+    *at = Some(at.map_or(t, |a| a.min(t)));
 }
 
 /// The earlier of two optional instants.
