@@ -131,6 +131,12 @@ impl FakeVt {
         self.state.set_daily_used(key, u64::from(used));
     }
 
+    /// Pretends `key` already spent `used` requests this month (reported by
+    /// `overall_quotas`; the fake enforces no monthly limit itself).
+    pub fn set_monthly_used(&self, key: &str, used: u32) {
+        self.state.set_month_used(key, u64::from(used));
+    }
+
     /// Gives `key` a daily allowance of its own (a premium key, a new account), enforced
     /// and reported by `overall_quotas`.
     pub fn set_daily_allowance(&self, key: &str, allowed: u32) {

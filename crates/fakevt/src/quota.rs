@@ -90,6 +90,11 @@ impl KeyQuota {
         self.day_used = used;
     }
 
+    /// Pretends `used` requests were already spent this month.
+    pub fn set_used_month(&mut self, used: u64) {
+        self.month_used = used;
+    }
+
     pub fn used_hour(&self) -> u64 {
         self.hour_used
     }

@@ -169,6 +169,13 @@ impl State {
             .set_used_today(used);
     }
 
+    pub fn set_month_used(&self, key: &str, used: u64) {
+        self.quotas()
+            .entry(key.to_string())
+            .or_default()
+            .set_used_month(used);
+    }
+
     /// Gives `key` its own daily allowance.
     pub fn set_daily_allowance(&self, key: &str, allowed: u32) {
         self.allowances

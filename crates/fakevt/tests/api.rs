@@ -228,3 +228,50 @@ fn the_corpus_is_deterministic_and_has_every_kind() {
         .iter()
         .any(|f| f.names.iter().any(|n| n.contains("<script>"))));
 }
+
+async fn figures(fake: &fakevt::FakeVt, key: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/api/v3/users/{key}/overall_quotas", fake.url()))
+        .header("x-apikey", key)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn per_key_allowances_and_use_are_enforced_reported_and_settable_over_http() {
+    let fake = fake(vec![(100, Duration::from_secs(1))], Some(500)).await;
+    let h = fake.corpus().files()[0].sha256.clone();
+    // A premium key allowed 1,000 a day that has used 999, set over HTTP as a process
+    // test would.
+    let r = reqwest::Client::new()
+        .post(format!("{}/_fake/quota", fake.url()))
+        .json(&serde_json::json!({"key": "k1", "used_today": 999, "daily_allowed": 1000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(v3(&fake, Some("k1"), &h).await.0, 200, "the 1,000th fits");
+    assert_eq!(
+        v3(&fake, Some("k1"), &h).await.0,
+        429,
+        "the 1,001st does not"
+    );
+    let (status, q) = figures(&fake, "k1").await;
+    assert_eq!(status, 200);
+    assert_eq!(q["data"]["api_requests_daily"]["user"]["used"], 1000);
+    assert_eq!(q["data"]["api_requests_daily"]["user"]["allowed"], 1000);
+    // The other key keeps the common 500.
+    let (_, q) = figures(&fake, "k2").await;
+    assert_eq!(q["data"]["api_requests_daily"]["user"]["allowed"], 500);
+    // Reading figures costs no quota, and is counted on its own.
+    let c = fake.counters();
+    assert_eq!(c.requests_by_key["k1"], 1);
+    assert_eq!(c.quota_calls_by_key["k1"], 1);
+    // A setup without access to the figures gets 403 in VirusTotal's error shape.
+    fake.hide_quota_figures();
+    let (status, q) = figures(&fake, "k2").await;
+    assert_eq!(status, 403);
+    assert_eq!(q["error"]["code"], "ForbiddenError");
+}

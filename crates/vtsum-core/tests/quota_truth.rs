@@ -162,3 +162,21 @@ async fn refusals_caused_by_another_client_rest_the_key_but_never_end_its_day() 
         assert_eq!(c.requests_by_hash[h.as_str()], 1, "{h} answered once");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_month_stops_the_key_until_the_first_of_next_month() {
+    let fake = fake(&["monthly"], "20/200ms,500/day").await;
+    // The fake reports 31 x 500 allowed a month: leave two.
+    fake.set_monthly_used("monthly", 31 * 500 - 2);
+    let engine = Engine::new(config(&fake, &["monthly"], "20/200ms"), memory_store()).unwrap();
+    let input = hashes(&fake, 5, 0);
+    let (id, outcome, _) = run(&engine, &input, RunOptions::default()).await;
+    let RunOutcome::WaitingQuota { resumes_at } = outcome else {
+        panic!("expected to wait for the month, got {outcome:?}");
+    };
+    let next_month = vtsum_core::quota::figures::next_month(chrono::Utc::now());
+    assert_eq!(resumes_at, next_month, "resumes on the 1st, 00:00 UTC");
+    assert_eq!(engine.rows(&id).unwrap().len(), 2, "the two left were used");
+    assert_eq!(fake.counters().requests_by_key["monthly"], 2);
+    assert_eq!(refusals(&fake.counters()), 0);
+}

@@ -87,7 +87,9 @@ pub fn acquire(conn: &mut Connection, req: &QuotaRequest<'_>) -> rusqlite::Resul
             wait = Some(wait.map_or(w, |old| old.max(w)));
         }
     }
+    // Lapsed, dead and clamped slots are kept tidy even when nothing is granted.
     if let Some(ms) = wait {
+        tx.commit()?;
         return Ok(SharedGrant::WaitMs(ms));
     }
     if let Some(daily) = req.daily {
@@ -100,6 +102,7 @@ pub fn acquire(conn: &mut Connection, req: &QuotaRequest<'_>) -> rusqlite::Resul
             .optional()?
             .unwrap_or(0);
         if used + u64::from(req.cost) > u64::from(daily) {
+            tx.commit()?;
             return Ok(SharedGrant::DayOut);
         }
     }
