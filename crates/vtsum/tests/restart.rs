@@ -1,6 +1,6 @@
-//! Killing `vtsum scan` mid-run loses nothing and asks nothing twice: the scan is a job in
-//! the SQLite store, written before the first request, and each answer is written as it
-//! arrives. Counts come from the fake VirusTotal's own per-hash counters.
+//! Killing `vtsum scan` mid-run (SIGKILL, SIGINT, SIGTERM) loses nothing and asks nothing
+//! twice: the scan is a job in the SQLite store, written before the first request, and
+//! each answer is written as it arrives. Counts come from the fake VirusTotal's own per-hash counters.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -101,13 +101,24 @@ async fn sigkill_mid_scan_loses_nothing_and_repeats_at_most_the_request_in_fligh
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_mid_scan_exits_130_and_the_rerun_asks_nothing_twice() {
+    interrupted_mid_scan("-INT").await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_scan_exits_130_and_the_rerun_asks_nothing_twice() {
+    interrupted_mid_scan("-TERM").await;
+}
+
+/// Sends `signal` mid-scan: exit 130 with the partial report, then a rerun resumes.
+async fn interrupted_mid_scan(signal: &str) {
     let fake = fake().await;
     let dir = tempfile::tempdir().unwrap();
     let (input, hashes) = write_input(&fake, dir.path(), 15);
     let child = scan(&fake, dir.path(), &input).spawn().unwrap();
     wait_for_requests(&fake, 5).await;
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
