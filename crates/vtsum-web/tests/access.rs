@@ -211,7 +211,12 @@ async fn sessions_are_random_server_side_and_end_at_logout() {
     assert_ne!(one, two, "each login gets its own session id");
     assert!(!one.contains(TOKEN));
     for s in [&one, &two] {
-        assert_eq!(send(&f.app, page_with(s)).await.status, StatusCode::OK);
+        let page = send(&f.app, page_with(s)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.text().contains("action=\"/logout\""),
+            "a signed-in page offers to sign out"
+        );
     }
     // A made-up session is not one.
     let forged = format!("vtsum_session={}", "0".repeat(64));
