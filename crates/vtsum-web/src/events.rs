@@ -3,18 +3,17 @@
 //! The stream opens with the job's true state from the store (`job`, `keys`), then relays
 //! the runner's updates: `row` (`{"index", "row"}`) as each result lands, `job` and `keys`
 //! a few times a second, `notice` for a rejected key, and `resync` when this watcher fell
-//! behind and should reload the results. Subscribing before reading the store means no
-//! update between the two is lost; a row may arrive twice, and pages key rows by input.
+//! behind and should reload the results. Only a job found in the store is subscribed to,
+//! and its state is read after subscribing, so no update between the two is lost; a row may arrive twice, and pages key rows by input.
 
 use std::convert::Infallible;
 
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
-use crate::api::{job_id, load_job};
+use crate::api::load_job;
 use crate::error::ApiError;
 use crate::hub::Update;
 use crate::runner::job_updates;
@@ -28,12 +27,15 @@ pub async fn events(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let rx = app.inner.hub.subscribe(&job_id(&id)?);
+    // Only a job that exists gets a channel; the job is read again after subscribing so
+    // that no update between the two reads is lost.
+    let found = load_job(&app, &id)?;
+    let watch = app.inner.hub.subscribe(&found.id);
     let job = load_job(&app, &id)?;
     let first = job_updates(app.inner.engine.as_deref(), &job, None)
         .into_iter()
         .map(event);
-    let live = BroadcastStream::new(rx).map(|update| match update {
+    let live = watch.map(|update| match update {
         Ok(u) => event(u),
         Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
     });

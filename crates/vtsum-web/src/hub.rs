@@ -1,11 +1,17 @@
 //! Fan-out of a job's live updates to every open job page. One broadcast channel per job,
-//! made when the first watcher or the first update needs it. A watcher that falls behind
+//! made when the first watcher
+//! of a job that exists comes, and removed when the last one leaves (or the job is deleted). A watcher that falls behind
 //! gets a `resync` and reloads the true state from the store, so nothing is missed.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 
 use tokio::sync::broadcast;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::Stream;
 use vtsum_core::store::JobId;
 
 /// One update, already serialised: the name of the SSE event and its JSON data.
@@ -37,27 +43,36 @@ impl Update {
 /// Updates buffered per watcher before it counts as lagging.
 const CAPACITY: usize = 1024;
 
+type Channels = Arc<Mutex<HashMap<JobId, broadcast::Sender<Update>>>>;
+
+fn lock(channels: &Channels) -> MutexGuard<'_, HashMap<JobId, broadcast::Sender<Update>>> {
+    channels.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[derive(Default)]
 pub struct Hub {
-    channels: Mutex<HashMap<JobId, broadcast::Sender<Update>>>,
+    channels: Channels,
 }
 
 impl Hub {
-    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, broadcast::Sender<Update>>> {
-        self.channels.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Starts watching a job.
-    pub fn subscribe(&self, id: &JobId) -> broadcast::Receiver<Update> {
-        self.channels()
+    /// Starts watching a job. Call only for a job that exists: the channel lives as long
+    /// as someone watches it, and the returned stream removes it when it is the last.
+    pub fn subscribe(&self, id: &JobId) -> Watch {
+        let rx = lock(&self.channels)
             .entry(id.clone())
             .or_insert_with(|| broadcast::channel(CAPACITY).0)
-            .subscribe()
+            .subscribe();
+        Watch {
+            live: Some(BroadcastStream::new(rx)),
+            id: id.clone(),
+            channels: self.channels.clone(),
+        }
     }
 
-    /// Sends an update to a job's watchers, if it has any.
+    /// Sends an update to a job's watchers, if it has any. A job nobody watches gets no
+    /// channel: its run never needs one.
     pub fn publish(&self, id: &JobId, update: Update) {
-        let mut channels = self.channels();
+        let mut channels = lock(&self.channels);
         if let Some(tx) = channels.get(id) {
             if tx.send(update).is_err() {
                 // Nobody is watching any more.
@@ -68,13 +83,49 @@ impl Hub {
 
     /// Forgets a job (deleted): its watchers' streams end.
     pub fn remove(&self, id: &JobId) {
-        self.channels().remove(id);
+        lock(&self.channels).remove(id);
+    }
+
+    /// Ends every watcher's stream (the server is shutting down).
+    pub fn close_all(&self) {
+        lock(&self.channels).clear();
+    }
+
+    /// How many jobs have a channel now (watched jobs): what a leak would grow.
+    pub fn channels(&self) -> usize {
+        lock(&self.channels).len()
     }
 }
 
-impl Hub {
-    /// Ends every watcher's stream (the server is shutting down).
-    pub fn close_all(&self) {
-        self.channels().clear();
+/// One watcher's stream of a job's updates. Dropping it (the page closed) removes the
+/// job's channel when no other watcher is left.
+pub struct Watch {
+    /// `None` only while being dropped: the receiver must go before the count is read.
+    live: Option<BroadcastStream<Update>>,
+    id: JobId,
+    channels: Channels,
+}
+
+impl Stream for Watch {
+    type Item = Result<Update, BroadcastStreamRecvError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.live.as_mut() {
+            Some(live) => Pin::new(live).poll_next(cx),
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.live.take();
+        let mut channels = lock(&self.channels);
+        if channels
+            .get(&self.id)
+            .is_some_and(|tx| tx.receiver_count() == 0)
+        {
+            channels.remove(&self.id);
+        }
     }
 }

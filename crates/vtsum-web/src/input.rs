@@ -5,7 +5,8 @@
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use vtsum_core::extract::{extract_bytes, Extracted, Extractor};
 use vtsum_core::Hash;
@@ -19,8 +20,20 @@ pub struct Submission {
     pub extracted: Extracted,
 }
 
-/// Reads the whole body, refusing more than `limit` bytes with 413.
-async fn body_bytes(body: Body, limit: usize) -> Result<axum::body::Bytes, WebError> {
+/// Reads the whole body, refusing more than `limit` bytes with 413: at once when the
+/// declared length is over it, else as soon as the bytes read go over it.
+pub async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, WebError> {
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(WebError::TooLarge { limit });
+    }
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let too_large = std::error::Error::source(&e)
             .is_some_and(|s| s.to_string().contains("length limit"))
@@ -50,7 +63,7 @@ pub async fn read(req: Request, limit: usize) -> Result<Submission, WebError> {
         .unwrap_or("text/plain")
         .to_ascii_lowercase();
     let (parts, body) = req.into_parts();
-    let bytes = body_bytes(body, limit).await?;
+    let bytes = read_body(&parts.headers, body, limit).await?;
     if content_type.starts_with("multipart/form-data") {
         let req = Request::from_parts(parts, Body::from(bytes));
         let multipart = Multipart::from_request(req, &())
@@ -152,8 +165,21 @@ pub fn clean_label(label: &str, hashes: usize) -> String {
         .collect();
     let cleaned = cleaned.trim();
     if cleaned.is_empty() {
-        format!("{hashes} hashes")
+        let noun = if hashes == 1 { "hash" } else { "hashes" };
+        format!("{hashes} {noun}")
     } else {
         cleaned.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_label;
+
+    #[test]
+    fn default_labels_count_in_the_right_number() {
+        assert_eq!(clean_label("", 1), "1 hash");
+        assert_eq!(clean_label(" ", 2), "2 hashes");
+        assert_eq!(clean_label("iocs.txt", 1), "iocs.txt");
     }
 }

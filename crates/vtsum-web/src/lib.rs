@@ -26,6 +26,8 @@ mod openapi;
 mod pages;
 mod router;
 mod runner;
+pub mod server;
+mod site;
 mod view;
 pub mod worker;
 pub mod xlsx;
@@ -48,6 +50,13 @@ pub struct WebConfig {
     /// On a store with a work queue: how long a part may go untouched before another
     /// worker takes it over (`None`: [`worker::DEFAULT_CLAIM_AFTER`]).
     pub claim_after: Option<std::time::Duration>,
+    /// The address the server listens on: a `Host` naming this IP is accepted (any IP when
+    /// it is 0.0.0.0 or ::). `None`: loopback only.
+    pub bind: Option<std::net::SocketAddr>,
+    /// Host names accepted in `Host` besides `localhost` and the bound address (`*`: any).
+    pub allowed_hosts: Vec<String>,
+    /// How long a login lasts (`None`: 7 days).
+    pub session_ttl: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -58,6 +67,9 @@ impl std::fmt::Debug for WebConfig {
             .field("threshold", &self.threshold)
             .field("no_worker", &self.no_worker)
             .field("claim_after", &self.claim_after)
+            .field("bind", &self.bind)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("session_ttl", &self.session_ttl)
             .finish()
     }
 }
@@ -77,6 +89,7 @@ pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     pub config: WebConfig,
     pub hub: hub::Hub,
+    pub access: auth::Access,
     pub runner: runner::Runner,
     /// The store's work queue, when it has one: jobs then run on whichever worker takes
     /// their parts, and progress arrives from the queue's channel.
@@ -98,12 +111,14 @@ impl App {
         let hub = hub::Hub::default();
         let runner = runner::Runner::new();
         let queue = store.work_queue();
+        let access = auth::Access::new(config.session_ttl);
         let app = App {
             inner: Arc::new(Inner {
                 engine,
                 store,
                 config,
                 hub,
+                access,
                 runner,
                 queue,
                 listening: Arc::new(AtomicBool::new(false)),
@@ -125,6 +140,12 @@ impl App {
         self.inner.runner.shutdown();
         self.inner.listening.store(true, Ordering::Relaxed);
         self.inner.hub.close_all();
+    }
+
+    /// How many jobs have a live-update channel now (jobs someone watches): tests read it
+    /// to see that closed or refused watchers leave nothing behind.
+    pub fn watched_jobs(&self) -> usize {
+        self.inner.hub.channels()
     }
 
     /// Resolves once the runner has stopped after [`App::shutdown`].

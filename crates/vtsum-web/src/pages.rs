@@ -14,15 +14,26 @@ use crate::error::PageError;
 use crate::view::QuotaView;
 use crate::{input, App};
 
-/// The page around a body. `page` tells the script which page it is on.
-fn layout(title: &str, page: &str, attrs: &str, body: &str) -> Html<String> {
+/// The sign-out button, on pages of a server with a token (the visitor is signed in).
+fn sign_out(app: &App) -> &'static str {
+    if app.inner.config.auth_token.is_some() {
+        "<form method=\"post\" action=\"/logout\" class=\"inline\">\
+<button type=\"submit\" class=\"link\" id=\"sign-out\">Sign out</button></form>"
+    } else {
+        ""
+    }
+}
+
+/// The page around a body. `page` tells the script which page it is on; `account` goes at
+/// the end of the navigation (the sign-out button).
+fn layout(title: &str, page: &str, attrs: &str, account: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <title>{} · vtsum</title><link rel=\"icon\" href=\"/assets/favicon.svg\">\
 <link rel=\"stylesheet\" href=\"/assets/app.css\"><script src=\"/assets/app.js\" defer></script></head>\
 <body data-page=\"{page}\"{attrs}><header class=\"top\"><a class=\"brand\" href=\"/\">vtsum</a>\
-<nav><a href=\"/\">New scan</a><a href=\"/jobs\">Jobs</a></nav></header><main>{body}</main></body></html>",
+<nav><a href=\"/\">New scan</a><a href=\"/jobs\">Jobs</a>{account}</nav></header><main>{body}</main></body></html>",
         escape(title)
     ))
 }
@@ -33,6 +44,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
     layout(
         title,
         "error",
+        "",
         "",
         &format!(
             "<h1>{}</h1><p class=\"notice bad\" id=\"error-message\">{}</p><p><a href=\"/\">Back to the front page</a></p>",
@@ -49,6 +61,7 @@ pub fn login_page(problem: Option<&str>) -> Html<String> {
     layout(
         "Sign in",
         "login",
+        "",
         "",
         &format!(
             "<h1>Sign in</h1>{problem}<form method=\"post\" action=\"/login\" class=\"card\">\
@@ -136,7 +149,7 @@ placeholder=\"44d88612fea8a8f36de82e1278abb02f&#10;…\"></textarea></label>\
         keys_panel(&quota),
         job_list(&jobs, 10)
     );
-    Ok(layout("New scan", "front", "", &body))
+    Ok(layout("New scan", "front", "", sign_out(&app), &body))
 }
 
 /// `POST /jobs`: the front page's form; answers with the new job's page.
@@ -153,6 +166,7 @@ pub async fn jobs(State(app): State<App>) -> Result<Html<String>, PageError> {
         "Jobs",
         "jobs",
         "",
+        sign_out(&app),
         &format!(
             "<h1>Jobs</h1><section class=\"card\">{}</section>",
             job_list(&jobs, usize::MAX)
@@ -216,6 +230,7 @@ pub async fn job(
         &job.spec.label,
         "job",
         &format!(" data-job=\"{id}\""),
+        sign_out(&app),
         &body,
     ))
 }

@@ -9,17 +9,24 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::error::ApiError;
-use crate::{api, assets, auth, events, metrics, openapi, pages, App, WebError};
+use crate::error::{self, ApiError};
+use crate::{api, assets, auth, events, metrics, openapi, pages, site, App, WebError};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// Largest body of a route that takes no upload (the login form, deletes): a few KiB.
+const SMALL_BODY: usize = auth::LOGIN_LIMIT;
+
 /// The app's router.
 pub fn router(app: App) -> Router {
+    // Uploads may be as large as configured; every other route takes a few KiB at most.
+    // Handlers read bodies with the same limits (`input::read_body`), so a body over them
+    // is refused as it arrives, never buffered whole.
+    let upload = DefaultBodyLimit::max(app.inner.config.upload_limit);
     let api = Router::new()
-        .route("/jobs", post(api::submit).get(api::list))
-        .route("/extract", post(api::preview))
+        .route("/jobs", post(api::submit).layer(upload).get(api::list))
+        .route("/extract", post(api::preview).layer(upload))
         .route("/jobs/{id}", get(api::get).delete(api::delete))
         .route("/jobs/{id}/results", get(api::results))
         .route("/jobs/{id}/events", get(events::events))
@@ -28,28 +35,39 @@ pub fn router(app: App) -> Router {
         .fallback(api_not_found);
     Router::new()
         .route("/", get(pages::front))
-        .route("/jobs", get(pages::jobs).post(pages::submit))
+        .route("/jobs", post(pages::submit).layer(upload).get(pages::jobs))
         .route("/jobs/{id}", get(pages::job))
         .route("/jobs/{id}/delete", post(pages::delete))
         .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
         .route("/assets/{name}", get(assets::asset))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .nest("/api/v1", api)
-        .fallback(pages::not_found)
+        .fallback(not_found)
+        .layer(middleware::from_fn(error::json_errors))
         .layer(middleware::from_fn_with_state(app.clone(), auth::guard))
+        .layer(middleware::from_fn_with_state(app.clone(), site::check))
         .layer(middleware::from_fn(security_headers))
-        // Bodies are read with the configured limit by `input::read`.
-        .layer(DefaultBodyLimit::disable())
+        .layer(DefaultBodyLimit::max(SMALL_BODY))
         .with_state(app)
 }
 
 async fn api_not_found(uri: Uri) -> ApiError {
-    ApiError(WebError::BadRequest(format!(
+    ApiError(WebError::NotFound(format!(
         "no API route {}: see /api/openapi.json",
         uri.path().chars().take(200).collect::<String>()
     )))
+}
+
+/// Unknown addresses: JSON under `/api`, a page elsewhere.
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        api_not_found(uri).await.into_response()
+    } else {
+        pages::not_found().await
+    }
 }
 
 /// `GET /healthz`: 200 when the store answers.

@@ -24,7 +24,13 @@ async fn serve(app: &vtsum_web::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = vtsum_web::router(app.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let limits = vtsum_web::server::Limits::default();
+    tokio::spawn(vtsum_web::server::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     format!("http://{addr}")
 }
 

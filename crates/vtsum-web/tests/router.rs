@@ -302,6 +302,10 @@ async fn without_keys_the_front_page_says_how_to_add_one() {
     let front = send(&f.app, get("/")).await;
     assert_eq!(front.status, StatusCode::OK);
     assert!(front.text().contains("VT_API_KEY="));
+    assert!(
+        !front.text().contains("/logout"),
+        "no sign-out without a token"
+    );
     let res = send(
         &f.app,
         post(

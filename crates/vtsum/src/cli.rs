@@ -208,6 +208,22 @@ pub struct ServeArgs {
         value_name = "TOKEN"
     )]
     pub auth_token: Option<String>,
+    /// Listen on a non-loopback address without --auth-token: anyone who can reach it can
+    /// read reports and spend the keys' quota.
+    #[arg(long, env = "VTSUM_INSECURE_NO_AUTH")]
+    pub insecure_no_auth: bool,
+    /// Also answer to this host name in `Host` (besides localhost and the bound address);
+    /// repeat it for several names, `*` for any.
+    #[arg(
+        long = "allowed-host",
+        env = "VTSUM_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Open connections at most [default: below the open-file limit, at most 4096].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Largest accepted upload in bytes [default: 10485760].
     #[arg(long, value_name = "BYTES")]
     pub upload_limit: Option<usize>,

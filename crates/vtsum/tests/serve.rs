@@ -115,3 +115,60 @@ async fn a_killed_then_stopped_server_resumes_its_job_and_repeats_only_what_was_
         );
     }
 }
+
+/// Runs a command to its end, killing it (and failing) if it is still running after 30 s.
+fn run_bounded(mut cmd: Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("still running after 30 s: {:?}", child.wait_with_output());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_public_address_without_a_token_is_refused_unless_insecure_no_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let vtsum = |args: &[&str]| {
+        let mut cmd = Command::cargo_bin("vtsum").unwrap();
+        cmd.env_clear()
+            .env("HOME", dir.path())
+            .env(
+                "VTSUM_STORE",
+                format!("sqlite:{}", dir.path().join("vtsum.db").display()),
+            )
+            .arg("serve")
+            .args(args);
+        cmd
+    };
+    let out = run_bounded(vtsum(&["--bind", "0.0.0.0:0"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0 without --auth-token")
+            && stderr.contains("--insecure-no-auth"),
+        "{stderr}"
+    );
+    // An empty token is no token.
+    let mut empty = vtsum(&["--bind", "0.0.0.0:0"]);
+    empty.env("VTSUM_AUTH_TOKEN", " ");
+    assert_eq!(run_bounded(empty).status.code(), Some(2));
+
+    for extra in [
+        vec!["--insecure-no-auth"],
+        vec!["--auth-token", "a-long-enough-token"],
+    ] {
+        let mut cmd = vtsum(&["--bind", "0.0.0.0:0"]);
+        cmd.args(&extra);
+        let (child, _) = start(cmd, "serving on ");
+        support::stop(child);
+    }
+}

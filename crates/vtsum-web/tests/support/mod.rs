@@ -32,6 +32,9 @@ pub struct Options {
     pub keys: bool,
     pub auth_token: Option<String>,
     pub upload_limit: usize,
+    pub bind: Option<std::net::SocketAddr>,
+    pub allowed_hosts: Vec<String>,
+    pub session_ttl: Option<Duration>,
 }
 
 impl Default for Options {
@@ -41,6 +44,9 @@ impl Default for Options {
             keys: true,
             auth_token: None,
             upload_limit: vtsum_web::DEFAULT_UPLOAD_LIMIT,
+            bind: None,
+            allowed_hosts: Vec::new(),
+            session_ttl: None,
         }
     }
 }
@@ -102,6 +108,9 @@ pub fn app_on(fake: &fakevt::FakeVt, opts: &Options, store: Arc<dyn Store>) -> A
             auth_token: opts.auth_token.clone(),
             upload_limit: opts.upload_limit,
             threshold: 3,
+            bind: opts.bind,
+            allowed_hosts: opts.allowed_hosts.clone(),
+            session_ttl: opts.session_ttl,
             ..WebConfig::default()
         },
     )

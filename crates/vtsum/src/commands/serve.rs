@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use vtsum_core::engine::Engine;
 use vtsum_core::store;
-use vtsum_web::{App, WebConfig, DEFAULT_UPLOAD_LIMIT};
+use vtsum_web::{server, App, WebConfig, DEFAULT_UPLOAD_LIMIT};
 
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::demo;
@@ -20,6 +20,30 @@ const DRAIN: Duration = Duration::from_secs(30);
 /// Runs the web server until Ctrl-C or SIGTERM.
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     let file = FileConfig::load(global)?;
+    let bind = args
+        .bind
+        .clone()
+        .or(file.serve.bind.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let addr: SocketAddr = bind
+        .parse()
+        .with_context(|| format!("--bind {bind:?} is not an address such as 127.0.0.1:8080"))?;
+    let auth_token = args.auth_token.clone().filter(|t| !t.trim().is_empty());
+    if !addr.ip().is_loopback() && auth_token.is_none() {
+        if !args.insecure_no_auth {
+            eprintln!(
+                "vtsum: refusing to listen on {addr} without --auth-token: anyone who can reach \
+                 this address could read reports and spend your keys' quota. Set --auth-token \
+                 (or VTSUM_AUTH_TOKEN), bind 127.0.0.1, or pass --insecure-no-auth if a proxy \
+                 in front guards it"
+            );
+            return Ok(Exit::Usage);
+        }
+        eprintln!(
+            "vtsum: warning: listening on {addr} without --auth-token (--insecure-no-auth): \
+             anyone who can reach this address can read reports and spend your keys' quota"
+        );
+    }
     let mut api = args.api.clone();
     let (_demo, store_url) = demo::resolve(global, &file, &mut api).await?;
     let store = store::open(&store_url, &default_db_path("vtsum.db"))?;
@@ -36,19 +60,15 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     } else {
         Some(Arc::new(Engine::new(cfg, store.clone())?))
     };
-    let bind = args
-        .bind
-        .or(file.serve.bind)
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    let addr: SocketAddr = bind
-        .parse()
-        .with_context(|| format!("--bind {bind:?} is not an address such as 127.0.0.1:8080"))?;
-    let auth_token = args.auth_token.filter(|t| !t.trim().is_empty());
-    if !addr.ip().is_loopback() && auth_token.is_none() {
-        eprintln!(
-            "vtsum: warning: listening on {addr} without --auth-token: anyone who can reach this \
-             address can read reports and spend your keys' quota"
-        );
+    let limits = server::Limits {
+        max_connections: args
+            .max_connections
+            .unwrap_or_else(server::default_max_connections),
+        ..server::Limits::default()
+    };
+    if limits.max_connections == 0 {
+        eprintln!("vtsum: --max-connections must be at least 1");
+        return Ok(Exit::Usage);
     }
     let config = WebConfig {
         auth_token,
@@ -59,6 +79,14 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
         threshold: args.threshold.or(file.threshold).unwrap_or(3),
         no_worker: args.no_worker,
         claim_after: Some(claim_after(&args.queue)?),
+        bind: Some(addr),
+        allowed_hosts: args
+            .allowed_hosts
+            .iter()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        session_ttl: None,
     };
     let app = App::start(engine, store, config)?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -69,13 +97,17 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
         eprintln!("vtsum: serving on http://{local} (Ctrl-C stops; jobs resume on the next start)");
     }
     let stopping = app.clone();
-    axum::serve(listener, vtsum_web::router(app.clone()))
-        .with_graceful_shutdown(async move {
+    server::serve(
+        listener,
+        vtsum_web::router(app.clone()),
+        limits,
+        async move {
             crate::shutdown_signal().await;
             stopping.shutdown();
-        })
-        .await
-        .context("the web server stopped")?;
+        },
+    )
+    .await
+    .context("the web server stopped")?;
     if tokio::time::timeout(DRAIN, app.stopped()).await.is_err() {
         eprintln!("vtsum: the running job did not stop in time; it resumes on the next start");
     }
