@@ -183,6 +183,11 @@ pub trait Store: Send + Sync + 'static {
     /// A short description for messages, e.g. `sqlite:/home/a/.local/share/vtsum/vtsum.db`.
     fn describe(&self) -> String;
 
+    /// A cheap check that the store answers (health checks): one round trip, never a scan.
+    fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The cached answer for a hash, found by any of md5, sha1 or sha256 of a found file,
     /// or by the exact hash of an unknown one. Freshness is the caller's decision.
     fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>>;
