@@ -23,6 +23,7 @@ use crate::vt::{ClientConfig, VtClient};
 mod cancel;
 mod figures;
 mod flight;
+mod lease;
 mod record;
 mod run;
 mod take;

@@ -127,7 +127,8 @@ impl Store for RedisStore {
     }
 
     fn ping(&self) -> Result<()> {
-        self.run(|c| redis::cmd("PING").query::<String>(c)).map(drop)
+        self.run(|c| redis::cmd("PING").query::<String>(c))
+            .map(drop)
     }
 
     fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
