@@ -4,6 +4,8 @@
 //! caller then asks the store ([`Shared::request`]) without the lock, and hands the answer
 //! to [`KeyPool::settle`], which keeps or undoes the reservation. Other tasks of the
 //! process see reserved slots as taken meanwhile, so the two halves cannot over-grant.
+//! Only a store that shares nothing (the in-memory one of tests) is read under the lock:
+//! its ledger is a map in this process.
 
 use std::time::{Duration, Instant};
 
