@@ -31,7 +31,8 @@ pub struct GlobalArgs {
     /// Config file (TOML); default ~/.config/vtsum/config.toml when it exists.
     #[arg(long, global = true, env = "VTSUM_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Where the cache, quota ledger and jobs live: sqlite:PATH, none.
+    /// Where the cache, quota ledger and jobs live: sqlite:PATH, redis://[:PASSWORD@]HOST:PORT/DB
+    /// (several processes share it), rediss://… (Redis over TLS), or none.
     #[arg(long, global = true, env = "VTSUM_STORE", value_name = "URL")]
     pub store: Option<String>,
     /// Print nothing on stderr but errors.

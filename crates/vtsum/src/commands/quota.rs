@@ -50,12 +50,13 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
         });
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(Exit::Ok);
+        let text = serde_json::to_string_pretty(&rows)? + "\n";
+        return crate::output::print_all(text.as_bytes());
     }
     let pair = |p: Option<(u64, u64)>| p.map_or("-".to_string(), |(u, a)| format!("{u}/{a}"));
-    println!(
-        "{:<10} {:>14} {:>12} {:>12} {:>14}",
+    // Written at once at the end: `| head` must not make a print panic.
+    let mut text = format!(
+        "{:<10} {:>14} {:>12} {:>12} {:>14}\n",
         "KEY", "LEDGER TODAY", "HOUR", "DAY", "MONTH"
     );
     for r in &rows {
@@ -63,20 +64,20 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
             Some(l) => format!("{}/{l}", r.ledger_today),
             None => r.ledger_today.to_string(),
         };
-        println!(
-            "{:<10} {:>14} {:>12} {:>12} {:>14}",
+        text.push_str(&format!(
+            "{:<10} {:>14} {:>12} {:>12} {:>14}\n",
             r.key,
             ledger,
             pair(r.hourly),
             pair(r.daily),
             pair(r.monthly)
-        );
+        ));
         if let Some(e) = &r.remote_error {
-            eprintln!(
+            crate::output::say(&format!(
                 "vtsum: key {}: VirusTotal's figures unavailable: {e}",
                 r.key
-            );
+            ));
         }
     }
-    Ok(Exit::Ok)
+    crate::output::print_all(text.as_bytes())
 }
