@@ -6,7 +6,10 @@ mod fuzz_checks;
 
 use std::path::PathBuf;
 
-const TARGETS: [(&str, fn(&[u8])); 6] = [
+/// A target's check: panics when the input breaks a rule.
+type Check = fn(&[u8]);
+
+const TARGETS: [(&str, Check); 6] = [
     ("extract", fuzz_checks::extract),
     ("v3", fuzz_checks::v3),
     ("v2", fuzz_checks::v2),

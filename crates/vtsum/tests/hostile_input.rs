@@ -51,6 +51,9 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Extra environment variables of a case.
+type Env = Vec<(&'static str, String)>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absurd_values_exit_2_with_a_message_and_never_panic() {
     let fake = fake().await;
@@ -62,7 +65,7 @@ async fn absurd_values_exit_2_with_a_message_and_never_panic() {
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     };
-    let cases: Vec<(Vec<String>, Vec<(&str, String)>)> = vec![
+    let cases: Vec<(Vec<String>, Env)> = vec![
         (vec!["--max-age".into(), huge.into()], vec![]),
         (vec!["--max-age-unknown".into(), huge.into()], vec![]),
         (

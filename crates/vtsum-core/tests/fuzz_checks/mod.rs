@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use vtsum_core::extract::{extract_bytes, Extractor};
 use vtsum_core::rate::{parse_duration, RateSpec, MAX_DURATION};
-use vtsum_core::render::{self, csv, html, Format, RenderOptions};
+use vtsum_core::render::{self, csv, Format, RenderOptions};
 use vtsum_core::report::{EngineResult, Lookup, Row, RowOptions, Status, Summary, Verdict};
 use vtsum_core::vt::{v2, v3};
 use vtsum_core::Hash;
