@@ -163,10 +163,11 @@ pub fn describe(text: &str, err: &toml::de::Error) -> String {
         .iter()
         .find(|r| r.start < line_end.max(line_start + 1) && r.end > line_start)
     {
-        Some(r) => format!(
-            "{}{REDACTED}",
-            shown(&text[line_start..r.start.max(line_start)])
-        ),
+        Some(r) => {
+            let before = shown(&text[line_start..r.start.max(line_start)]);
+            let gap = if before.is_empty() { "" } else { " " };
+            format!("{before}{gap}{REDACTED}")
+        }
         None => shown(&text[line_start..line_end]),
     };
     let what = if in_secret(at) {

@@ -312,3 +312,56 @@ fn human(d: Duration) -> String {
 pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn useless_or_absurd_values_are_refused() {
+        assert!(duration(Some("0s"), "timeout", "30s", TIMEOUT).is_err());
+        assert!(duration(Some("99999999999999999999d"), "max-age", "7d", ANY).is_err());
+        assert!(duration(Some("0s"), "claim-after", "15s", CLAIM_AFTER).is_err());
+        assert_eq!(
+            duration(Some("0s"), "retry_backoff", "1s", BACKOFF).unwrap(),
+            Duration::ZERO
+        );
+        assert_eq!(
+            duration(None, "timeout", "30s", TIMEOUT).unwrap(),
+            Duration::from_secs(30)
+        );
+        for bad in [
+            "http://",
+            "ftp://x",
+            "https://user:pw@host",
+            "https://a b",
+            "x",
+        ] {
+            assert!(check_api_url(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "https://www.virustotal.com",
+            "http://127.0.0.1:8000",
+            "http://[::1]:80/vt",
+        ] {
+            assert!(check_api_url(good).is_ok(), "{good}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Every setting parser answers any text with a value or a message; none panics.
+        #[test]
+        fn every_parser_takes_any_text(text in "\\PC{0,40}", near in "[0-9.]{0,25}(ms|s|min|h|d)?") {
+            for t in [&text, &near] {
+                for bounds in [ANY, TIMEOUT, BACKOFF, CLAIM_AFTER] {
+                    if let Err(e) = duration(Some(t), "x", "1s", bounds) {
+                        proptest::prop_assert!(e.to_string().starts_with("x "));
+                    }
+                }
+                let _ = check_api_url(t);
+                let _ = FileConfig::parse(t);
+                let _ = FileConfig::parse(&format!("timeout = {t:?}\nrate = {t:?}"));
+            }
+        }
+    }
+}
