@@ -16,7 +16,8 @@ async fn fake() -> fakevt::FakeVt {
             daily: None,
         },
         seed: 11,
-        corpus_size: 50,
+        // Hostile names (fakevt::HOSTILE_NAMES) sit at 7, 17, ... 77.
+        corpus_size: 80,
         addr: ([127, 0, 0, 1], 0).into(),
     })
     .await
@@ -314,4 +315,36 @@ fn store_help_names_every_kind_of_store_on_every_command() {
             assert!(help.contains(kind), "{sub:?} --help lacks {kind}: {help}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_carries_no_terminal_escapes_from_virustotal_names() {
+    let fake = fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = fake
+        .corpus()
+        .files()
+        .iter()
+        .skip(7)
+        .step_by(10)
+        .map(|f| f.sha256.clone() + "\n")
+        .collect();
+    let input = dir.path().join("known.txt");
+    std::fs::write(&input, text).unwrap();
+    let out = vtsum(&fake.url(), dir.path())
+        .args(["scan", "--format", "csv"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        csv.contains("\u{fffd}[31mred"),
+        "the hostile name is there: {csv}"
+    );
+    assert!(
+        !csv.chars().any(|c| c.is_control() && !"\t\r\n".contains(c)),
+        "a control character reached the CSV: {csv:?}"
+    );
+    assert!(csv.contains("'=HYPERLINK"), "formulas stay defused");
 }
