@@ -77,11 +77,13 @@ impl FromStr for RateSpec {
             if count == 0 {
                 return Err(err("a limit of 0 requests allows nothing"));
             }
-            let window = parse_period(per.trim()).ok_or_else(|| {
-                err("unknown period; use ms, s, min, h or day, with an optional number (4/10s)")
-            })?;
+            let window = parse_period(per.trim()).map_err(|why| err(&why))?;
             if window.is_zero() {
                 return Err(err("the period must be longer than 0"));
+            }
+            if window.subsec_nanos() % 1_000_000 != 0 {
+                // Windows are kept and shown in whole milliseconds.
+                return Err(err("periods must be whole milliseconds"));
             }
             if window > DAY {
                 return Err(err("periods longer than a day are not supported"));
@@ -98,12 +100,17 @@ impl FromStr for RateSpec {
     }
 }
 
+/// The longest duration any setting accepts: ten years. Longer values are surely typos, and
+/// would overflow the clocks they are added to.
+pub const MAX_DURATION: Duration = Duration::from_secs(3650 * 86_400);
+
 /// Parses a duration such as `30s`, `7d`, `1.5h`, `250ms` or `min` (a bare unit means one).
-pub fn parse_duration(text: &str) -> Option<Duration> {
+/// The error says what is wrong with it, for the caller to name the setting.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
     parse_period(text.trim())
 }
 
-fn parse_period(text: &str) -> Option<Duration> {
+fn parse_period(text: &str) -> std::result::Result<Duration, String> {
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
@@ -111,7 +118,9 @@ fn parse_period(text: &str) -> Option<Duration> {
     let n: f64 = if number.is_empty() {
         1.0
     } else {
-        number.parse().ok()?
+        number
+            .parse()
+            .map_err(|_| "the number before the unit is not valid".to_string())?
     };
     let unit_secs = match unit.trim() {
         "ms" => 0.001,
@@ -119,10 +128,18 @@ fn parse_period(text: &str) -> Option<Duration> {
         "m" | "min" | "minute" | "minutes" => 60.0,
         "h" | "hour" | "hours" => 3600.0,
         "d" | "day" | "days" => 86_400.0,
-        _ => return None,
+        "" => return Err("a unit is missing: use ms, s, min, h or d (e.g. 30s)".into()),
+        _ => return Err("unknown unit: use ms, s, min, h or d (e.g. 30s, 7d)".into()),
     };
+    // The float product of a huge count and a unit is finite yet far beyond any clock:
+    // compare before converting, so no value can reach `Duration`'s panicking paths.
     let secs = n * unit_secs;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    if !(secs.is_finite() && secs <= MAX_DURATION.as_secs_f64()) {
+        return Err("too long: at most 3650 days".into());
+    }
+    // Whole nanoseconds, rounded: `0.007s` is 7 ms, not 6.999999 ms. At most 3.2e17 ns,
+    // well inside u64.
+    Ok(Duration::from_nanos((secs * 1e9).round() as u64))
 }
 
 impl fmt::Display for RateSpec {
@@ -184,6 +201,52 @@ mod tests {
         ] {
             let e = bad.parse::<RateSpec>().unwrap_err().to_string();
             assert!(e.contains("invalid rate"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn huge_and_odd_values_are_errors_not_panics() {
+        for bad in [
+            "4/99999999999999999999d",
+            "4/18446744073709551615s",
+            "4/1e400s",
+            "4/0.5ms",
+            "99999999999/min",
+        ] {
+            let e = bad.parse::<RateSpec>().unwrap_err().to_string();
+            assert!(e.contains("invalid rate"), "{bad}: {e}");
+        }
+        for bad in [
+            "99999999999999999999d",
+            "18446744073709551615s",
+            "3651d",
+            "1..5s",
+            "30",
+            "x",
+        ] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert_eq!(parse_duration("3650d"), Ok(MAX_DURATION));
+        assert_eq!(parse_duration("7ms"), Ok(Duration::from_millis(7)));
+        assert_eq!(parse_duration("0.1s"), Ok(Duration::from_millis(100)));
+    }
+
+    proptest::proptest! {
+        /// Any text at all: an answer or an error with a reason, never a panic; what parses
+        /// prints back as the same limits.
+        #[test]
+        fn any_text_parses_or_says_why(text in "\\PC{0,40}", near in "[0-9./a-z, ]{0,30}") {
+            for t in [&text, &near] {
+                match t.parse::<RateSpec>() {
+                    Ok(spec) => proptest::prop_assert_eq!(spec.to_string().parse::<RateSpec>().ok(), Some(spec)),
+                    Err(e) => proptest::prop_assert!(e.to_string().contains("invalid rate")),
+                }
+                match parse_duration(t) {
+                    Ok(d) => proptest::prop_assert!(d <= MAX_DURATION),
+                    Err(why) => proptest::prop_assert!(!why.is_empty()),
+                }
+            }
         }
     }
 }

@@ -284,7 +284,10 @@ impl Row {
         row.suspicious = s.suspicious;
         row.undetected = s.undetected;
         row.harmless = s.harmless;
-        row.total = s.malicious + s.suspicious + s.undetected + s.harmless;
+        // Saturating: a cache written by an older version may hold unbounded counts.
+        row.total = [s.suspicious, s.undetected, s.harmless]
+            .into_iter()
+            .fold(s.malicious, u32::saturating_add);
         row.threat_label = file.threat_label.clone();
         row.file_type = file.type_description.clone();
         row.size = file.size;

@@ -139,7 +139,10 @@ fn json_jsonl_and_csv_carry_the_same_rows() {
         assert_eq!(line[col("verdict")], row.verdict.as_str());
         assert_eq!(line[col("total")], row.total.to_string());
         let name = &line[col("meaningful_name")];
+        // Control characters (here `ESC`) are replaced in CSV: terminal escape injection.
         let original = row.meaningful_name.clone().unwrap_or_default();
+        let original =
+            vtsum_core::render::replace_controls(&original, vtsum_core::render::LineBreaks::Keep);
         let undefused = name
             .strip_prefix('\'')
             .filter(|_| original.starts_with(['=', '+', '-', '@', '\t']))

@@ -30,17 +30,20 @@ pub async fn resolve(
     if !api.demo {
         return Ok((None, store_url(global, file)));
     }
-    let demo = Demo::start().await?;
-    demo.apply(api);
+    // A --rate (or VT_RATE) given with --demo is checked like any other and used by both
+    // the fake and the client; otherwise the demo's own rate.
+    let rate = api.rate.clone().unwrap_or_else(|| DEMO_RATE.to_string());
+    let demo = Demo::start(&rate).await?;
+    demo.apply(api, &rate);
     Ok((Some(demo), Demo::store_url(global)))
 }
 
 impl Demo {
-    /// Starts the fake on a free loopback port.
-    pub async fn start() -> Result<Demo> {
+    /// Starts the fake on a free loopback port with per-key limits `rate`.
+    pub async fn start(rate: &str) -> Result<Demo> {
         let server = fakevt::spawn(fake_config(
             &DEMO_KEYS.map(String::from),
-            DEMO_RATE,
+            rate,
             DEMO_SEED,
             200,
         )?)
@@ -50,10 +53,10 @@ impl Demo {
     }
 
     /// Points the API settings at the fake with the demo keys and rate.
-    pub fn apply(&self, api: &mut ApiArgs) {
+    pub fn apply(&self, api: &mut ApiArgs, rate: &str) {
         api.api_keys = DEMO_KEYS.iter().map(|k| k.to_string()).collect();
         api.api_url = Some(self.server.url());
-        api.rate = Some(DEMO_RATE.to_string());
+        api.rate = Some(rate.to_string());
     }
 
     /// The demo's store: its own SQLite file unless `--store` says otherwise.

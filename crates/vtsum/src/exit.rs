@@ -24,3 +24,37 @@ impl From<Exit> for std::process::ExitCode {
         std::process::ExitCode::from(e as u8)
     }
 }
+
+/// A mistake in the arguments, the environment or the config file: exit code 2, like
+/// clap's own errors. Wrapped in `anyhow` so the message keeps its context.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// An error that exits with code 2.
+pub fn bad_input(message: impl Into<String>) -> anyhow::Error {
+    BadInput(message.into()).into()
+}
+
+/// The exit code of an error: 2 when the user's input was at fault, else 1.
+pub fn code_for(e: &anyhow::Error) -> Exit {
+    let usage = e.chain().any(|c| {
+        c.is::<BadInput>()
+            || matches!(
+                c.downcast_ref::<vtsum_core::Error>(),
+                Some(vtsum_core::Error::Rate { .. } | vtsum_core::Error::StoreUrl { .. })
+            )
+    });
+    if usage {
+        Exit::Usage
+    } else {
+        Exit::Error
+    }
+}

@@ -1,12 +1,14 @@
 //! The `vtsum` binary: parses arguments, sets up logging, runs a subcommand and turns its
 //! outcome into a documented exit code. `anyhow` lives here and nowhere else.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
 mod cli;
 mod commands;
+mod config_error;
 mod demo;
 mod exit;
 mod output;
@@ -15,6 +17,7 @@ mod settings;
 
 use cli::{Cli, Command};
 use exit::Exit;
+use output::say;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -25,15 +28,15 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("vtsum: cannot start the async runtime: {e}");
+            say(&format!("vtsum: cannot start the async runtime: {e}"));
             return Exit::Error.into();
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code.into(),
         Err(e) => {
-            eprintln!("vtsum: {e:#}");
-            Exit::Error.into()
+            say(&format!("vtsum: {e:#}"));
+            exit::code_for(&e).into()
         }
     }
 }
@@ -47,18 +50,22 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Serve(args) => commands::serve::run(&global, args).await,
         Command::Worker(args) => commands::worker::run(&global, args).await,
         Command::Fakevt(args) => commands::fake::run(args).await,
+        // Both generators panic on a failed write, so they write to memory first.
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "vtsum", &mut std::io::stdout());
-            Ok(Exit::Ok)
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "vtsum", &mut text);
+            output::print_all(&text)
         }
         Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-            Ok(Exit::Ok)
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut text)?;
+            output::print_all(&text)
         }
     }
 }
 
-/// Logs go to stderr; `-v` raises the level, `RUST_LOG` overrides it.
+/// Logs go to stderr; `-v` raises the level, `RUST_LOG` overrides it. Colours only when
+/// stderr is a terminal and `NO_COLOR` is unset: escape codes in a log file are noise.
 fn init_tracing(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -72,8 +79,16 @@ fn init_tracing(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(stderr_colours())
+        // On a failed write it would report with `eprintln!`, which panics on that same
+        // unwritable stderr (and took a scan down with it).
+        .log_internal_errors(false)
         .with_target(false)
         .init();
+}
+
+fn stderr_colours() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -47,7 +47,7 @@ impl Bar {
     /// Prints a message above the bar.
     pub fn message(&mut self, text: &str) {
         self.clear();
-        eprintln!("{text}");
+        crate::output::say(text);
     }
 
     /// Removes the bar from the screen.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::Deserialize;
 use vtsum_core::engine::EngineConfig;
 use vtsum_core::rate::{parse_duration, RateSpec};
@@ -14,6 +14,10 @@ use vtsum_core::vt::{ApiVersion, ClientConfig, DEFAULT_API_URL};
 use vtsum_core::ApiKey;
 
 use crate::cli::{ApiArgs, ApiVersionArg, GlobalArgs, QueueArgs};
+use crate::exit::bad_input;
+
+/// Largest config file read: it is a few lines, and `--config /dev/zero` must not eat memory.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The config file's contents; every field optional.
 #[derive(Debug, Default, Deserialize)]
@@ -53,15 +57,37 @@ impl FileConfig {
                 _ => return Ok(FileConfig::default()),
             },
         };
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| {
-            format!(
-                "config file {} is not valid (see examples/config.toml for the fields)",
+        let text = read_bounded(&path)?;
+        FileConfig::parse(&text).map_err(|why| {
+            bad_input(format!(
+                "config file {} is not valid: {why}\n(see examples/config.toml for the fields)",
                 path.display()
-            )
+            ))
         })
     }
+
+    /// Parses a config file's text; the error names the line and never shows a secret.
+    pub fn parse(text: &str) -> std::result::Result<FileConfig, String> {
+        toml::from_str(text).map_err(|e| crate::config_error::describe(text, &e))
+    }
+}
+
+fn read_bounded(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(bad_input(format!(
+            "config file {} is larger than 1 MiB: is it the right file?",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| bad_input(format!("config file {} is not UTF-8 text", path.display())))
 }
 
 /// The store URL: `--store`/`VTSUM_STORE`, the config file, else SQLite in the data dir.
@@ -122,7 +148,11 @@ pub fn engine_config(api: &ApiArgs, file: &FileConfig, tuning: &Tuning) -> Resul
         None => match file.api_version.as_deref() {
             None | Some("v3") => ApiVersion::V3,
             Some("v2") => ApiVersion::V2,
-            Some(other) => bail!("api_version {other:?} in the config file: use \"v3\" or \"v2\""),
+            Some(other) => {
+                return Err(bad_input(format!(
+                    "api_version {other:?} in the config file: use \"v3\" or \"v2\""
+                )))
+            }
         },
     };
     let base_url = api
@@ -131,9 +161,7 @@ pub fn engine_config(api: &ApiArgs, file: &FileConfig, tuning: &Tuning) -> Resul
         .or_else(|| file.api_url.clone())
         .unwrap_or_else(|| DEFAULT_API_URL.to_string());
     let base_url = base_url.trim_end_matches('/').to_string();
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-        bail!("API URL {base_url:?} must start with https:// or http://");
-    }
+    check_api_url(&base_url)?;
     Ok(EngineConfig {
         keys,
         rate,
@@ -141,13 +169,18 @@ pub fn engine_config(api: &ApiArgs, file: &FileConfig, tuning: &Tuning) -> Resul
         client: ClientConfig {
             base_url,
             version,
-            timeout: duration(file.timeout.as_deref(), "timeout", "30s")?,
+            timeout: duration(file.timeout.as_deref(), "timeout", "30s", TIMEOUT)?,
         },
-        concurrency: tuning.concurrency.or(file.concurrency).unwrap_or(8).max(1),
+        concurrency: in_range(
+            tuning.concurrency.or(file.concurrency).unwrap_or(8),
+            "concurrency",
+            1..=MAX_CONCURRENCY,
+        )?,
         max_age_found: duration(
             tuning.max_age.as_deref().or(file.max_age.as_deref()),
             "max-age",
             "7d",
+            ANY,
         )?,
         max_age_unknown: duration(
             tuning
@@ -156,8 +189,9 @@ pub fn engine_config(api: &ApiArgs, file: &FileConfig, tuning: &Tuning) -> Resul
                 .or(file.max_age_unknown.as_deref()),
             "max-age-unknown",
             "1d",
+            ANY,
         )?,
-        retries: file.retries.unwrap_or(4),
+        retries: in_range(file.retries.unwrap_or(4), "retries", 0..=MAX_RETRIES)?,
         backoff: duration(
             std::env::var("VTSUM_RETRY_BACKOFF")
                 .ok()
@@ -165,23 +199,175 @@ pub fn engine_config(api: &ApiArgs, file: &FileConfig, tuning: &Tuning) -> Resul
                 .or(file.retry_backoff.as_deref()),
             "retry_backoff",
             "1s",
+            BACKOFF,
         )?,
     })
 }
 
-/// The queue's claim timeout: `--claim-after`, else 15 s.
-pub fn claim_after(args: &QueueArgs) -> Result<Duration> {
-    duration(args.claim_after.as_deref(), "claim-after", "15s")
+/// The `--threshold` or config `threshold`, 1 to 1000 (0 would silently mean 1).
+pub fn threshold(arg: Option<u32>, file: &FileConfig) -> Result<u32> {
+    in_range(arg.or(file.threshold).unwrap_or(3), "threshold", 1..=1000)
 }
 
-fn duration(value: Option<&str>, name: &str, default: &str) -> Result<Duration> {
+/// The queue's claim timeout: `--claim-after`, else 15 s.
+pub fn claim_after(args: &QueueArgs) -> Result<Duration> {
+    duration(
+        args.claim_after.as_deref(),
+        "claim-after",
+        "15s",
+        CLAIM_AFTER,
+    )
+}
+
+/// Allowed ranges of durations. Values outside make vtsum useless or hang: a zero request
+/// timeout fails every request; a zero claim timeout makes workers steal each other's parts
+/// all the time; an hour-long request timeout holds quota leases for an hour after a crash.
+/// A zero backoff (retry at once) and a zero max-age (always ask again) are fine.
+type Bounds = (Duration, Duration);
+const ANY: Bounds = (Duration::ZERO, vtsum_core::rate::MAX_DURATION);
+const TIMEOUT: Bounds = (Duration::from_secs(1), Duration::from_secs(600));
+const BACKOFF: Bounds = (Duration::ZERO, Duration::from_secs(600));
+const CLAIM_AFTER: Bounds = (Duration::from_secs(1), Duration::from_secs(86_400));
+/// More requests in flight than this only queue up inside the HTTP client.
+const MAX_CONCURRENCY: usize = 256;
+/// Retries are spaced by a doubling backoff (capped at two minutes): more than this would
+/// keep a failing hash busy for hours.
+const MAX_RETRIES: u32 = 20;
+
+fn duration(
+    value: Option<&str>,
+    name: &str,
+    default: &str,
+    (min, max): Bounds,
+) -> Result<Duration> {
     let text = value.unwrap_or(default);
-    parse_duration(text).with_context(|| {
-        format!("{name} {text:?} is not a duration: use e.g. 30s, 10min, 12h or 7d")
-    })
+    let d = parse_duration(text).map_err(|why| {
+        bad_input(format!(
+            "{name} {:?} is not a duration ({why}): use e.g. 30s, 10min, 12h or 7d",
+            shorten(text)
+        ))
+    })?;
+    if d < min || d > max {
+        return Err(bad_input(format!(
+            "{name} {:?} is out of range: use {} to {}",
+            shorten(text),
+            human(min),
+            human(max)
+        )));
+    }
+    Ok(d)
+}
+
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(
+    value: T,
+    name: &str,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(bad_input(format!(
+            "{name} {value} is out of range: use {} to {}",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
+/// An http(s) URL with a host, e.g. `https://www.virustotal.com` or `http://127.0.0.1:8000`.
+fn check_api_url(url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+    let valid_host = host.is_some_and(|h| {
+        !h.is_empty()
+            && !h.contains('@')
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:[]_".contains(c))
+    });
+    if !valid_host || url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad_input(format!(
+            "API URL {:?} is not valid: use http(s)://host[:port], e.g. https://www.virustotal.com",
+            shorten(url)
+        )));
+    }
+    Ok(())
+}
+
+/// At most 60 characters of a user's value, for messages.
+fn shorten(text: &str) -> String {
+    let mut out: String = text.chars().take(60).collect();
+    if text.chars().count() > 60 {
+        out.push('…');
+    }
+    out
+}
+
+fn human(d: Duration) -> String {
+    match d.as_secs() {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}min", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 /// Whether a path names standard input.
 pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn useless_or_absurd_values_are_refused() {
+        assert!(duration(Some("0s"), "timeout", "30s", TIMEOUT).is_err());
+        assert!(duration(Some("99999999999999999999d"), "max-age", "7d", ANY).is_err());
+        assert!(duration(Some("0s"), "claim-after", "15s", CLAIM_AFTER).is_err());
+        assert_eq!(
+            duration(Some("0s"), "retry_backoff", "1s", BACKOFF).unwrap(),
+            Duration::ZERO
+        );
+        assert_eq!(
+            duration(None, "timeout", "30s", TIMEOUT).unwrap(),
+            Duration::from_secs(30)
+        );
+        for bad in [
+            "http://",
+            "ftp://x",
+            "https://user:pw@host",
+            "https://a b",
+            "x",
+        ] {
+            assert!(check_api_url(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "https://www.virustotal.com",
+            "http://127.0.0.1:8000",
+            "http://[::1]:80/vt",
+        ] {
+            assert!(check_api_url(good).is_ok(), "{good}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Every setting parser answers any text with a value or a message; none panics.
+        #[test]
+        fn every_parser_takes_any_text(text in "\\PC{0,40}", near in "[0-9.]{0,25}(ms|s|min|h|d)?") {
+            for t in [&text, &near] {
+                for bounds in [ANY, TIMEOUT, BACKOFF, CLAIM_AFTER] {
+                    if let Err(e) = duration(Some(t), "x", "1s", bounds) {
+                        proptest::prop_assert!(e.to_string().starts_with("x "));
+                    }
+                }
+                let _ = check_api_url(t);
+                let _ = FileConfig::parse(t);
+                let _ = FileConfig::parse(&format!("timeout = {t:?}\nrate = {t:?}"));
+            }
+        }
+    }
 }

@@ -2,9 +2,14 @@
 //! `@`, a tab or a carriage return gets a leading `'`, so Excel, LibreOffice and Google
 //! Sheets show it as text instead of running it (OWASP's CSV injection guidance). File names
 //! come from VirusTotal, where anyone can upload a file named `=HYPERLINK(...)`.
+//!
+//! Control characters other than tab, CR and LF (and bidi overrides) become U+FFFD first:
+//! a CSV is often read with `cat` or `less`, where `ESC[31m` in a name would be terminal
+//! escape injection.
 
 use std::io::{self, Write};
 
+use super::{replace_controls, LineBreaks};
 use crate::report::Row;
 
 /// The header, the same names as the JSON fields (without `engines`).
@@ -52,9 +57,10 @@ fn write_cell(w: &mut dyn Write, cell: &str) -> io::Result<()> {
     }
 }
 
-/// The cells of a row, text cells defused.
+/// The cells of a row, text cells cleaned of control characters and defused.
 pub fn cells(row: &Row) -> Vec<String> {
-    let text = |s: Option<&str>| defuse(s.unwrap_or("")).into_owned();
+    let text =
+        |s: Option<&str>| defuse(&replace_controls(s.unwrap_or(""), LineBreaks::Keep)).into_owned();
     let num = |n: Option<String>| n.unwrap_or_default();
     vec![
         text(Some(&row.input)),
@@ -118,6 +124,28 @@ mod tests {
         }
         assert_eq!(defuse("a=1"), "a=1");
         assert_eq!(defuse(""), "");
+    }
+
+    #[test]
+    fn replaces_terminal_escapes_but_keeps_line_breaks() {
+        let mut row = Row::error(&crate::Hash::parse(&"a".repeat(32)).unwrap(), "x");
+        row.meaningful_name = Some("\u{1b}[31mred\u{7}\u{9b}2J\tb\r\nc\u{202e}d".into());
+        row.names = vec!["=\u{1b}]0;title\u{7}".into()];
+        let cells = cells(&row);
+        assert_eq!(
+            cells[14],
+            "\u{fffd}[31mred\u{fffd}\u{fffd}2J\tb\r\nc\u{fffd}d"
+        );
+        assert_eq!(cells[15], "'=\u{fffd}]0;title\u{fffd}");
+        let mut out = Vec::new();
+        write_csv_row(&mut out, &row).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && !"\t\r\n".contains(c)),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -51,7 +51,11 @@ pub fn write_html(
         escape(&opts.title),
         escape(&opts.generated_at)
     )?;
-    writeln!(w, "<span>{} hashes</span>", summary.total)?;
+    writeln!(
+        w,
+        "<span>{}</span>",
+        super::count(summary.total, "hash", "hashes")
+    )?;
     for v in Verdict::ALL {
         if let Some(n) = summary.verdicts.get(v.as_str()) {
             writeln!(w, "<span class=\"{0}\">{n} {0}</span>", v.as_str())?;
@@ -59,8 +63,9 @@ pub fn write_html(
     }
     writeln!(
         w,
-        "<span>{} from cache</span><span>{} lines without a hash</span></p>",
-        summary.cache_hits, summary.lines_without_hash
+        "<span>{} from cache</span><span>{} without a hash</span></p>",
+        summary.cache_hits,
+        super::count(summary.lines_without_hash, "line", "lines")
     )?;
     writeln!(
         w,

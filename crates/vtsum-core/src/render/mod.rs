@@ -1,7 +1,9 @@
 //! Renderers: the same rows in every format. `json` and `jsonl` are serde of [`Row`];
-//! [`csv`] defuses spreadsheet formulas; [`table`] strips terminal control characters;
-//! [`html`] escapes everything. All of them write to any [`std::io::Write`].
+//! [`csv`] defuses spreadsheet formulas; [`csv`] and [`table`] replace terminal control
+//! characters ([`replace_controls`]); [`html`] escapes everything. All of them write to any
+//! [`std::io::Write`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
@@ -59,6 +61,45 @@ impl FromStr for Format {
             .find(|f| f.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| format!("unknown format {s:?}: use table, csv, json, jsonl or html"))
     }
+}
+
+/// What [`replace_controls`] does with tab, CR and LF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineBreaks {
+    /// Keep them (CSV quotes them).
+    Keep,
+    /// Turn them into spaces (one table row is one line).
+    Space,
+}
+
+/// Whether a character can change how a terminal or an editor shows the text around it:
+/// C0 and C1 controls and DEL (`ESC[31m`, `CSI`), and the bidirectional overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069) that make text read in another order.
+pub fn is_hostile_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Replaces every [hostile control character](is_hostile_control) with U+FFFD, so a file
+/// name from VirusTotal cannot colour, clear or reorder the analyst's terminal.
+pub fn replace_controls(text: &str, breaks: LineBreaks) -> Cow<'_, str> {
+    if !text.chars().any(is_hostile_control) {
+        return Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| match c {
+            '\t' | '\r' | '\n' if breaks == LineBreaks::Keep => c,
+            '\t' | '\r' | '\n' => ' ',
+            c if is_hostile_control(c) => '\u{fffd}',
+            c => c,
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// `1 hash`, `2 hashes`.
+pub fn count<N: fmt::Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    let word = if n == N::from(1) { one } else { many };
+    format!("{n} {word}")
 }
 
 /// Presentation settings.

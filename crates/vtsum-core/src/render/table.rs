@@ -5,15 +5,9 @@ use std::io::{self, Write};
 
 use crate::report::{Row, Verdict};
 
-/// Replaces C0/C1 control characters and DEL with `?`, and line breaks with spaces.
+/// Replaces control characters and bidi overrides with U+FFFD, and line breaks with spaces.
 pub fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '\n' | '\r' | '\t' => ' ',
-            c if c.is_control() => '?',
-            c => c,
-        })
-        .collect()
+    super::replace_controls(text, super::LineBreaks::Space).into_owned()
 }
 
 /// Cuts a cleaned cell to `max` characters, ending in `…` when cut.
@@ -106,7 +100,10 @@ mod tests {
 
     #[test]
     fn cleans_controls_and_fits() {
-        assert_eq!(clean("a\u{1b}[31mb\u{9b}c\nd"), "a?[31mb?c d");
+        assert_eq!(
+            clean("a\u{1b}[31mb\u{9b}c\nd\u{202e}e"),
+            "a\u{fffd}[31mb\u{fffd}c d\u{fffd}e"
+        );
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abc", 4), "abc");
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::v3::{bound, int, text};
+use super::v3::{bound, count, int, text};
 use crate::hash::Hash;
 use crate::report::{EngineResult, FileReport, Lookup, Stats};
 
@@ -57,8 +57,8 @@ fn parse_one(v: &Value) -> Result<Lookup, String> {
             );
         }
     }
-    let positives = int(v.get("positives")).unwrap_or(0).max(0) as u32;
-    let total = int(v.get("total")).unwrap_or(0).max(0) as u32;
+    let positives = count(v.get("positives"));
+    let total = count(v.get("total"));
     let scan_date = text(v.get("scan_date")).and_then(|d| {
         chrono::NaiveDateTime::parse_from_str(&d, "%Y-%m-%d %H:%M:%S")
             .ok()

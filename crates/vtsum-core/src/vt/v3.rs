@@ -46,8 +46,13 @@ pub(crate) fn int(v: Option<&Value>) -> Option<i64> {
     }
 }
 
-fn count(v: Option<&Value>) -> u32 {
-    int(v).and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
+/// Largest engine count kept. VirusTotal has about 75 engines; a bigger number is garbage,
+/// and bounding it keeps sums of counts from overflowing.
+pub const MAX_COUNT: u32 = 100_000;
+
+/// An engine count: non-negative, at most [`MAX_COUNT`].
+pub(crate) fn count(v: Option<&Value>) -> u32 {
+    int(v).map_or(0, |n| n.clamp(0, i64::from(MAX_COUNT)) as u32)
 }
 
 fn strings(v: Option<&Value>, max: usize) -> Vec<String> {
@@ -83,7 +88,7 @@ pub fn parse_file(body: &[u8]) -> Result<FileReport, String> {
             suspicious: count(s.get("suspicious")),
             undetected: count(s.get("undetected")),
             harmless: count(s.get("harmless")),
-            timeout: count(s.get("timeout")) + count(s.get("confirmed-timeout")),
+            timeout: count(s.get("timeout")).saturating_add(count(s.get("confirmed-timeout"))),
             type_unsupported: count(s.get("type-unsupported")),
             failure: count(s.get("failure")),
         })

@@ -6,22 +6,26 @@ use anyhow::{Context, Result};
 use crate::cli::FakevtArgs;
 use crate::demo::fake_config;
 use crate::exit::Exit;
+use crate::output::print_all;
 
 /// Runs the fake until Ctrl-C or SIGTERM.
 pub async fn run(args: FakevtArgs) -> Result<Exit> {
     let mut config = fake_config(&args.keys, &args.rate, args.seed, args.corpus_size)?;
     if args.list {
         let corpus = fakevt::Corpus::generate(args.seed, args.corpus_size);
-        for f in corpus.files() {
-            println!("{} {} {}", f.md5, f.sha1, f.sha256);
-        }
-        return Ok(Exit::Ok);
+        let text: String = corpus
+            .files()
+            .iter()
+            .map(|f| format!("{} {} {}\n", f.md5, f.sha1, f.sha256))
+            .collect();
+        // `vtsum fakevt --list | head -1` closes the pipe early: that is not an error.
+        return print_all(text.as_bytes());
     }
     config.addr = ([127, 0, 0, 1], args.port).into();
     let server = fakevt::spawn(config)
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
-    println!("{}", server.url());
+    print_all(format!("{}\n", server.url()).as_bytes())?;
     crate::shutdown_signal().await;
     server.shutdown().await;
     Ok(Exit::Ok)

@@ -66,12 +66,13 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
         })
         .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(Exit::Ok);
+        let text = serde_json::to_string_pretty(&rows)? + "\n";
+        return crate::output::print_all(text.as_bytes());
     }
     let pair = |p: Option<(u64, u64)>| p.map_or("-".to_string(), |(u, a)| format!("{u}/{a}"));
-    println!(
-        "{:<10} {:>8} {:>10} {:>12} {:>14} {:>14}  ALLOWANCE FROM",
+    // Written at once at the end: `| head` must not make a print panic.
+    let mut text = format!(
+        "{:<10} {:>8} {:>10} {:>12} {:>14} {:>14}  ALLOWANCE FROM\n",
         "KEY", "LEDGER", "VT HOUR", "VT DAY", "VT MONTH", "SCHEDULER"
     );
     for r in &rows {
@@ -85,27 +86,27 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
             DailySource::Default => "default (500/day)",
             DailySource::None => "no daily limit",
         };
-        println!(
-            "{:<10} {:>8} {:>10} {:>12} {:>14} {:>14}  {source}{}",
+        let state = if r.state == "ok" {
+            String::new()
+        } else {
+            format!(" ({})", r.state)
+        };
+        text.push_str(&format!(
+            "{:<10} {:>8} {:>10} {:>12} {:>14} {:>14}  {source}{state}\n",
             r.key,
             r.ledger_today,
             pair(r.hourly),
             pair(r.daily),
             pair(r.monthly),
             scheduler,
-            if r.state == "ok" {
-                String::new()
-            } else {
-                format!(" ({})", r.state)
-            }
-        );
+        ));
         if let Some(e) = &r.remote_error {
-            eprintln!(
+            crate::output::say(&format!(
                 "vtsum: key {}: VirusTotal's figures unavailable ({e}); the scheduler goes by \
                  --rate and the ledger",
                 r.key
-            );
+            ));
         }
     }
-    Ok(Exit::Ok)
+    crate::output::print_all(text.as_bytes())
 }

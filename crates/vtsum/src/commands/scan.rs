@@ -6,20 +6,23 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
 use vtsum_core::extract::{extract_reader, Extracted, Extractor};
-use vtsum_core::render::{self, Format, RenderOptions};
+use vtsum_core::render::{self, count, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
 use vtsum_core::store::{self, JobSpec};
 
 use crate::cli::{FailOn, GlobalArgs, ScanArgs};
 use crate::demo;
 use crate::exit::Exit;
-use crate::output::{choose_format, use_color, Output};
+use crate::output::{choose_format, say, use_color, Output};
 use crate::progress::{human_duration, Bar};
-use crate::settings::{default_db_path, engine_config, is_stdin, FileConfig, Tuning};
+use crate::settings::{default_db_path, engine_config, is_stdin, threshold, FileConfig, Tuning};
 
 /// Runs `vtsum scan`.
 pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     let file = FileConfig::load(global)?;
+    // Bad settings are reported before any input is read or any request sent.
+    let format = choose_format(args.format, args.output.as_deref())?;
+    let threshold = threshold(args.threshold, &file)?;
     let extracted = read_inputs(&args)?;
     let mut api = args.api.clone();
     let (_demo, store_url) = demo::resolve(global, &file, &mut api).await?;
@@ -32,10 +35,9 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     let store = store::open(&store_url, &default_db_path("vtsum.db"))?;
     let engine = Engine::new(cfg, store)?;
     let row_options = RowOptions {
-        threshold: args.threshold.or(file.threshold).unwrap_or(3),
+        threshold,
         engines: args.engines,
     };
-    let format = choose_format(args.format, args.output.as_deref());
     let quiet = global.quiet;
     let bar = Mutex::new(Bar::new(!quiet && std::io::stderr().is_terminal()));
     let note = |text: &str| {
@@ -77,10 +79,8 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     let sink = |event: &Event| match event {
         Event::Item { hash, result, .. } if format == Format::Jsonl => {
             let row = Row::from_result(hash, result, row_options);
-            if let Err(e) = write_jsonl(&output, &row, &cancel) {
-                note(&format!("vtsum: {e:#}"));
-                cancel.cancel();
-            }
+            // A failed write stops the run; the message comes once, at the end.
+            let _ = write_jsonl(&output, &row, &cancel);
         }
         Event::Progress(p) => bar.lock().unwrap_or_else(|e| e.into_inner()).update(p),
         Event::Waiting { resumes_at } if args.wait => note(&format!(
@@ -125,6 +125,12 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     summary.count_rows(&rows);
 
     let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(failed) = &out.failed {
+        anyhow::bail!(
+            "{failed}. The scan stopped; the answers so far are saved, so running the same \
+             command again (with somewhere to write) resumes it"
+        );
+    }
     if format != Format::Jsonl {
         let opts = RenderOptions {
             color: format == Format::Table && use_color(args.color, args.output.is_some()),
@@ -137,26 +143,26 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     if !quiet {
-        eprintln!("{}", summary_line(&summary));
+        say(&summary_line(&summary));
         for line in spent_keys(&engine.key_status()?) {
-            eprintln!("{line}");
+            say(&line);
         }
     }
     Ok(match outcome {
         RunOutcome::WaitingQuota { resumes_at } => {
-            eprintln!(
-                "vtsum: every key is out of daily quota; {} hashes left. Quota resets at {}. \
+            say(&format!(
+                "vtsum: every key is out of daily quota; {} left. Quota resets at {}. \
                  Run the same command again then to finish (done work is kept), or add --wait.",
-                summary.pending,
+                count(summary.pending, "hash", "hashes"),
                 when(resumes_at)
-            );
+            ));
             Exit::QuotaExhausted
         }
         RunOutcome::Cancelled => {
-            eprintln!(
-                "vtsum: interrupted; {} hashes left. Run the same command again to resume.",
-                summary.pending
-            );
+            say(&format!(
+                "vtsum: interrupted; {} left. Run the same command again to resume.",
+                count(summary.pending, "hash", "hashes")
+            ));
             Exit::Interrupted
         }
         RunOutcome::Done => exit_for_rows(&rows, args.fail_on),
@@ -181,7 +187,7 @@ fn exit_for_rows(rows: &[Row], fail_on: Option<FailOn>) -> Exit {
 fn write_jsonl(output: &Mutex<Output>, row: &Row, cancel: &Cancel) -> Result<()> {
     let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
     out.write_with(|w| render::write_jsonl_row(w, row))?;
-    if out.broken_pipe {
+    if out.stopped() {
         cancel.cancel();
     }
     Ok(())
@@ -191,7 +197,7 @@ fn write_jsonl(output: &Mutex<Output>, row: &Row, cancel: &Cancel) -> Result<()>
 fn read_inputs(args: &ScanArgs) -> Result<Extracted> {
     if args.inputs.is_empty() || (args.inputs.len() == 1 && is_stdin(&args.inputs[0])) {
         if std::io::stdin().is_terminal() {
-            eprintln!("vtsum: reading hashes from the terminal; end with Ctrl-D");
+            say("vtsum: reading hashes from the terminal; end with Ctrl-D");
         }
         return extract_reader(std::io::stdin().lock()).context("cannot read standard input");
     }
@@ -257,8 +263,8 @@ fn summary_line(s: &Summary) -> String {
         })
         .collect();
     let mut parts = vec![format!(
-        "{} hashes: {}",
-        s.total,
+        "{}: {}",
+        count(s.total, "hash", "hashes"),
         if verdicts.is_empty() {
             "none done".to_string()
         } else {
@@ -280,9 +286,12 @@ fn summary_line(s: &Summary) -> String {
     } else {
         format!("requests by key: {}", requests.join(" "))
     });
-    parts.push(format!("{} lines without a hash", s.lines_without_hash));
+    parts.push(format!(
+        "{} without a hash",
+        count(s.lines_without_hash, "line", "lines")
+    ));
     if s.duplicates > 0 {
-        parts.push(format!("{} duplicates", s.duplicates));
+        parts.push(count(s.duplicates, "duplicate", "duplicates"));
     }
     parts.join(" · ")
 }
@@ -314,7 +323,7 @@ fn spent_keys(keys: &[vtsum_core::quota::KeyStatus]) -> Vec<String> {
 fn spawn_ctrl_c(cancel: Cancel) {
     tokio::spawn(async move {
         crate::shutdown_signal().await;
-        eprintln!("\nvtsum: stopping after the requests in flight (Ctrl-C again to quit now)");
+        say("\nvtsum: stopping after the requests in flight (Ctrl-C again to quit now)");
         cancel.cancel();
         crate::shutdown_signal().await;
         std::process::exit(Exit::Interrupted as i32);

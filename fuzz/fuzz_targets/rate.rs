@@ -1,0 +1,7 @@
+//! Fuzz target `rate`: see `fuzz_checks::rate` for what must hold for every input.
+#![no_main]
+
+#[path = "../../crates/vtsum-core/tests/fuzz_checks/mod.rs"]
+mod fuzz_checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::rate(data));
