@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use common::*;
 use vtsum_core::engine::{Engine, RunOptions, RunOutcome};
-use vtsum_core::quota::utc_day;
+use vtsum_core::quota::{utc_day, KeyState};
 use vtsum_core::store::memory::MemoryStore;
 use vtsum_core::store::sqlite::SqliteStore;
 use vtsum_core::store::Store;
@@ -97,7 +97,7 @@ async fn use_elsewhere_that_virustotal_reports_is_not_spent_again() {
     let a = ApiKey::new("used-a").id().clone();
     let status = engine.key_status().unwrap();
     let a = status.iter().find(|s| s.id == a).unwrap();
-    assert_eq!(a.state, "exhausted");
+    assert_eq!(a.state, KeyState::Exhausted);
     assert_eq!(
         a.used_today, 500,
         "VirusTotal's count wins over the ledger's"
@@ -130,7 +130,7 @@ async fn a_premium_allowance_from_virustotal_replaces_the_default_500() {
     let status = engine.key_status().unwrap();
     let s = status.iter().find(|s| s.id == a).unwrap();
     assert_eq!(s.daily_limit, Some(1000));
-    assert_eq!(s.state, "ok");
+    assert_eq!(s.state, KeyState::Ok);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

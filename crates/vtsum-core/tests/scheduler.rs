@@ -119,7 +119,7 @@ async fn a_refused_key_hands_its_hashes_to_another_and_nothing_fails() {
     let status = engine.key_status().unwrap();
     let spent_status = status.iter().find(|s| s.id == spent).unwrap();
     // Refusals rest a key; only VirusTotal's figures or the ledger end its day.
-    assert_eq!(spent_status.state, "resting");
+    assert_eq!(spent_status.state, vtsum_core::quota::KeyState::Resting);
     for h in &input {
         assert_eq!(c.requests_by_hash[h.as_str()], 1, "{h} answered once");
     }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use vtsum_core::engine::Engine;
+use vtsum_core::quota::KeyState;
 use vtsum_core::report::iso8601;
 use vtsum_core::store::{JobInfo, JobState};
 
@@ -90,10 +91,10 @@ pub fn keys(engine: Option<&Engine>) -> Result<Vec<KeyView>, vtsum_core::Error> 
         .into_iter()
         .map(|k| KeyView {
             id: k.id.0,
-            state: k.state,
+            state: k.state.as_str(),
             // A spent or rejected key has nothing left now, whatever its short window says.
             free_now: match k.state {
-                "exhausted" | "rejected" => Some(0),
+                KeyState::Exhausted | KeyState::Rejected => Some(0),
                 _ => (k.free_now != u32::MAX).then_some(k.free_now),
             },
             used_today: k.used_today,

@@ -39,7 +39,7 @@ mod window;
 pub use acquire::{Ask, Round, Shared, Step};
 pub use figures::DailySource;
 use figures::Figures;
-pub use status::KeyStatus;
+pub use status::{KeyState, KeyStatus};
 use window::{with_margin, Window};
 
 /// Today's UTC date as the ledger names days (`YYYY-MM-DD`).

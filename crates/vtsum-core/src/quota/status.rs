@@ -12,12 +12,37 @@ use super::{utc_day, DailySource, KeyPool};
 use crate::key::KeyId;
 use crate::vt::RemoteQuota;
 
+/// Where a key stands, as pages, the API, metrics and the CLI show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Usable now or as soon as a window slot frees.
+    Ok,
+    /// Resting after a refusal, or until the next hour's allowance.
+    Resting,
+    /// Out of quota for the day (or the month).
+    Exhausted,
+    /// Refused by VirusTotal (401/403): not used again in this process.
+    Rejected,
+}
+
+impl KeyState {
+    /// The snake_case name the API and pages use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Ok => "ok",
+            KeyState::Resting => "resting",
+            KeyState::Exhausted => "exhausted",
+            KeyState::Rejected => "rejected",
+        }
+    }
+}
+
 /// A key's state for display (CLI `quota`, web panel, metrics). Never holds the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyStatus {
     pub id: KeyId,
-    /// `ok`, `resting`, `exhausted` (for today, or the month) or `rejected`.
-    pub state: &'static str,
+    pub state: KeyState,
     /// Requests that may be sent right now under the sliding windows.
     pub free_now: u32,
     /// Requests counted today: the larger of the ledger and VirusTotal's count.
@@ -80,13 +105,13 @@ impl KeyPool {
                 || slot.month_out_until.is_some_and(|t| t > wall.timestamp())
                 || cap.is_some_and(|l| ledger_today >= u64::from(l));
             let state = if slot.rejected.is_some() {
-                "rejected"
+                KeyState::Rejected
             } else if exhausted {
-                "exhausted"
+                KeyState::Exhausted
             } else if slot.rest_until.is_some_and(|t| t > now) {
-                "resting"
+                KeyState::Resting
             } else {
-                "ok"
+                KeyState::Ok
             };
             out.push(KeyStatus {
                 id: slot.key.id().clone(),

@@ -61,7 +61,7 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
                 scheduler_used_today: status.used_today,
                 daily_limit: status.daily_limit,
                 daily_source: status.daily_source,
-                state: status.state,
+                state: status.state.as_str(),
             }
         })
         .collect();

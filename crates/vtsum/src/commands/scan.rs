@@ -299,7 +299,7 @@ fn summary_line(s: &Summary) -> String {
 /// A line for each key that is out for the day (or the month), saying whose count says so.
 fn spent_keys(keys: &[vtsum_core::quota::KeyStatus]) -> Vec<String> {
     keys.iter()
-        .filter(|k| k.state == "exhausted")
+        .filter(|k| k.state == vtsum_core::quota::KeyState::Exhausted)
         .map(|k| {
             let whose = if k.remote.as_ref().is_some_and(|r| r.daily.is_some()) {
                 "with VirusTotal's own count"
