@@ -130,4 +130,5 @@ async fn a_server_stopped_mid_job_resumes_it_and_asks_no_hash_twice() {
         .await
         .json();
     assert_eq!(rows["results"].as_array().unwrap().len(), 28);
+    assert_no_429(&f.fake);
 }

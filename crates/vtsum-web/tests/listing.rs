@@ -54,10 +54,6 @@ async fn the_jobs_page_lists_past_jobs_and_a_deleted_jobs_answers_stay_cached() 
             "a delete: {tr}"
         );
     }
-    assert!(
-        html.find(&format!("/jobs/{b}\"")) < html.find(&format!("/jobs/{a}\"")),
-        "newest first"
-    );
 
     // Delete the older job from the page.
     let del = send(&f.app, post(&format!("/jobs/{a}/delete"), "text/plain", "")).await;

@@ -101,6 +101,7 @@ async fn every_row_arrives_live_once_and_never_behind_the_counters() {
         events.iter().all(|(n, _)| n != "resync" && n != "notice"),
         "nothing to resync or notice here"
     );
+    assert_no_429(&f.fake);
 
     // A watcher arriving after the end sees the true state at once.
     let late = read_events(&f.app, &id, T, |ev| !ev.is_empty()).await;
@@ -162,6 +163,7 @@ async fn a_key_rejected_mid_job_is_a_notice_by_id_and_the_job_goes_on() {
         (Some(16), Some(0))
     );
     assert_eq!(rows(events).len(), 16);
+    assert_no_429(&f.fake);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

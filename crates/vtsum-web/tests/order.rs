@@ -103,6 +103,7 @@ async fn deleting_a_running_job_stops_it_within_the_requests_in_flight() {
             .status,
         StatusCode::NOT_FOUND
     );
+    assert_no_429(&f.fake);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

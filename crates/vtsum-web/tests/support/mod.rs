@@ -287,3 +287,14 @@ pub fn arrivals_of(fake: &fakevt::FakeVt, hashes: &[String]) -> usize {
         .filter(|a| a.hashes.iter().any(|h| hashes.contains(h)))
         .count()
 }
+
+/// The fake refused nothing: the engine kept to the limits it was told as text, so it read
+/// that text as the fake's literal limits say.
+pub fn assert_no_429(fake: &fakevt::FakeVt) {
+    let refused = fake.counters().quota_refusals_by_key;
+    assert_eq!(
+        refused.values().sum::<u64>(),
+        0,
+        "the fake refused requests over its limits: {refused:?}"
+    );
+}
