@@ -17,6 +17,8 @@ RUN apt-get update \
 COPY --from=build /src/target/release/vtsum /usr/local/bin/vtsum
 USER vtsum
 WORKDIR /home/vtsum
+# Listening beyond loopback needs VTSUM_AUTH_TOKEN (or --insecure-no-auth): without one
+# `vtsum serve` refuses to start, so `docker run -e VTSUM_AUTH_TOKEN=… image`.
 ENV VTSUM_BIND=0.0.0.0:8080 \
     VTSUM_STORE=sqlite:/home/vtsum/.local/share/vtsum/vtsum.db
 EXPOSE 8080

@@ -20,8 +20,9 @@ apt_install() {
 }
 
 # Browser tests drive Debian's Chromium through ChromeDriver; the Redis tests need a
-# redis-server of their own, and openssl for the TLS test's certificate.
-apt_install chromium chromium-driver redis-server openssl
+# redis-server of their own, and openssl for the TLS test's certificate; the test of
+# `--wait` across midnight sets the processes' clocks with libfaketime.
+apt_install chromium chromium-driver redis-server openssl faketime
 
 # A throwaway Redis on a free port, unless VTSUM_TEST_REDIS names one; stopped on exit.
 if [ -z "${VTSUM_TEST_REDIS:-}" ]; then

@@ -25,9 +25,16 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
-    /// The Redis store failed (the URL is shown without its password).
-    #[error("Redis store {url}: {message} (is the server running and reachable? check --store)")]
-    Redis { url: String, message: String },
+    /// The Redis store failed (the URL is shown without its password). `unreachable` says
+    /// whether the server could not be reached (connection refused, dropped, timed out) —
+    /// worth waiting for — rather than refusing a command, which waiting will not mend.
+    #[error("Redis store {url}: {source} (is the server running and reachable? check --store)")]
+    Redis {
+        url: String,
+        unreachable: bool,
+        #[source]
+        source: redis::RedisError,
+    },
 
     /// A stored value could not be decoded (a store written by another version, or damaged).
     #[error(
@@ -65,9 +72,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Whether the store could not be reached: worth waiting and trying again, not a
-    /// reason to fail a job.
+    /// reason to fail a job. A command the server refused (a script error, a key of the
+    /// wrong type) is not: waiting would pause the job for ever.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Error::Redis { .. })
+        matches!(
+            self,
+            Error::Redis {
+                unreachable: true,
+                ..
+            }
+        )
     }
 
     /// Wraps an I/O error with a short description of what was being done.

@@ -78,3 +78,20 @@ proptest! {
         prop_assert_eq!(ex.lines_without_hash, without);
     }
 }
+
+/// README: a hash must not touch an ASCII letter, digit or `_`; anything else, non-ASCII
+/// letters included, separates.
+#[test]
+fn non_ascii_letters_separate_and_ascii_word_characters_do_not() {
+    let md5 = "d41d8cd98f00b204e9800998ecf8427e";
+    for text in [
+        format!("哈希{md5}。"),
+        format!("prüfsumme:é{md5}ü"),
+        format!("«{md5}»"),
+    ] {
+        assert_eq!(got(text.as_bytes()), vec![md5.to_string()], "{text}");
+    }
+    for text in [format!("x{md5}"), format!("{md5}_1"), format!("9{md5}")] {
+        assert!(got(text.as_bytes()).is_empty(), "{text}");
+    }
+}

@@ -93,3 +93,36 @@ async fn three_engines_share_two_keys(open: impl Fn() -> Arc<dyn Store>) {
         "{in_span} requests in {WINDOWS} windows, ideal {ideal}"
     );
 }
+
+/// A command the server refuses (here the quota script meets a key of the wrong type) is a
+/// bug to fail on, not an outage: the job fails with the reason instead of pausing for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_redis_command_fails_the_job_instead_of_pausing_it() {
+    let fake = fake(&["wrongtype-key"], "4/1s").await;
+    let prefix = unique_prefix();
+    let url = format!("{}?prefix={prefix}", redis_url());
+    let store: Arc<dyn Store> = Arc::new(RedisStore::open(&url).unwrap());
+    // The quota script keeps a sorted set per key and window (1 s plus a 3 ms margin).
+    let id = vtsum_core::ApiKey::new("wrongtype-key").id().to_string();
+    let mut raw = redis::Client::open(redis_url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}q:{id}:1003"))
+        .arg("not a sorted set")
+        .query(&mut raw)
+        .unwrap();
+    let engine = Engine::new(config(&fake, &["wrongtype-key"], "4/1s"), store).unwrap();
+    let (job, _) = engine.open_scan(spec(), &hashes(&fake, 2, 0)).unwrap();
+    let cancel = vtsum_core::engine::Cancel::new();
+    let run = engine.run_job(&job.id, RunOptions::default(), &|_| {}, &cancel);
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), run)
+        .await
+        .expect("the run ends instead of waiting for an outage that is not one");
+    let err = outcome.expect_err("the run fails");
+    assert!(err.to_string().contains("WRONGTYPE"), "{err}");
+    let job = engine.store().job_get(&job.id).unwrap().unwrap();
+    assert_eq!(job.state, vtsum_core::store::JobState::Failed);
+    assert!(job.error.unwrap().contains("WRONGTYPE"));
+}

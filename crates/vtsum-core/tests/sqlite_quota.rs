@@ -51,13 +51,13 @@ fn two_handles_on_one_file_share_each_window_and_the_day() {
     assert_eq!(
         a.quota_acquire(&request(&key, &windows, &own, Some(3)))
             .unwrap(),
-        SharedGrant::Granted
+        SharedGrant::Granted(1)
     );
     let other = format!("{}-run-2", std::process::id());
     assert_eq!(
         b.quota_acquire(&request(&key, &windows, &other, Some(3)))
             .unwrap(),
-        SharedGrant::Granted
+        SharedGrant::Granted(1)
     );
     // The window is full; both slots are in flight, so nobody knows when they free.
     let third = format!("{}-run-3", std::process::id());
@@ -84,7 +84,7 @@ fn two_handles_on_one_file_share_each_window_and_the_day() {
         let t = format!("{}-k2-{i}", std::process::id());
         assert_eq!(
             a.quota_acquire(&request(&k2, &wide, &t, Some(3))).unwrap(),
-            SharedGrant::Granted
+            SharedGrant::Granted(1)
         );
     }
     let t = format!("{}-k2-4", std::process::id());
@@ -110,7 +110,7 @@ fn a_dead_process_holds_its_slots_one_window_and_its_claims_not_at_all() {
         store
             .quota_acquire(&request(&key, &windows, &token, None))
             .unwrap(),
-        SharedGrant::Granted
+        SharedGrant::Granted(1)
     );
     let mine = format!("{}-run-2", std::process::id());
     // Held for the whole hold (40 s) if it were alive; dead, it frees a window from now.
@@ -176,5 +176,29 @@ fn a_clock_that_went_backwards_delays_a_slot_but_never_for_hours() {
     assert!(
         ahead <= (HOLD + WINDOW).as_millis() as i64 + 1000,
         "{ahead} ms"
+    );
+}
+
+#[test]
+fn the_day_s_last_units_are_granted_to_a_batch_that_asks_for_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("vtsum.db")).unwrap();
+    let key = KeyId("k1".into());
+    let windows = [(100, WINDOW)];
+    store.ledger_add(&key, "2026-11-26", 497).unwrap();
+    let token = format!("{}-batch", std::process::id());
+    let mut batch = request(&key, &windows, &token, Some(500));
+    batch.cost = 4;
+    assert_eq!(
+        store.quota_acquire(&batch).unwrap(),
+        SharedGrant::Granted(3)
+    );
+    assert_eq!(store.ledger_used(&key, "2026-11-26").unwrap(), 500);
+    let next = format!("{}-next", std::process::id());
+    assert_eq!(
+        store
+            .quota_acquire(&request(&key, &windows, &next, Some(500)))
+            .unwrap(),
+        SharedGrant::DayOut
     );
 }

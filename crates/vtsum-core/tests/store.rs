@@ -194,3 +194,40 @@ fn store_urls_open_or_explain() {
         "{e}"
     );
 }
+
+/// Both stores that share quotas grant a batch the day's last units rather than none.
+#[test]
+fn shared_quotas_grant_the_day_s_last_units_to_a_bigger_batch() {
+    use vtsum_core::store::{QuotaRequest, SharedGrant};
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("q.db")).unwrap());
+    let url = format!("{}?prefix={}", redis_url(), unique_prefix());
+    let redis: Arc<dyn Store> = Arc::new(RedisStore::open(&url).unwrap());
+    for store in [sqlite, redis] {
+        let key = KeyId("batch-key".into());
+        let day = vtsum_core::quota::utc_day();
+        store.ledger_add(&key, &day, 497).unwrap();
+        let windows = [(100, std::time::Duration::from_secs(1))];
+        let req = |token: &'static str, cost| QuotaRequest {
+            key: &key,
+            windows: &windows,
+            daily: Some(500),
+            day: &day,
+            cost,
+            token,
+            hold: std::time::Duration::from_secs(40),
+        };
+        let described = store.describe();
+        assert_eq!(
+            store.quota_acquire(&req("b1", 4)).unwrap(),
+            SharedGrant::Granted(3),
+            "{described}"
+        );
+        assert_eq!(store.ledger_used(&key, &day).unwrap(), 500, "{described}");
+        assert_eq!(
+            store.quota_acquire(&req("b2", 1)).unwrap(),
+            SharedGrant::DayOut,
+            "{described}"
+        );
+    }
+}

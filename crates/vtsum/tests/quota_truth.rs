@@ -285,3 +285,29 @@ async fn a_key_virustotal_allows_1000_a_day_is_scheduled_past_500() {
         c.requests_by_key
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_virustotal_s_figures_it_says_so_once_and_goes_by_rate_and_ledger() {
+    let fake = fake(&["blind-a", "blind-b"], 20, Duration::from_secs(1), None).await;
+    fake.hide_quota_figures();
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("vtsum.db").display());
+    let path = input(dir.path(), "list.txt", &corpus(&fake, 0..10));
+    // `--rate` names no day: the public 500 a day applies while the figures are unknown.
+    let stderr = ok(&scan(&fake, "blind-a,blind-b", "20/1s", dir.path(), &store)
+        .arg(path)
+        .output()
+        .unwrap());
+    let said = stderr
+        .matches("cannot read VirusTotal's quota figures")
+        .count();
+    assert_eq!(said, 1, "said once for both keys: {stderr}");
+    assert!(stderr.contains("--rate and the local ledger"), "{stderr}");
+    let c = fake.counters();
+    assert_eq!(c.requests_by_hash.len(), 10, "all looked up");
+    assert_eq!(
+        c.quota_calls_by_key.values().sum::<u64>(),
+        2,
+        "one try per key"
+    );
+}

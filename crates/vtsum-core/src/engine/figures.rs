@@ -39,7 +39,10 @@ impl Engine {
 
     /// Applies one key's figures (or why they could not be read) to the pool.
     pub fn apply_figures(&self, (key, read): FiguresRead) -> Result<()> {
-        self.pool().apply_figures(&key, read)
+        // The ledger is read outside the pool's lock: runs take leases meanwhile.
+        let ledger = self.store.ledger_used(&key, &crate::quota::utc_day())?;
+        self.pool().apply_figures(&key, read, ledger);
+        Ok(())
     }
 
     /// Reads the figures of every key that wants them and waits for all of them.

@@ -27,7 +27,7 @@ impl Run<'_> {
     }
 
     /// Handles a finished request.
-    pub(super) fn land(
+    pub(super) async fn land(
         &mut self,
         (flight, result, at): Landed,
         queue: &mut VecDeque<Work>,
@@ -52,7 +52,7 @@ impl Run<'_> {
             .requests
             .entry((key_id.clone(), outcome.to_string()))
             .or_default() += 1;
-        let newly_rejected = self.engine.pool().release(lease, at, release);
+        let newly_rejected = self.engine.release(lease, at, release).await;
         match result {
             Ok(answers) => {
                 for work in items {

@@ -23,6 +23,7 @@ use crate::vt::{ClientConfig, VtClient};
 mod cancel;
 mod figures;
 mod flight;
+mod lease;
 mod record;
 mod run;
 mod take;
@@ -164,7 +165,14 @@ impl Engine {
 
     /// Every key's quota state.
     pub fn key_status(&self) -> Result<Vec<KeyStatus>> {
-        self.pool().status(Instant::now())
+        // The ledger is read outside the pool's lock: runs take leases meanwhile.
+        let ids = self.pool().key_ids();
+        let day = crate::quota::utc_day();
+        let ledgers = ids
+            .iter()
+            .map(|id| self.store.ledger_used(id, &day))
+            .collect::<Result<Vec<u64>>>()?;
+        Ok(self.pool().status(Instant::now(), &ledgers))
     }
 
     /// Requests this process sent, by key id.

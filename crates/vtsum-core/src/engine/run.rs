@@ -230,7 +230,7 @@ impl Run<'_> {
                 if batch.is_empty() {
                     break;
                 }
-                let acquired = match engine.pool().acquire(batch.len() as u32, now) {
+                let acquired = match engine.acquire(batch.len() as u32, now).await {
                     Ok(acquired) => acquired,
                     Err(e) => {
                         self.put_back(&mut queue, batch);
@@ -302,7 +302,7 @@ impl Run<'_> {
             tokio::select! {
                 Some(landed) = flights.join_next(), if !flights.is_empty() => {
                     match landed {
-                        Ok(landed) => self.land(landed, &mut queue)?,
+                        Ok(landed) => self.land(landed, &mut queue).await?,
                         Err(e) => return Err(Error::Http(format!("request task failed: {e}"))),
                     }
                 }

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use super::figures::Figures;
 use super::{utc_day, DailySource, KeyPool, Slot};
-use crate::error::Result;
 use crate::key::{ApiKey, KeyId};
 use crate::vt::RemoteQuota;
 
@@ -54,13 +53,16 @@ impl KeyPool {
     /// Takes VirusTotal's figures for a key (or why they could not be read). A day the
     /// figures say is spent ends the key's day; failures fall back to `--rate` and the
     /// ledger, said once.
+    /// `ledger` is the ledger's count for the key today, read by the caller outside the
+    /// pool's lock.
     pub fn apply_figures(
         &mut self,
         key: &KeyId,
         read: std::result::Result<RemoteQuota, String>,
-    ) -> Result<()> {
+        ledger: u64,
+    ) {
         let Some(i) = self.slots.iter().position(|s| s.key.id() == key) else {
-            return Ok(());
+            return;
         };
         let wall = Utc::now();
         let today = utc_day();
@@ -75,10 +77,9 @@ impl KeyPool {
                          scheduling by --rate and the local ledger"
                     );
                 }
-                return Ok(());
+                return;
             }
         };
-        let ledger = self.store.ledger_used(key, &today)?;
         let slot = &mut self.slots[i];
         slot.figures = Some(Figures::new(quota, wall, ledger, slot.sent));
         if let Some(cap) = self.daily_cap(&self.slots[i], wall) {
@@ -90,6 +91,5 @@ impl KeyPool {
                 slot.exhausted_day = Some(today);
             }
         }
-        Ok(())
     }
 }

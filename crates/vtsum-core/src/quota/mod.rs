@@ -26,16 +26,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveTime, Utc};
 
-use crate::error::Result;
 use crate::key::ApiKey;
 use crate::rate::RateSpec;
-use crate::store::{QuotaRequest, SharedGrant, Store};
+use crate::store::Store;
 
+mod acquire;
 mod allowance;
 pub mod figures;
 mod status;
 mod window;
 
+pub use acquire::{Ask, Round, Shared, Step};
 pub use figures::DailySource;
 use figures::Figures;
 pub use status::KeyStatus;
@@ -67,7 +68,7 @@ pub struct Lease {
     token: Option<String>,
 }
 
-/// What [`KeyPool::acquire`] decided.
+/// What [`KeyPool::step`] and [`KeyPool::settle`] decided.
 #[derive(Debug)]
 pub enum Acquire {
     Granted(Lease),
@@ -211,178 +212,26 @@ impl KeyPool {
         self
     }
 
-    /// Asks the store for the same units when it shares quotas with other processes.
-    fn acquire_shared(
-        &self,
-        i: usize,
-        (day, daily): (&str, Option<u32>),
-        cost: u32,
-        lease: u64,
-    ) -> Result<(Option<String>, SharedGrant)> {
-        if !self.store.shares_quota() {
-            return Ok((None, SharedGrant::Granted));
-        }
-        let slot = &self.slots[i];
-        let windows = slot.limits();
-        let token = format!("{}-{lease}", self.instance);
-        let grant = self.store.quota_acquire(&QuotaRequest {
-            key: slot.key.id(),
-            windows: &windows,
-            daily,
-            day,
-            cost,
-            token: &token,
-            hold: self.hold,
-        })?;
-        Ok((Some(token), grant))
-    }
-
-    /// Asks for a lease of up to `want` quota units (a v2 batch) on any key, round-robin.
-    pub fn acquire(&mut self, want: u32, now: Instant) -> Result<Acquire> {
-        let wall = Utc::now();
-        let today = utc_day();
-        let mut wake: Option<Instant> = None;
-        let mut usable = 0;
-        let mut resumes_at: Option<i64> = None;
-        for offset in 0..self.slots.len() {
-            let i = (self.next_slot + offset) % self.slots.len();
-            let daily = self.daily_cap(&self.slots[i], wall);
-            let slot = &mut self.slots[i];
-            if slot.rejected.is_some() {
-                continue;
-            }
-            if slot.figures.as_ref().is_some_and(|f| !f.same_day(wall)) {
-                slot.wants_figures = true;
-            }
-            if slot.exhausted_day.as_deref() == Some(&today) {
-                sooner(&mut resumes_at, next_utc_midnight());
-                continue;
-            }
-            if let Some(until) = slot.month_out_until.filter(|&t| t > wall.timestamp()) {
-                sooner(&mut resumes_at, until);
-                continue;
-            }
-            let mut left = match daily {
-                None => u64::MAX,
-                Some(limit) => {
-                    let used = self.store.ledger_used(slot.key.id(), &today)?;
-                    if used >= u64::from(limit) {
-                        slot.exhausted_day = Some(today.clone());
-                        sooner(&mut resumes_at, next_utc_midnight());
-                        continue;
-                    }
-                    u64::from(limit) - used
-                }
-            };
-            if let Some(f) = &slot.figures {
-                if let Some(0) = f.month_left(slot.sent, wall) {
-                    let until = figures::next_month(wall);
-                    slot.month_out_until = Some(until);
-                    sooner(&mut resumes_at, until);
-                    continue;
-                }
-                left = left.min(f.month_left(slot.sent, wall).unwrap_or(u64::MAX));
-                match f.hour_left(slot.sent, wall) {
-                    Some(0) => {
-                        // Spent for this hour: rest until the next, then read the figures.
-                        let secs = figures::secs_until(figures::next_hour(wall), wall);
-                        slot.rest_until = Some(now + Duration::from_secs(secs.max(1)));
-                        slot.wants_figures = true;
-                    }
-                    Some(n) => left = left.min(n),
-                    None => {}
-                }
-            }
-            usable += 1;
-            if let Some(until) = slot.rest_until.filter(|&t| t > now) {
-                wake = earliest(wake, Some(until));
-                continue;
-            }
-            for w in &mut slot.windows {
-                w.prune(now);
-            }
-            let mut free = slot.windows.iter().map(Window::free).min().unwrap_or(want);
-            if slot.probing {
-                free = free.min(u32::from(slot.in_flight == 0));
-            }
-            let grant = want.min(free).min(left.min(u64::from(u32::MAX)) as u32);
-            if grant == 0 {
-                for w in slot.windows.iter().filter(|w| w.free() == 0) {
-                    wake = earliest(wake, w.next_free());
-                }
-                continue;
-            }
-            let id = self.next_lease;
-            let (token, shared) = self.acquire_shared(i, (&today, daily), grant, id)?;
-            let slot = &mut self.slots[i];
-            match shared {
-                SharedGrant::Granted => {}
-                SharedGrant::WaitMs(ms) => {
-                    wake = earliest(wake, Some(now + Duration::from_millis(ms)));
-                    continue;
-                }
-                SharedGrant::DayOut => {
-                    slot.exhausted_day = Some(today.clone());
-                    sooner(&mut resumes_at, next_utc_midnight());
-                    usable -= 1;
-                    continue;
-                }
-            }
-            self.next_lease += 1;
-            for w in &mut slot.windows {
-                w.hold(id, grant);
-            }
-            // A store that shares quotas counted the day in the same atomic step.
-            if daily.is_some() && token.is_none() {
-                self.store
-                    .ledger_add(slot.key.id(), &today, u64::from(grant))?;
-            }
-            slot.sent += u64::from(grant);
-            slot.in_flight += 1;
-            self.next_slot = i + 1;
-            return Ok(Acquire::Granted(Lease {
-                key: slot.key.clone(),
-                cost: grant,
-                id,
-                slot: i,
-                sent_at: now,
-                token,
-            }));
-        }
-        if usable == 0 {
-            return Ok(if self.slots.iter().all(|s| s.rejected.is_some()) {
-                Acquire::NoKeys
-            } else {
-                Acquire::Exhausted {
-                    resumes_at: resumes_at.unwrap_or_else(next_utc_midnight),
-                }
-            });
-        }
-        Ok(Acquire::WaitUntil(wake))
-    }
-
     /// Returns a lease: its slots free one window after `at`, when the answer arrived.
-    /// Returns whether this release is the one that found the key rejected.
-    pub fn release(&mut self, lease: Lease, at: Instant, how: Release) -> bool {
-        let longest = self.longest_window;
-        if let Some(token) = &lease.token {
+    /// Returns whether this release is the one that found the key rejected, and, on a
+    /// store that shares quotas, the release to send it (outside the pool's lock; if it is
+    /// lost the slots free on their own when the hold runs out: slower, never over).
+    pub fn release(&mut self, lease: Lease, at: Instant, how: Release) -> (bool, Option<Shared>) {
+        let shared = lease.token.clone().map(|token| {
             let slot = &self.slots[lease.slot];
-            let windows = slot.limits();
-            let req = QuotaRequest {
-                key: slot.key.id(),
-                windows: &windows,
-                daily: None,
-                day: "",
-                cost: lease.cost,
+            Shared::release(
+                slot.key.id().clone(),
+                slot.limits(),
+                lease.cost,
                 token,
-                hold: self.hold,
-            };
-            // If this fails the slots free on their own when the hold runs out: slower,
-            // never over the limit.
-            if let Err(e) = self.store.quota_release(&req) {
-                tracing::warn!("cannot release a shared quota lease: {e}");
-            }
-        }
+                self.hold,
+            )
+        });
+        (self.settle_release(lease, at, how), shared)
+    }
+
+    fn settle_release(&mut self, lease: Lease, at: Instant, how: Release) -> bool {
+        let longest = self.longest_window;
         let slot = &mut self.slots[lease.slot];
         slot.in_flight = slot.in_flight.saturating_sub(1);
         for w in &mut slot.windows {

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::window::Window;
 use super::{utc_day, DailySource, KeyPool};
-use crate::error::Result;
 use crate::key::KeyId;
 use crate::vt::RemoteQuota;
 
@@ -57,7 +56,14 @@ impl KeyPool {
     }
 
     /// Every key's state, for display.
-    pub fn status(&mut self, now: Instant) -> Result<Vec<KeyStatus>> {
+    /// The key ids, in the order [`KeyPool::status`] wants their ledger counts.
+    pub fn key_ids(&self) -> Vec<KeyId> {
+        self.slots.iter().map(|s| s.key.id().clone()).collect()
+    }
+
+    /// Every key's state; `ledgers` holds each key's ledger count today (read by the caller
+    /// outside the pool's lock, in [`KeyPool::key_ids`] order).
+    pub fn status(&mut self, now: Instant, ledgers: &[u64]) -> Vec<KeyStatus> {
         let wall = Utc::now();
         let today = utc_day();
         let mut out = Vec::with_capacity(self.slots.len());
@@ -68,7 +74,7 @@ impl KeyPool {
             for w in &mut slot.windows {
                 w.prune(now);
             }
-            let ledger_today = self.store.ledger_used(slot.key.id(), &today)?;
+            let ledger_today = ledgers.get(i).copied().unwrap_or(0);
             let elsewhere = slot.figures.as_ref().map_or(0, |f| f.used_elsewhere(wall));
             let exhausted = slot.exhausted_day.as_deref() == Some(&today)
                 || slot.month_out_until.is_some_and(|t| t > wall.timestamp())
@@ -100,6 +106,6 @@ impl KeyPool {
                 rejected_reason: slot.rejected.clone(),
             });
         }
-        Ok(out)
+        out
     }
 }

@@ -57,6 +57,19 @@ impl Window {
         }
     }
 
+    /// Gives back up to `n` of a lease's slots (not granted after all).
+    pub fn forget(&mut self, lease: u64, n: u32) {
+        let mut left = n;
+        self.uses.retain(|u| {
+            if left > 0 && u.lease == lease {
+                left -= 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+
     /// The lease's answer arrived at `at`: its slots free one window later.
     pub fn done(&mut self, lease: u64, at: Instant) {
         for u in self.uses.iter_mut().filter(|u| u.lease == lease) {

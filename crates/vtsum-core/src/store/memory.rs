@@ -294,7 +294,7 @@ impl Store for MemoryStore {
     fn quota_acquire(&self, req: &QuotaRequest<'_>) -> Result<SharedGrant> {
         match &self.quota {
             Some(q) => q.quota_acquire(req),
-            None => Ok(SharedGrant::Granted),
+            None => Ok(SharedGrant::Granted(req.cost)),
         }
     }
 

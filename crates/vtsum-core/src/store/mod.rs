@@ -170,8 +170,9 @@ pub struct QuotaRequest<'a> {
 /// What a store that shares quotas decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SharedGrant {
-    /// Recorded as in flight, and added to the day's ledger.
-    Granted,
+    /// This many of the units asked for (fewer when the day has fewer left) were recorded
+    /// as in flight and added to the day's ledger.
+    Granted(u32),
     /// A window is full; ask again after this many milliseconds.
     WaitMs(u64),
     /// The key's daily quota is spent.
@@ -182,6 +183,11 @@ pub enum SharedGrant {
 pub trait Store: Send + Sync + 'static {
     /// A short description for messages, e.g. `sqlite:/home/a/.local/share/vtsum/vtsum.db`.
     fn describe(&self) -> String;
+
+    /// A cheap check that the store answers (health checks): one round trip, never a scan.
+    fn ping(&self) -> Result<()> {
+        Ok(())
+    }
 
     /// The cached answer for a hash, found by any of md5, sha1 or sha256 of a found file,
     /// or by the exact hash of an unknown one. Freshness is the caller's decision.
@@ -256,10 +262,11 @@ pub trait Store: Send + Sync + 'static {
         false
     }
 
-    /// Atomically checks every window and the day for `req.cost` more requests and, if they
-    /// fit, records them as in flight and adds them to the day's ledger.
-    fn quota_acquire(&self, _req: &QuotaRequest<'_>) -> Result<SharedGrant> {
-        Ok(SharedGrant::Granted)
+    /// Atomically checks every window for `req.cost` more requests and the day for at least
+    /// one and, if they fit, records as many as the day has left (at most `req.cost`) as in
+    /// flight and adds them to the day's ledger.
+    fn quota_acquire(&self, req: &QuotaRequest<'_>) -> Result<SharedGrant> {
+        Ok(SharedGrant::Granted(req.cost))
     }
 
     /// The lease's requests were answered: their window slots free one window from now.

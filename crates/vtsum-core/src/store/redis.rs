@@ -126,6 +126,11 @@ impl Store for RedisStore {
         format!("{} (prefix {})", self.link.shown(), self.prefix)
     }
 
+    fn ping(&self) -> Result<()> {
+        self.run(|c| redis::cmd("PING").query::<String>(c))
+            .map(drop)
+    }
+
     fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
         let text: Option<String> = self.script(lua::CACHE_GET, &[hash.to_string()])?;
         text.as_deref().map(decode).transpose()

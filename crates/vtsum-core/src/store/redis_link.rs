@@ -1,6 +1,8 @@
 //! One Redis connection shared behind a lock, opened on first use and re-opened once per
 //! call after a loss, so a restarted server is picked up without restarting vtsum. Every
-//! Redis error becomes [`Error::Redis`] with the URL shown without its password.
+//! Redis error becomes [`Error::Redis`] with the URL shown without its password, its
+//! source kept, and whether it means the server is out of reach (an outage to wait out)
+//! or refused the command (a bug to fail on).
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -40,7 +42,14 @@ impl Link {
     pub fn err(&self, e: redis::RedisError) -> Error {
         Error::Redis {
             url: self.shown.clone(),
-            message: e.to_string(),
+            unreachable: e.is_io_error()
+                || e.is_connection_dropped()
+                || e.is_connection_refusal()
+                || e.is_timeout()
+                || e.is_cluster_error()
+                // A restarted server answers these until it has loaded its data.
+                || matches!(e.code(), Some("LOADING" | "BUSY" | "TRYAGAIN" | "MASTERDOWN")),
+            source: e,
         }
     }
 

@@ -145,7 +145,7 @@ impl RedisQueue {
 }
 
 fn is_nogroup(e: &Error) -> bool {
-    matches!(e, Error::Redis { message, .. } if message.contains("NOGROUP"))
+    matches!(e, Error::Redis { source, .. } if source.code() == Some("NOGROUP"))
 }
 
 impl WorkQueue for RedisQueue {

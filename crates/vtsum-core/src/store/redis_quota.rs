@@ -34,8 +34,9 @@ end
 if wait >= 0 then return {0, wait} end
 local ledger = p .. 'ledger:' .. day
 if daily ~= '' then
-  local used = tonumber(redis.call('HGET', ledger, key) or '0')
-  if used + cost > tonumber(daily) then return {2, 0} end
+  local left = tonumber(daily) - tonumber(redis.call('HGET', ledger, key) or '0')
+  if left <= 0 then return {2, 0} end
+  if left < cost then cost = left end
 end
 for i = 9, #ARGV, 2 do
   local len = tonumber(ARGV[i + 1])
@@ -45,7 +46,7 @@ for i = 9, #ARGV, 2 do
 end
 redis.call('HINCRBY', ledger, key, cost)
 redis.call('EXPIRE', ledger, 40 * 86400)
-return {1, 0}";
+return {1, cost}";
 
 // ARGV: prefix, key id, cost, token, then each window's length in ms.
 pub const RELEASE: &str = r"
@@ -89,10 +90,11 @@ pub fn release_args(req: &QuotaRequest<'_>) -> Vec<String> {
     args
 }
 
-/// Reads the acquisition script's answer.
+/// Reads the acquisition script's answer: (1, units granted), (2, _) for a spent day,
+/// else (0, milliseconds to wait).
 pub fn grant((code, wait): (i64, i64)) -> SharedGrant {
     match code {
-        1 => SharedGrant::Granted,
+        1 => SharedGrant::Granted(wait.max(0) as u32),
         2 => SharedGrant::DayOut,
         _ => SharedGrant::WaitMs(wait.max(1) as u64),
     }

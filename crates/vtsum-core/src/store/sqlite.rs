@@ -175,6 +175,15 @@ impl Store for SqliteStore {
         format!("sqlite:{}", self.path.display())
     }
 
+    fn ping(&self) -> Result<()> {
+        let conn = self.conn();
+        conn.query_row("SELECT COUNT(*) FROM jobs WHERE id = ''", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map(drop)
+        .map_err(|e| self.err(e))
+    }
+
     fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
         let conn = self.conn();
         let text: Option<String> = conn

@@ -92,6 +92,7 @@ pub fn acquire(conn: &mut Connection, req: &QuotaRequest<'_>) -> rusqlite::Resul
         tx.commit()?;
         return Ok(SharedGrant::WaitMs(ms));
     }
+    let mut cost = req.cost;
     if let Some(daily) = req.daily {
         let used: u64 = tx
             .query_row(
@@ -101,14 +102,17 @@ pub fn acquire(conn: &mut Connection, req: &QuotaRequest<'_>) -> rusqlite::Resul
             )
             .optional()?
             .unwrap_or(0);
-        if used + u64::from(req.cost) > u64::from(daily) {
+        let left = u64::from(daily).saturating_sub(used);
+        if left == 0 {
             tx.commit()?;
             return Ok(SharedGrant::DayOut);
         }
+        // The day's last units: grant what is left of a v2 batch.
+        cost = cost.min(left.min(u64::from(u32::MAX)) as u32);
     }
     for &(_, length) in req.windows {
         let len = length.as_millis() as i64;
-        for j in 0..req.cost {
+        for j in 0..cost {
             tx.execute(
                 "INSERT OR REPLACE INTO quota_slots (key_id, window_ms, token, free_at)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -121,9 +125,9 @@ pub fn acquire(conn: &mut Connection, req: &QuotaRequest<'_>) -> rusqlite::Resul
             )?;
         }
     }
-    add_to_ledger(&tx, req)?;
+    add_to_ledger(&tx, req, cost)?;
     tx.commit()?;
-    Ok(SharedGrant::Granted)
+    Ok(SharedGrant::Granted(cost))
 }
 
 /// Moves the in-flight slots of processes that died to one window from now.
@@ -161,11 +165,11 @@ pub fn holder_alive(token: &str) -> bool {
     !proc_dir.join("self").exists() || proc_dir.join(pid.to_string()).exists()
 }
 
-fn add_to_ledger(tx: &Transaction<'_>, req: &QuotaRequest<'_>) -> rusqlite::Result<()> {
+fn add_to_ledger(tx: &Transaction<'_>, req: &QuotaRequest<'_>, n: u32) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO ledger (key_id, day, used) VALUES (?1, ?2, ?3)
          ON CONFLICT(key_id, day) DO UPDATE SET used = used + excluded.used",
-        params![req.key.0, req.day, req.cost],
+        params![req.key.0, req.day, n],
     )?;
     Ok(())
 }

@@ -1,0 +1,56 @@
+//! Leases from the key pool with every store round trip off the pool's lock and off the
+//! async threads: the pool decides and reserves under its lock ([`KeyPool::step`]), the
+//! store that shares quotas is asked on a blocking thread, and the pool settles under the
+//! lock again. Other runs of the process take their own leases meanwhile.
+//!
+//! [`KeyPool::step`]: crate::quota::KeyPool::step
+
+use std::time::Instant;
+
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::quota::{Acquire, Lease, Release, Round, Shared, Step};
+
+impl Engine {
+    /// A lease of up to `want` quota units on any key, or why there is none now.
+    pub(super) async fn acquire(&self, want: u32, now: Instant) -> Result<Acquire> {
+        let mut round = Round::default();
+        loop {
+            let ask = match self.pool().step(want, now, &mut round)? {
+                Step::Done(decided) => return Ok(decided),
+                Step::Ask(ask) => ask,
+            };
+            let store = self.store.clone();
+            let (ask, answer) = tokio::task::spawn_blocking(move || {
+                let answer = store.quota_acquire(&ask.shared.request());
+                (ask, answer)
+            })
+            .await
+            .map_err(|e| Error::Http(format!("quota task failed: {e}")))?;
+            if let Some(decided) = self.pool().settle(ask, answer, &mut round)? {
+                return Ok(decided);
+            }
+        }
+    }
+
+    /// Returns a lease; says whether this release found the key rejected.
+    pub(super) async fn release(&self, lease: Lease, at: Instant, how: Release) -> bool {
+        let (newly_rejected, shared) = self.pool().release(lease, at, how);
+        if let Some(shared) = shared {
+            self.release_shared(shared).await;
+        }
+        newly_rejected
+    }
+
+    async fn release_shared(&self, shared: Shared) {
+        let store = self.store.clone();
+        let released =
+            tokio::task::spawn_blocking(move || store.quota_release(&shared.request())).await;
+        match released {
+            Ok(Ok(())) => {}
+            // The slots free on their own when the hold runs out: slower, never over.
+            Ok(Err(e)) => tracing::warn!("cannot release a shared quota lease: {e}"),
+            Err(e) => tracing::warn!("quota release task failed: {e}"),
+        }
+    }
+}
