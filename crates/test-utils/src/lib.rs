@@ -1,22 +1,27 @@
 //! Fixtures shared by vtsum's tests and benchmarks: a `redis-server` of their own, on a
 //! free port with its data in a temporary folder, that can be stopped and started again
-//! (Redis restarts are part of what the tests check); the fake VirusTotal's settings for a
-//! rate as vtsum writes it; and the inputs of a JSON report. `scripts/test.sh` installs
+//! (Redis restarts are part of what the tests check); the fake VirusTotal's settings for
+//! literal limits; and the inputs of a JSON report. `scripts/test.sh` installs
 //! Debian's `redis-server` and `openssl` when they are missing.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The fake VirusTotal on a free loopback port, accepting `keys`, each limited by `rate`
-/// as vtsum parses it (e.g. `4/1s,500/day`), with 300 known files.
-pub fn fake_config(keys: &[&str], rate: &str) -> fakevt::Config {
-    let spec: vtsum_core::rate::RateSpec = rate.parse().expect("a valid rate");
+/// The fake VirusTotal on a free loopback port, accepting `keys`, each limited by the
+/// sliding `windows` (count, length) and the `daily` quota, with 300 known files. The
+/// limits are literal values, not text read by vtsum's own rate parser, so a parser bug
+/// cannot hide by shaping the engine and the fake alike.
+pub fn fake_config(
+    keys: &[&str],
+    windows: &[(u32, Duration)],
+    daily: Option<u32>,
+) -> fakevt::Config {
     fakevt::Config {
         keys: keys.iter().map(|k| k.to_string()).collect(),
         limits: fakevt::Limits {
-            windows: spec.sliding().map(|l| (l.count, l.window)).collect(),
-            daily: spec.daily(),
+            windows: windows.to_vec(),
+            daily,
         },
         seed: 7,
         corpus_size: 300,

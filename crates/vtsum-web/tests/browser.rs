@@ -19,6 +19,9 @@ use webdriver::{Driver, Session};
 
 const T: Duration = Duration::from_secs(60);
 
+/// The fake's hostile file name that runs script when parsed as HTML.
+const IMG_NAME: &str = "<img src=x onerror=alert(1)>.png";
+
 /// Serves the app on a loopback port, as `vtsum serve` does.
 async fn serve(app: &vtsum_web::App) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -61,12 +64,12 @@ async fn column(s: &Session, index: usize) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as_text() {
     let f = fixture(Options {
-        rate: "8/1s",
+        windows: per_second(8),
         ..Options::default()
     })
     .await;
     let base = serve(&f.app).await;
-    let hashes = hashes(&f.fake, 30, 2);
+    let mut hashes = hashes(&f.fake, 30, 2);
     let hostile = f
         .fake
         .corpus()
@@ -76,6 +79,15 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
         .filter(|c| c.kind == fakevt::FileKind::Hostile)
         .count();
     assert!(hostile >= 2, "the upload holds hostile names");
+    // And the file whose name is an <img onerror>: it would run script if parsed as HTML.
+    let img = f
+        .fake
+        .corpus()
+        .files()
+        .iter()
+        .find(|c| c.names[0] == IMG_NAME)
+        .expect("the fake's corpus holds the <img> name");
+    hashes.push(img.sha256.clone());
     let file = f.dir.path().join("incident-42.txt");
     std::fs::write(
         &file,
@@ -95,7 +107,7 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
         .unwrap();
     let preview = s.wait_for("return document.querySelector('#preview').dataset.hashes && document.querySelector('#preview').textContent", T).await.unwrap();
     assert!(
-        preview.as_str().unwrap().contains("Found 32 unique hashes"),
+        preview.as_str().unwrap().contains("Found 33 unique hashes"),
         "{preview}"
     );
     assert!(
@@ -126,7 +138,7 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
         .await
         .unwrap();
     s.wait_for(
-        "return document.body.dataset.state === 'done' && document.body.dataset.rows === '32'",
+        "return document.body.dataset.state === 'done' && document.body.dataset.rows === '33'",
         T,
     )
     .await
@@ -140,11 +152,11 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
     );
     assert_eq!(
         s.find("#counts").await.unwrap().text().await.unwrap(),
-        "32 / 32 done"
+        "33 / 33 done"
     );
     let summary = s.find("#summary").await.unwrap().text().await.unwrap();
     assert!(
-        summary.starts_with("32 results") && !summary.contains("null"),
+        summary.starts_with("33 results") && !summary.contains("null"),
         "{summary}"
     );
 
@@ -153,12 +165,32 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
     assert_eq!(s.title().await.unwrap(), "incident-42.txt · vtsum");
     let injected = s
         .execute(
-            "return document.querySelectorAll('#rows img, #rows script').length",
+            "return document.querySelectorAll('img, #rows script, [onerror]').length",
             vec![],
         )
         .await
         .unwrap();
-    assert_eq!(injected, json!(0));
+    assert_eq!(injected, json!(0), "markup from a name became an element");
+    s.find("#search")
+        .await
+        .unwrap()
+        .send_keys("onerror")
+        .await
+        .unwrap();
+    let shown = s
+        .wait_for("const c = [...document.querySelectorAll('#rows td.name')]; return c.length === 1 && c[0].textContent", T)
+        .await
+        .unwrap();
+    assert!(shown.as_str().unwrap().starts_with(IMG_NAME), "{shown}");
+    // Had it been parsed, its onerror would have opened an alert, and the browser would
+    // refuse this command with "unexpected alert open".
+    assert_eq!(
+        s.execute("return document.querySelectorAll('img').length", vec![])
+            .await
+            .unwrap(),
+        json!(0)
+    );
+    s.execute("const e = document.querySelector('#search'); e.value = ''; e.dispatchEvent(new Event('input')); return 1", vec![]).await.unwrap();
     s.find("#search")
         .await
         .unwrap()
@@ -264,7 +296,8 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_job_page_says_when_a_spent_daily_quota_resumes() {
     let f = fixture(Options {
-        rate: "50/1s,2/day",
+        windows: per_second(50),
+        daily: Some(2),
         ..Options::default()
     })
     .await;

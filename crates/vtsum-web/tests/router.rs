@@ -344,13 +344,22 @@ async fn hostile_labels_are_escaped_and_every_answer_carries_the_csp() {
             "{asset}"
         );
     }
-    assert!(
-        !send(&f.app, get("/assets/app.js"))
-            .await
-            .text()
-            .contains("innerHTML"),
-        "the script never parses data as HTML"
-    );
+    // The script only ever sets text: no way into the HTML parser from script.
+    let script = send(&f.app, get("/assets/app.js")).await.text();
+    for sink in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "createContextualFragment",
+        "DOMParser",
+        "srcdoc",
+    ] {
+        assert!(
+            !script.contains(sink),
+            "the script uses {sink}: it must never parse data as HTML"
+        );
+    }
 }
 
 #[tokio::test]

@@ -13,7 +13,9 @@ use vtsum_core::{ApiKey, Hash, RowOptions};
 
 /// Starts a fake with these keys and limits (`rate` as vtsum parses it).
 pub async fn fake(keys: &[&str], rate: &str) -> fakevt::FakeVt {
-    fakevt::spawn(vtsum_test_utils::fake_config(keys, rate))
+    let spec: vtsum_core::rate::RateSpec = rate.parse().expect("a valid rate");
+    let windows: Vec<_> = spec.sliding().map(|l| (l.count, l.window)).collect();
+    fakevt::spawn(vtsum_test_utils::fake_config(keys, &windows, spec.daily()))
         .await
         .expect("fake VirusTotal starts")
 }

@@ -1,7 +1,10 @@
 //! Shared set-up of the web tests: a fake VirusTotal on loopback, a real SQLite file, and
-//! the app on top; helpers to send requests through the router and to wait for a job.
+//! the app on top; helpers to send requests through the router, to wait for a job, and to
+//! keep the runner busy while jobs are queued behind it.
 
 #![allow(dead_code)]
+
+pub mod sse;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +21,9 @@ use vtsum_web::{App, WebConfig};
 
 pub const KEYS: [&str; 2] = ["web-test-key-aaaa", "web-test-key-bbbb"];
 
+/// Requests the engine keeps in flight at most: how far past a stop it may go.
+pub const CONCURRENCY: usize = 8;
+
 /// What a test gets: the fake, the store file and the app.
 pub struct Fixture {
     pub fake: fakevt::FakeVt,
@@ -27,8 +33,11 @@ pub struct Fixture {
 }
 
 pub struct Options {
-    /// The fake's and the engine's per-key limits, e.g. `50/1s` or `50/1s,3/day`.
-    pub rate: &'static str,
+    /// Each key's sliding windows (count, length), literal: the fake enforces them as
+    /// given, and the engine is told them as text (see [`Options::rate`]).
+    pub windows: Vec<(u32, Duration)>,
+    /// Each key's daily quota.
+    pub daily: Option<u32>,
     pub keys: bool,
     pub auth_token: Option<String>,
     pub upload_limit: usize,
@@ -40,7 +49,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            rate: "50/1s",
+            windows: per_second(50),
+            daily: None,
             keys: true,
             auth_token: None,
             upload_limit: vtsum_web::DEFAULT_UPLOAD_LIMIT,
@@ -51,6 +61,26 @@ impl Default for Options {
     }
 }
 
+/// `n` requests in any second.
+pub fn per_second(n: u32) -> Vec<(u32, Duration)> {
+    vec![(n, Duration::from_secs(1))]
+}
+
+impl Options {
+    /// The limits as the text `--rate` takes (`50/1000ms,3/day`), for the engine: written
+    /// from the literal values, so if vtsum read it wrongly the engine and the fake would
+    /// disagree, and the fake's 429s would show it.
+    pub fn rate(&self) -> String {
+        let mut parts: Vec<String> = self
+            .windows
+            .iter()
+            .map(|(n, w)| format!("{n}/{}ms", w.as_millis()))
+            .collect();
+        parts.extend(self.daily.map(|d| format!("{d}/day")));
+        parts.join(",")
+    }
+}
+
 pub async fn fixture(opts: Options) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let store: Arc<dyn Store> =
@@ -58,14 +88,14 @@ pub async fn fixture(opts: Options) -> Fixture {
     fixture_on(opts, dir, store).await
 }
 
-/// The fake's configuration for a rate.
-pub fn fake_config(rate: &str) -> fakevt::Config {
-    vtsum_test_utils::fake_config(&KEYS, rate)
+/// The fake's configuration for these limits.
+pub fn fake_config(opts: &Options) -> fakevt::Config {
+    vtsum_test_utils::fake_config(&KEYS, &opts.windows, opts.daily)
 }
 
 /// The app on an existing store (a restart).
 pub async fn fixture_on(opts: Options, dir: tempfile::TempDir, store: Arc<dyn Store>) -> Fixture {
-    let fake = fakevt::spawn(fake_config(opts.rate))
+    let fake = fakevt::spawn(fake_config(&opts))
         .await
         .expect("fake VirusTotal");
     let app = app_on(&fake, &opts, store.clone());
@@ -83,14 +113,14 @@ pub fn app_on(fake: &fakevt::FakeVt, opts: &Options, store: Arc<dyn Store>) -> A
             Engine::new(
                 EngineConfig {
                     keys: KEYS.iter().map(ApiKey::new).collect(),
-                    rate: opts.rate.parse().expect("rate"),
+                    rate: opts.rate().parse().expect("rate"),
                     daily_fallback: None,
                     client: ClientConfig {
                         base_url: fake.url(),
                         version: ApiVersion::V3,
                         timeout: Duration::from_secs(10),
                     },
-                    concurrency: 8,
+                    concurrency: CONCURRENCY,
                     max_age_found: Duration::from_secs(86_400),
                     max_age_unknown: Duration::from_secs(86_400),
                     retries: 2,
@@ -221,4 +251,50 @@ pub async fn submit(app: &App, hashes: &[String]) -> String {
     let res = send(app, post("/api/v1/jobs", "text/plain", hashes.join("\n"))).await;
     assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
     res.json()["id"].as_str().expect("id").to_string()
+}
+
+/// How long the fake holds the request of [`hold_runner`]'s job: the time a test has to
+/// submit jobs and open their streams while they are still queued.
+pub const HOLD: Duration = Duration::from_secs(2);
+
+/// A hash no other helper hands out, for [`hold_runner`]'s job.
+pub fn holding_hash() -> String {
+    fakevt::unknown_hash(900_000)
+}
+
+/// Keeps the runner busy for [`HOLD`]: submits a one-hash job whose request the fake holds,
+/// and returns its id once that request has reached the fake. Web jobs run one at a time,
+/// so jobs submitted next stay `queued` until the hold ends.
+pub async fn hold_runner(f: &Fixture) -> String {
+    let before = f.fake.counters().arrivals.len();
+    f.fake
+        .faults()
+        .fail_next(fakevt::Fault::DelayMs(HOLD.as_millis() as u64), 1);
+    let id = submit(&f.app, &[holding_hash()]).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while f.fake.counters().arrivals.len() == before {
+        assert!(Instant::now() < deadline, "the holding request never came");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    id
+}
+
+/// The requests the fake received (admitted or not) for any of `hashes`.
+pub fn arrivals_of(fake: &fakevt::FakeVt, hashes: &[String]) -> usize {
+    fake.counters()
+        .arrivals
+        .iter()
+        .filter(|a| a.hashes.iter().any(|h| hashes.contains(h)))
+        .count()
+}
+
+/// The fake refused nothing: the engine kept to the limits it was told as text, so it read
+/// that text as the fake's literal limits say.
+pub fn assert_no_429(fake: &fakevt::FakeVt) {
+    let refused = fake.counters().quota_refusals_by_key;
+    assert_eq!(
+        refused.values().sum::<u64>(),
+        0,
+        "the fake refused requests over its limits: {refused:?}"
+    );
 }
