@@ -135,13 +135,37 @@ impl RedisServer {
             })?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        // Listening is not ready: a restarted server answers LOADING until its append-only
+        // file is read back. Wait for a PONG (over TLS, for the port to open).
+        while !(if self.tls {
+            self.listens()
+        } else {
+            self.pongs()
+        }) {
             if Instant::now() > deadline {
-                return Err(format!("redis-server did not listen on port {}", self.port));
+                return Err(format!("redis-server not ready on port {}", self.port));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(())
+    }
+
+    fn listens(&self) -> bool {
+        std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+    }
+
+    /// Whether the server answers PING with PONG (not LOADING).
+    fn pongs(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut reply = [0u8; 64];
+        conn.write_all(b"PING\r\n").is_ok()
+            && conn
+                .read(&mut reply)
+                .is_ok_and(|n| reply[..n].starts_with(b"+PONG"))
     }
 }
 

@@ -103,6 +103,9 @@ pub fn spawn(app: App) -> Result<(), WebError> {
         .into_iter()
         .filter(|j| j.spec.origin == JobOrigin::Web && !j.state.is_final())
         .collect();
+    // The list is newest first, to the creation order within a second: reversed and
+    // sorted stably, it is oldest first.
+    unfinished.reverse();
     unfinished.sort_by_key(|j| j.created_at);
     if !unfinished.is_empty() {
         tracing::info!("resuming {} unfinished job(s)", unfinished.len());

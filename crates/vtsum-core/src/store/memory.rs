@@ -27,6 +27,9 @@ struct Inner {
     aliases: HashMap<String, String>,
     ledger: BTreeMap<(String, KeyId), u64>,
     jobs: BTreeMap<JobId, (JobInfo, Vec<JobItem>)>,
+    /// Creation order, for jobs created within one second.
+    created: HashMap<JobId, u64>,
+    next_seq: u64,
 }
 
 /// Everything in memory, behind one lock; the quota optionally in a file.
@@ -199,6 +202,9 @@ impl Store for MemoryStore {
                 result: None,
             })
             .collect();
+        inner.next_seq += 1;
+        let seq = inner.next_seq;
+        inner.created.insert(id.clone(), seq);
         inner.jobs.insert(id.clone(), (info, items));
         Ok(true)
     }
@@ -208,8 +214,10 @@ impl Store for MemoryStore {
     }
 
     fn job_list(&self) -> Result<Vec<JobInfo>> {
-        let mut jobs: Vec<JobInfo> = self.lock().jobs.values().map(|(i, _)| i.clone()).collect();
-        jobs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        let inner = self.lock();
+        let mut jobs: Vec<JobInfo> = inner.jobs.values().map(|(i, _)| i.clone()).collect();
+        let seq = |j: &JobInfo| inner.created.get(&j.id).copied().unwrap_or(0);
+        jobs.sort_by_key(|j| std::cmp::Reverse((j.created_at, seq(j))));
         Ok(jobs)
     }
 

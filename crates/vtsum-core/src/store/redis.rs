@@ -236,10 +236,18 @@ impl Store for RedisStore {
         let k = self.key("jobs");
         let ids: Vec<String> =
             self.run(|c| redis::cmd("ZREVRANGE").arg(&k).arg(0).arg(-1).query(c))?;
+        // Every header in one round trip, not one per job.
+        let heads: Vec<BTreeMap<String, String>> = self.run(|c| {
+            let mut pipe = redis::pipe();
+            for id in &ids {
+                pipe.cmd("HGETALL").arg(self.key(&format!("j:{id}")));
+            }
+            pipe.query(c)
+        })?;
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(job) = self.job_get(&JobId(id))? {
-                out.push(job);
+        for (id, fields) in ids.into_iter().zip(heads) {
+            if !fields.is_empty() {
+                out.push(job_from_fields(&JobId(id), &fields)?);
             }
         }
         Ok(out)

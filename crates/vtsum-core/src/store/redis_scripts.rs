@@ -65,7 +65,9 @@ redis.call('HSET', head, 'spec', ARGV[3], 'state', 'queued', 'created_at', ARGV[
 for i = 6, #ARGV, 1000 do
   redis.call('RPUSH', head .. ':h', unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
-redis.call('ZADD', p .. 'jobs', ARGV[4], id)
+-- Scored by creation second, then creation order within it (a second holds < 1e6 jobs).
+local seq = redis.call('INCR', p .. 'jobseq') % 1000000
+redis.call('ZADD', p .. 'jobs', tonumber(ARGV[4]) * 1000000 + seq, id)
 if part > 0 then
   for from = 0, total - 1, part do
     redis.call('XADD', p .. 'queue', '*', 'job', id, 'from', from,

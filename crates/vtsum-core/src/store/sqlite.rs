@@ -352,7 +352,7 @@ impl Store for SqliteStore {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, id"
+                "SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, rowid DESC"
             ))
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], job_from_row).map_err(|e| self.err(e))?;

@@ -205,6 +205,18 @@ macro_rules! store_suite {
                 assert!(s.job_get(&a).unwrap().is_none());
                 assert!(s.job_items(&a, 0, 10).unwrap().is_empty());
                 assert_eq!(s.job_list().unwrap().len(), 1);
+                // Jobs created within one second list in creation order too (newest
+                // first), whatever their ids.
+                let ids: Vec<JobId> = ["f", "0", "9", "1"]
+                    .iter()
+                    .map(|c| JobId(c.repeat(32)))
+                    .collect();
+                for id in &ids {
+                    s.job_create(id, &spec(), &[h('3', 32)], 300).unwrap();
+                }
+                let listed: Vec<JobId> = s.job_list().unwrap().into_iter().map(|j| j.id).collect();
+                let newest_first: Vec<JobId> = ids.iter().rev().cloned().chain([b]).collect();
+                assert_eq!(listed, newest_first, "creation order within a second");
             }
         }
     };
