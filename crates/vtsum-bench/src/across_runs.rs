@@ -7,7 +7,7 @@
 //!
 //! Needs the release `vtsum` binary beside this one (`cargo build --release -p vtsum`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -43,16 +43,12 @@ fn scan(bin: &Path, fake: &fakevt::FakeVt, keys: &[String], dir: &Path, list: &P
 
 async fn one(bin: &Path, keys: usize, concurrent: bool, windows: usize) -> Result<Outcome, String> {
     let names: Vec<String> = (0..keys).map(|i| format!("runs-key-{i}")).collect();
-    let fake = fakevt::spawn(fakevt::Config {
-        keys: names.clone(),
-        limits: fakevt::Limits {
-            windows: vec![(N, WINDOW)],
-            daily: None,
-        },
-        seed: 5,
-        corpus_size: 400,
-        addr: ([127, 0, 0, 1], 0).into(),
-    })
+    let keys_ref: Vec<&str> = names.iter().map(String::as_str).collect();
+    let fake = fakevt::spawn(vtsum_test_utils::fake_config(
+        &keys_ref,
+        &[(N, WINDOW)],
+        None,
+    ))
     .await
     .map_err(|e| e.to_string())?;
     let dir = std::env::temp_dir().join(format!(
@@ -114,20 +110,9 @@ async fn one(bin: &Path, keys: usize, concurrent: bool, windows: usize) -> Resul
     })
 }
 
-fn vtsum_binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let path = exe.with_file_name("vtsum");
-    path.exists().then_some(path.clone()).ok_or_else(|| {
-        format!(
-            "{} not found: build it first with `cargo build --release -p vtsum`",
-            path.display()
-        )
-    })
-}
-
 pub fn run(args: &[String]) -> Result<(), String> {
     let windows: usize = crate::flag(args, "--windows", 10)?;
-    let bin = vtsum_binary()?;
+    let bin = crate::vtsum_binary()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -37,3 +37,17 @@ pub fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Re
             .ok_or_else(|| format!("{name} needs a value")),
     }
 }
+
+/// The release `vtsum` binary beside this one, for the benchmarks that run processes.
+pub fn vtsum_binary() -> Result<std::path::PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let path = exe.with_file_name("vtsum");
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not found: build it first with `cargo build --release -p vtsum`",
+            path.display()
+        ))
+    }
+}

@@ -32,19 +32,6 @@ struct Outcome {
     parts: Vec<usize>,
 }
 
-fn vtsum_binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let path = exe.with_file_name("vtsum");
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} not found: build it first with `cargo build --release -p vtsum`",
-            path.display()
-        ))
-    }
-}
-
 /// A worker process and the thread counting the parts it logs.
 type Worker = (Child, std::thread::JoinHandle<usize>);
 
@@ -167,7 +154,7 @@ async fn one(
 pub fn run(args: &[String]) -> Result<(), String> {
     let windows: usize = crate::flag(args, "--windows", 10)?;
     let given: String = crate::flag(args, "--redis", String::new())?;
-    let bin = vtsum_binary()?;
+    let bin = crate::vtsum_binary()?;
     let own = if given.is_empty() {
         Some(RedisServer::spawn(false)?)
     } else {

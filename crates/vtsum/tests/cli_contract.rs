@@ -12,18 +12,10 @@ use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 async fn fake(keys: &[&str]) -> fakevt::FakeVt {
-    fakevt::spawn(fakevt::Config {
-        keys: keys.iter().map(|k| k.to_string()).collect(),
-        limits: fakevt::Limits {
-            windows: vec![(100, Duration::from_millis(100))],
-            daily: None,
-        },
-        seed: 31,
-        corpus_size: 120,
-        addr: ([127, 0, 0, 1], 0).into(),
-    })
-    .await
-    .unwrap()
+    let windows = [(100, Duration::from_millis(100))];
+    fakevt::spawn(vtsum_test_utils::fake_config(keys, &windows, None))
+        .await
+        .unwrap()
 }
 
 /// `vtsum` with nothing from the outside environment but what is set here.

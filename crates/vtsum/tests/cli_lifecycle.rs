@@ -12,18 +12,10 @@ use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 async fn fake(keys: &[&str]) -> fakevt::FakeVt {
-    fakevt::spawn(fakevt::Config {
-        keys: keys.iter().map(|k| k.to_string()).collect(),
-        limits: fakevt::Limits {
-            windows: vec![(100, Duration::from_millis(100))],
-            daily: Some(500),
-        },
-        seed: 41,
-        corpus_size: 60,
-        addr: ([127, 0, 0, 1], 0).into(),
-    })
-    .await
-    .unwrap()
+    let windows = [(100, Duration::from_millis(100))];
+    fakevt::spawn(vtsum_test_utils::fake_config(keys, &windows, Some(500)))
+        .await
+        .unwrap()
 }
 
 fn vtsum(home: &Path) -> Command {

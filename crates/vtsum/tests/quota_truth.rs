@@ -13,18 +13,9 @@ use vtsum_core::store::Store;
 /// A fake in this test process with literal limits, so a parser bug cannot hide on both
 /// sides.
 async fn fake(keys: &[&str], n: u32, window: Duration, daily: Option<u32>) -> fakevt::FakeVt {
-    fakevt::spawn(fakevt::Config {
-        keys: keys.iter().map(|k| k.to_string()).collect(),
-        limits: fakevt::Limits {
-            windows: vec![(n, window)],
-            daily,
-        },
-        seed: 21,
-        corpus_size: 120,
-        addr: ([127, 0, 0, 1], 0).into(),
-    })
-    .await
-    .unwrap()
+    fakevt::spawn(vtsum_test_utils::fake_config(keys, &[(n, window)], daily))
+        .await
+        .unwrap()
 }
 
 /// `vtsum scan --format json` of `hashes`, with `store` (a `--store` URL).
