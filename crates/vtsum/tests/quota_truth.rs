@@ -68,7 +68,7 @@ fn times(c: &fakevt::Counters, key: &str) -> Vec<f64> {
 }
 
 /// Two scans one right after the other, the first filling both keys' windows.
-async fn back_to_back(store: impl Fn(&Path) -> String) {
+async fn back_to_back(store: impl Fn(&Path) -> String) -> tempfile::TempDir {
     const WINDOW: Duration = Duration::from_secs(2);
     let fake = fake(&["seq-1", "seq-2"], 4, WINDOW, None).await;
     let dir = tempfile::tempdir().unwrap();
@@ -96,6 +96,7 @@ async fn back_to_back(store: impl Fn(&Path) -> String) {
             );
         }
     }
+    dir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,7 +106,13 @@ async fn a_second_scan_on_sqlite_starts_from_the_first_scans_windows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_scan_without_a_cache_starts_from_the_first_scans_windows() {
-    back_to_back(|_| "none".to_string()).await;
+    let home = back_to_back(|_| "none".to_string()).await;
+    // README: the quota of `--store none` lives in quota.db in the data directory.
+    assert!(home.path().join("data/vtsum/quota.db").exists());
+    assert!(
+        !home.path().join("data/vtsum/vtsum.db").exists(),
+        "no cache kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
