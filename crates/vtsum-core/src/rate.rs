@@ -32,10 +32,18 @@ pub struct RateSpec {
     limits: Vec<Limit>,
 }
 
+/// VirusTotal's public API: 4 requests a minute, 500 a day. Written once here.
+pub const PUBLIC_API: &str = "4/min,500/day";
+/// The public API's sliding window alone: vtsum's default, with each key's daily allowance
+/// read from VirusTotal (else [`PUBLIC_API_DAILY`]).
+pub const PUBLIC_API_WINDOW: &str = "4/min";
+/// The public API's daily allowance.
+pub const PUBLIC_API_DAILY: u32 = 500;
+
 impl RateSpec {
     /// VirusTotal's public API: 4 requests a minute, 500 a day.
     pub fn public_api() -> RateSpec {
-        "4/min,500/day".parse().expect("valid built-in rate")
+        PUBLIC_API.parse().expect("valid built-in rate")
     }
 
     /// The sliding-window limits (everything but the daily quota).

@@ -269,7 +269,7 @@ pub struct FakevtArgs {
     #[arg(long, value_delimiter = ',', default_value = "demo-key-1,demo-key-2")]
     pub keys: Vec<String>,
     /// Per-key limits of the fake.
-    #[arg(long, default_value = "4/min,500/day")]
+    #[arg(long, default_value = vtsum_core::rate::PUBLIC_API)]
     pub rate: String,
     /// Seed of the fake's corpus of known files.
     #[arg(long, default_value_t = 42)]

@@ -108,9 +108,9 @@ pub fn default_db_path(name: &str) -> PathBuf {
 }
 
 /// The per-key rate without `--rate`: the public API's sliding window.
-pub const DEFAULT_RATE: &str = "4/min";
+pub const DEFAULT_RATE: &str = vtsum_core::rate::PUBLIC_API_WINDOW;
 /// The public API's daily allowance, used when VirusTotal's figures cannot be read.
-pub const DEFAULT_DAILY: u32 = 500;
+pub const DEFAULT_DAILY: u32 = vtsum_core::rate::PUBLIC_API_DAILY;
 
 /// Scan options that also exist in the config file.
 #[derive(Debug, Default, Clone)]
