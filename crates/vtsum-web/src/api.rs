@@ -244,7 +244,17 @@ pub async fn file(
         threshold: app.inner.config.threshold,
         engines: q.engines.unwrap_or(false),
     };
-    // A one-hash job: the same cache rules, quota and retries as everything else.
+    // A fresh cached answer needs no job: one store read, off the async threads.
+    let cached = {
+        let (engine, hash) = (engine.clone(), hash.clone());
+        tokio::task::spawn_blocking(move || engine.cached(&hash))
+            .await
+            .map_err(|e| WebError::Internal(format!("cache lookup task: {e}")))??
+    };
+    if let Some(result) = cached {
+        return Ok(Json(Row::from_result(&hash, &result, options)));
+    }
+    // A miss is a one-hash job: the same cache rules, quota and retries as everything else.
     let spec = JobSpec {
         label: String::new(),
         row_options: options,

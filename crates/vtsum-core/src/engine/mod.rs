@@ -20,6 +20,7 @@ use crate::report::{ItemResult, Row, RowOptions};
 use crate::store::{JobId, JobInfo, JobSpec, Store};
 use crate::vt::{ClientConfig, VtClient};
 
+mod cached;
 mod cancel;
 mod figures;
 mod flight;

@@ -47,16 +47,10 @@ impl Run<'_> {
     }
 
     fn is_fresh(&self, entry: &CacheEntry) -> bool {
-        let cfg = &self.engine.cfg;
-        let max_age = match entry.lookup {
-            Lookup::Found(_) => cfg.max_age_found,
-            Lookup::Unknown => cfg.max_age_unknown,
-        };
-        let age = now_unix().saturating_sub(entry.fetched_at);
-        let young = u64::try_from(age).unwrap_or(0) < max_age.as_secs();
         // `--refresh` wants answers fetched by this job, which also makes a resumed refresh
         // keep what it already fetched.
-        young && (!self.job.spec.refresh || entry.fetched_at > self.job.created_at)
+        self.engine.is_young(entry)
+            && (!self.job.spec.refresh || entry.fetched_at > self.job.created_at)
     }
 
     /// Saves a lookup VirusTotal answered, or keeps it for later if the store is away.
