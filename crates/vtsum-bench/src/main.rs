@@ -5,6 +5,7 @@
 
 mod across_runs;
 mod extract;
+mod lookups;
 mod quota;
 mod workers;
 
@@ -15,9 +16,11 @@ fn main() {
         Some("quota") => quota::run(&args[1..]),
         Some("workers") => workers::run(&args[1..]),
         Some("across-runs") => across_runs::run(&args[1..]),
+        Some("lookups") => lookups::run(&args[1..]),
         _ => Err(
             "usage: vtsum-bench quota [--windows N] | extract [--size-mb N] [--file PATH] \
-             | workers [--windows N] [--redis URL] | across-runs [--windows N]"
+             | workers [--windows N] [--redis URL] | across-runs [--windows N] \
+             | lookups [--files N] [--seconds N]"
                 .into(),
         ),
     };
