@@ -264,24 +264,38 @@ async fn a_spent_day_exits_3_keeps_results_and_says_when() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jsonl_into_a_closed_pipe_exits_quietly() {
-    let fake = fake(&["k1"], fast(), None).await;
+    // A slow fake (4 a second, 20 hashes: 5 s of work), so the writer meets the closed
+    // pipe mid-run rather than filling the pipe's buffer and finishing.
+    let fake = fake(&["k1"], vec![(4, std::time::Duration::from_secs(1))], None).await;
     let dir = tempfile::tempdir().unwrap();
-    let (path, _) = input_file(&fake, dir.path(), 40, 0);
-    let mut child = vtsum(&fake, "k1", "50/100ms", dir.path())
+    let (path, _) = input_file(&fake, dir.path(), 20, 0);
+    let mut child = vtsum(&fake, "k1", "4/1s", dir.path())
         .args(["scan", "--format", "jsonl"])
         .arg(&path)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 1];
-    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    // Rows are written as answers arrive, not at the end.
+    let asked = fake.counters().arrivals.len();
+    assert!(first.starts_with("{\"input\""), "{first}");
+    assert!(
+        asked < 20,
+        "the first row came before the last answer ({asked} asked)"
+    );
     drop(stdout);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        fake.counters().arrivals.len() < 20,
+        "the closed pipe stopped the scan: {}",
+        fake.counters().arrivals.len()
+    );
 }
 
 #[test]

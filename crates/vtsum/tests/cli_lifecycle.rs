@@ -314,3 +314,69 @@ async fn a_500_mb_input_is_streamed_in_bounded_memory() {
     assert!(peak > 0, "the peak was read");
     assert!(peak < 100 * 1024, "peak RSS {peak} KiB for a 500 MB input");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_runs_a_job_offline_in_its_own_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = vtsum(dir.path())
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("serving on ").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the demo server starts");
+    let client = reqwest::Client::new();
+    let front = client.get(&url).send().await.unwrap();
+    assert_eq!(front.status(), 200);
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hashes.txt");
+    let res = client
+        .post(format!("{url}/api/v1/jobs"))
+        .header("content-type", "text/plain")
+        .body(std::fs::read_to_string(examples).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let job = loop {
+        let job: Value = client
+            .get(format!("{url}/api/v1/jobs/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if job["state"] == "done" {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "stuck: {job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (job["total"].as_u64(), job["done"].as_u64()),
+        (Some(28), Some(28))
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    child.wait().unwrap();
+    let data = dir.path().join("data/vtsum");
+    assert!(data.join("vtsum-demo.db").exists(), "the demo's own store");
+    assert!(!data.join("vtsum.db").exists(), "the real store untouched");
+}

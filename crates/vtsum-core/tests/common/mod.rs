@@ -11,13 +11,37 @@ use vtsum_core::store::{memory::MemoryStore, JobId, JobSpec, Store};
 use vtsum_core::vt::{ApiVersion, ClientConfig};
 use vtsum_core::{ApiKey, Hash, RowOptions};
 
-/// Starts a fake with these keys and limits (`rate` as vtsum parses it).
+/// Starts a fake with these keys and limits. `rate` is read here by [`literal_limits`],
+/// not by vtsum's own parser, so a parser bug cannot shape the engine and the fake alike.
 pub async fn fake(keys: &[&str], rate: &str) -> fakevt::FakeVt {
-    let spec: vtsum_core::rate::RateSpec = rate.parse().expect("a valid rate");
-    let windows: Vec<_> = spec.sliding().map(|l| (l.count, l.window)).collect();
-    fakevt::spawn(vtsum_test_utils::fake_config(keys, &windows, spec.daily()))
+    let (windows, daily) = literal_limits(rate);
+    fakevt::spawn(vtsum_test_utils::fake_config(keys, &windows, daily))
         .await
         .expect("fake VirusTotal starts")
+}
+
+/// The tests' own reading of `N/Xms`, `N/Xs`, `N/min`, `N/day` lists: deliberately
+/// minimal, and independent of `vtsum_core::rate`.
+pub fn literal_limits(rate: &str) -> (Vec<(u32, Duration)>, Option<u32>) {
+    let mut windows = Vec::new();
+    let mut daily = None;
+    for part in rate.split(',').map(str::trim) {
+        let (n, per) = part.split_once('/').expect("N/PERIOD");
+        let n: u32 = n.parse().expect("a count");
+        let ms = |digits: &str, unit: u64| digits.parse::<u64>().unwrap_or(1) * unit;
+        let window = match per {
+            "day" => {
+                daily = Some(n);
+                continue;
+            }
+            "min" => 60_000,
+            p if p.ends_with("ms") => ms(&p[..p.len() - 2], 1),
+            p if p.ends_with('s') => ms(&p[..p.len() - 1], 1000),
+            p => panic!("the tests' rate reader does not know {p:?}"),
+        };
+        windows.push((n, Duration::from_millis(window)));
+    }
+    (windows, daily)
 }
 
 /// Engine settings for a fake: `rate` for every key, fast retries.
