@@ -173,6 +173,15 @@ fn store_urls_open_or_explain() {
         .unwrap()
         .describe()
         .ends_with("x.db"));
+    // A URL vtsum cannot use never repeats its password.
+    let e = vtsum_core::store::open("postgres://admin:hunter2@db.example/x", &default)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("invalid store") && e.contains("db.example") && !e.contains("hunter2"),
+        "{e}"
+    );
     for bad in ["redis://", "postgres://x", "nonsense"] {
         let e = vtsum_core::store::open(bad, &default)
             .err()

@@ -380,3 +380,29 @@ async fn serve_demo_runs_a_job_offline_in_its_own_store() {
     assert!(data.join("vtsum-demo.db").exists(), "the demo's own store");
     assert!(!data.join("vtsum.db").exists(), "the real store untouched");
 }
+
+#[test]
+fn serve_refuses_bad_settings_with_exit_2_even_into_an_unwritable_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    // Refusing a non-loopback bind without a token, saying so into /dev/full: no panic.
+    let out = vtsum(dir.path())
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // A threshold of 0 is refused by serve as by scan.
+    let out = vtsum(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0", "--threshold", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("threshold"), "{stderr}");
+}

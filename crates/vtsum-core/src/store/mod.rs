@@ -275,6 +275,18 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
+/// A store URL for messages: whatever stands between `://` and `@` (a password) hidden.
+pub fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
 /// The file, beside the default SQLite store, that keeps the quota of `--store none`.
 pub const QUOTA_FILE: &str = "quota.db";
 
@@ -306,7 +318,7 @@ pub(crate) fn stored_hash(text: &str) -> Result<Hash> {
 pub fn open(url: &str, default_sqlite: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
     let url = url.trim();
     let bad = |why: &str| crate::Error::StoreUrl {
-        url: url.to_string(),
+        url: without_credentials(url),
         why: why.to_string(),
     };
     if url == "none" {

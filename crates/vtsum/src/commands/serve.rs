@@ -31,18 +31,18 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     let auth_token = args.auth_token.clone().filter(|t| !t.trim().is_empty());
     if !addr.ip().is_loopback() && auth_token.is_none() {
         if !args.insecure_no_auth {
-            eprintln!(
+            crate::output::say(&format!(
                 "vtsum: refusing to listen on {addr} without --auth-token: anyone who can reach \
                  this address could read reports and spend your keys' quota. Set --auth-token \
                  (or VTSUM_AUTH_TOKEN), bind 127.0.0.1, or pass --insecure-no-auth if a proxy \
                  in front guards it"
-            );
+            ));
             return Ok(Exit::Usage);
         }
-        eprintln!(
+        crate::output::say(&format!(
             "vtsum: warning: listening on {addr} without --auth-token (--insecure-no-auth): \
              anyone who can reach this address can read reports and spend your keys' quota"
-        );
+        ));
     }
     let mut api = args.api.clone();
     let (_demo, store_url) = demo::resolve(global, &file, &mut api).await?;
@@ -53,9 +53,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     };
     let cfg = engine_config(&api, &file, &tuning)?;
     let engine = if cfg.keys.is_empty() {
-        eprintln!(
-            "vtsum: no VirusTotal API key configured: the pages say how to add one (VT_API_KEY=k1,k2)"
-        );
+        crate::output::say("vtsum: no VirusTotal API key configured: the pages say how to add one (VT_API_KEY=k1,k2)");
         None
     } else {
         Some(Arc::new(Engine::new(cfg, store.clone())?))
@@ -67,7 +65,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
         ..server::Limits::default()
     };
     if limits.max_connections == 0 {
-        eprintln!("vtsum: --max-connections must be at least 1");
+        crate::output::say("vtsum: --max-connections must be at least 1");
         return Ok(Exit::Usage);
     }
     let config = WebConfig {
@@ -76,7 +74,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
             .upload_limit
             .or(file.serve.upload_limit)
             .unwrap_or(DEFAULT_UPLOAD_LIMIT),
-        threshold: args.threshold.or(file.threshold).unwrap_or(3),
+        threshold: crate::settings::threshold(args.threshold, &file)?,
         no_worker: args.no_worker,
         claim_after: Some(claim_after(&args.queue)?),
         bind: Some(addr),
@@ -94,7 +92,9 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
         .with_context(|| format!("cannot listen on {addr} (in use? try --bind 127.0.0.1:8081)"))?;
     let local = listener.local_addr()?;
     if !global.quiet {
-        eprintln!("vtsum: serving on http://{local} (Ctrl-C stops; jobs resume on the next start)");
+        crate::output::say(&format!(
+            "vtsum: serving on http://{local} (Ctrl-C stops; jobs resume on the next start)"
+        ));
     }
     let stopping = app.clone();
     server::serve(
@@ -109,7 +109,9 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     .await
     .context("the web server stopped")?;
     if tokio::time::timeout(DRAIN, app.stopped()).await.is_err() {
-        eprintln!("vtsum: the running job did not stop in time; it resumes on the next start");
+        crate::output::say(
+            "vtsum: the running job did not stop in time; it resumes on the next start",
+        );
     }
     Ok(Exit::Ok)
 }

@@ -35,11 +35,11 @@ pub async fn run(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit> {
     let engine = Arc::new(Engine::new(cfg, store.clone())?);
     let worker = WorkerConfig::new(claim_after(&args.queue)?);
     if !global.quiet {
-        eprintln!(
+        crate::output::say(&format!(
             "vtsum: worker {} on {} (Ctrl-C stops; a part in progress goes back to the queue)",
             worker.name,
             store.describe()
-        );
+        ));
     }
     let stop = Cancel::new();
     let stopper = stop.clone();
