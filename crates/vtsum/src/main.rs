@@ -9,6 +9,7 @@ use clap::{CommandFactory, Parser};
 mod cli;
 mod commands;
 mod config_error;
+mod config_file;
 mod demo;
 mod exit;
 mod output;

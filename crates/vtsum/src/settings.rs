@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
 use vtsum_core::engine::EngineConfig;
 use vtsum_core::rate::{parse_duration, RateSpec};
 use vtsum_core::vt::{ApiVersion, ClientConfig, DEFAULT_API_URL};
@@ -19,33 +18,7 @@ use crate::exit::bad_input;
 /// Largest config file read: it is a few lines, and `--config /dev/zero` must not eat memory.
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// The config file's contents; every field optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub api_keys: Option<Vec<String>>,
-    pub api_url: Option<String>,
-    pub api_version: Option<String>,
-    pub rate: Option<String>,
-    pub store: Option<String>,
-    pub concurrency: Option<usize>,
-    pub threshold: Option<u32>,
-    pub max_age: Option<String>,
-    pub max_age_unknown: Option<String>,
-    pub retries: Option<u32>,
-    pub timeout: Option<String>,
-    pub retry_backoff: Option<String>,
-    #[serde(default)]
-    pub serve: ServeConfig,
-}
-
-/// The `[serve]` table.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServeConfig {
-    pub bind: Option<String>,
-    pub upload_limit: Option<usize>,
-}
+pub use crate::config_file::FileConfig;
 
 impl FileConfig {
     /// Reads `--config`/`VTSUM_CONFIG`, else the default path if it exists, else nothing.
@@ -64,11 +37,6 @@ impl FileConfig {
                 path.display()
             ))
         })
-    }
-
-    /// Parses a config file's text; the error names the line and never shows a secret.
-    pub fn parse(text: &str) -> std::result::Result<FileConfig, String> {
-        toml::from_str(text).map_err(|e| crate::config_error::describe(text, &e))
     }
 }
 

@@ -1,0 +1,48 @@
+//! The config loader's fuzz check, shared by the fuzz target `config` (nightly) and the
+//! stable replay in `tests/config_corpus.rs`: any text parses or gives a message of bounded
+//! size that never shows a value written on a secret field's line.
+
+#[path = "../../src/config_error.rs"]
+#[allow(dead_code)]
+mod config_error;
+#[path = "../../src/config_file.rs"]
+#[allow(dead_code)]
+mod config_file;
+
+/// Quoted strings of 4+ characters on lines that set a secret field.
+fn secrets(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let key = line.trim_start().to_ascii_lowercase();
+        let secret = ["api_keys", "store", "token", "password", "secret", "key"]
+            .iter()
+            .any(|k| key.starts_with(k));
+        if !secret {
+            continue;
+        }
+        let mut parts = line.split('"').skip(1).step_by(2);
+        for p in parts.by_ref() {
+            if p.len() >= 4 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Panics when the rule is broken.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Err(message) = config_file::FileConfig::parse(text) {
+        assert!(
+            message.len() < 4096,
+            "a bounded message: {} bytes",
+            message.len()
+        );
+        for s in secrets(text) {
+            assert!(!message.contains(s), "{s:?} shown in {message:?}");
+        }
+    }
+}
