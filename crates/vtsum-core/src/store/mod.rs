@@ -26,6 +26,7 @@ mod redis_quota;
 mod redis_scripts;
 pub mod sqlite;
 mod sqlite_quota;
+mod sqlite_rows;
 #[doc(hidden)]
 pub mod suite;
 

@@ -1,0 +1,86 @@
+//! The SQLite store's tables (the schema) and how their rows become [`JobInfo`]s and
+//! [`JobItem`]s, apart from the store's queries in `sqlite.rs`.
+
+use super::{decode, stored_hash, JobId, JobInfo, JobItem, JobSpec, JobState};
+use crate::error::Result;
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS cache (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    entry TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cache_alias (
+    hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL REFERENCES cache(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS cache_alias_id ON cache_alias(id);
+CREATE TABLE IF NOT EXISTS ledger (
+    key_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (key_id, day)
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    cache_hits INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    resumes_at INTEGER,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS job_items (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    result TEXT,
+    PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
+";
+
+pub(super) fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
+    let spec: String = row.get(1)?;
+    let state: String = row.get(2)?;
+    let info = JobInfo {
+        id: JobId(row.get(0)?),
+        spec: JobSpec::default(),
+        state: JobState::parse(&state).unwrap_or(JobState::Failed),
+        created_at: row.get(3)?,
+        updated_at: row.get(4)?,
+        total: row.get(5)?,
+        done: row.get(6)?,
+        cache_hits: row.get(7)?,
+        errors: row.get(8)?,
+        resumes_at: row.get(9)?,
+        error: row.get(10)?,
+    };
+    Ok((info, spec))
+}
+
+pub(super) const JOB_COLUMNS: &str =
+    "id, spec, state, created_at, updated_at, total, done, cache_hits, errors, resumes_at, error";
+
+pub(super) fn finish_job((mut info, spec): (JobInfo, String)) -> Result<JobInfo> {
+    info.spec = decode(&spec)?;
+    Ok(info)
+}
+
+pub(super) fn item_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(u64, String, Option<String>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+}
+
+pub(super) fn finish_item((index, hash, result): (u64, String, Option<String>)) -> Result<JobItem> {
+    Ok(JobItem {
+        index,
+        hash: stored_hash(&hash)?,
+        result: result.as_deref().map(decode).transpose()?,
+    })
+}
