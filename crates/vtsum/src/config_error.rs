@@ -170,6 +170,8 @@ pub fn describe(text: &str, err: &toml::de::Error) -> String {
         }
         None => shown(&text[line_start..line_end]),
     };
+    // A secret written again under a field not known as secret is still a secret.
+    let line = scrub(&line, &words);
     let what = if in_secret(at) {
         "this secret value is not valid TOML or not of the right type (it is not shown); \
          keys are a list of strings: api_keys = [\"key1\", \"key2\"]"
