@@ -9,18 +9,23 @@ mod config_error;
 #[allow(dead_code)]
 mod config_file;
 
-/// Quoted strings of 4+ characters on lines that set a secret field.
+/// Quoted strings of 4+ characters in the values of lines that set a secret field
+/// (`api_keys = [...]`, `auth_token = "..."`, `store = "..."`).
 fn secrets(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     for line in text.lines() {
-        let key = line.trim_start().to_ascii_lowercase();
-        let secret = ["api_keys", "store", "token", "password", "secret", "key"]
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().to_ascii_lowercase();
+        let plain = key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let secret = ["key", "store", "token", "password", "secret"]
             .iter()
-            .any(|k| key.starts_with(k));
-        if !secret {
+            .any(|k| key.contains(k));
+        if key.is_empty() || !plain || !secret {
             continue;
         }
-        let mut parts = line.split('"').skip(1).step_by(2);
+        let mut parts = value.split('"').skip(1).step_by(2);
         for p in parts.by_ref() {
             if p.len() >= 4 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                 out.push(p);
