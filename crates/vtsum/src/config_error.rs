@@ -122,7 +122,8 @@ fn secret_words(text: &str, regions: &[Range<usize>]) -> Vec<String> {
 fn scrub(message: &str, words: &[String]) -> String {
     let mut out = message.to_string();
     for w in words {
-        if out.contains(w.as_str()) {
+        // A word inside the marker itself is no secret the message could reveal.
+        if out.contains(w.as_str()) && !REDACTED.contains(w.as_str()) {
             out = out.replace(w.as_str(), REDACTED);
         }
     }

@@ -46,8 +46,10 @@ pub fn config(data: &[u8]) {
             "a bounded message: {} bytes",
             message.len()
         );
+        // The marker that stands for a secret may itself spell a short one.
+        let unmarked = message.replace("<redacted>", "");
         for s in secrets(text) {
-            assert!(!message.contains(s), "{s:?} shown in {message:?}");
+            assert!(!unmarked.contains(s), "{s:?} shown in {message:?}");
         }
     }
 }
