@@ -20,7 +20,7 @@ mod auth;
 mod error;
 mod events;
 mod hub;
-mod input;
+pub mod input;
 mod metrics;
 mod openapi;
 mod pages;

@@ -75,13 +75,19 @@ fn zip(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
 }
 
 /// Escapes text for XML (the HTML escape serves: its entities are XML's, `&#39;` included),
-/// after dropping the characters XML 1.0 cannot hold.
+/// after replacing the characters XML 1.0 cannot hold with U+FFFD. Replaced, not dropped:
+/// dropping the first character of a defused cell could uncover a formula behind it.
 fn xml(text: &str) -> String {
     let holdable: String = text
         .chars()
-        .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r')
-                || !((c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}')
+        .map(|c| {
+            let unholdable = !matches!(c, '\t' | '\n' | '\r')
+                && ((c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}');
+            if unholdable {
+                '\u{FFFD}'
+            } else {
+                c
+            }
         })
         .collect();
     escape(&holdable)
@@ -189,6 +195,17 @@ mod tests {
         assert_eq!(column(0), "A");
         assert_eq!(column(25), "Z");
         assert_eq!(column(26), "AA");
-        assert_eq!(xml("a<b\u{1}&"), "a&lt;b&amp;");
+        assert_eq!(xml("a<b\u{1}&"), "a&lt;b\u{FFFD}&amp;");
+    }
+
+    /// Found writing the `xlsx` fuzz check: U+FFFE is no formula character, so the cell is not
+    /// defused, but XML cannot hold it; dropping it left the formula in front.
+    #[test]
+    fn a_character_xml_cannot_hold_does_not_uncover_a_formula() {
+        let mut row = Row::error(&vtsum_core::Hash::parse(&"4".repeat(32)).unwrap(), "");
+        row.input = "\u{FFFE}=1+1".into();
+        let book = String::from_utf8_lossy(&workbook(&[row])).into_owned();
+        assert!(!book.contains(">=1+1<"), "formula uncovered");
+        assert!(!book.contains('\u{FFFE}'));
     }
 }
