@@ -174,21 +174,19 @@ fn completions_for_each_shell_and_the_man_page_exit_0() {
     assert!(text.contains(".TH") && text.contains("scan"), "{text:.200}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_server_log_never_holds_a_key() {
-    let fake = fake(&["good-key-0123456789abcdef"]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let keys = "good-key-0123456789abcdef,wrong-key-fedcba9876543210";
-    let mut child = at(&fake, dir.path(), keys)
-        .env("RUST_LOG", "trace")
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
+/// Starts `vtsum serve` from `cmd`; returns it, its base URL, and its whole log once it
+/// stops.
+fn serve_logged(
+    cmd: &mut Command,
+) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
+    let mut child = cmd
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
+    let log = std::thread::spawn(move || {
         let mut all = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(rest) = line.split("serving on ").nth(1) {
@@ -202,12 +200,16 @@ async fn the_server_log_never_holds_a_key() {
     let url = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the server starts");
+    (child, url, log)
+}
+
+/// Submits `text` as a web job and waits (at most 60 s) until it is done; returns it.
+async fn run_web_job(url: &str, text: String) -> Value {
     let client = reqwest::Client::new();
-    let hashes = fake.corpus().sha256s(6);
     let res = client
         .post(format!("{url}/api/v1/jobs"))
         .header("content-type", "text/plain")
-        .body(hashes.join("\n"))
+        .body(text)
         .send()
         .await
         .unwrap();
@@ -216,7 +218,7 @@ async fn the_server_log_never_holds_a_key() {
         .as_str()
         .unwrap()
         .to_string();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let job: Value = client
             .get(format!("{url}/api/v1/jobs/{id}"))
@@ -227,16 +229,35 @@ async fn the_server_log_never_holds_a_key() {
             .await
             .unwrap();
         if job["state"] == "done" {
-            break;
+            return job;
         }
         assert!(Instant::now() < deadline, "stuck: {job}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// SIGTERM: a clean stop.
+fn stop(mut child: std::process::Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     child.wait().unwrap();
-    let log = reader.join().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_log_never_holds_a_key() {
+    let fake = fake(&["good-key-0123456789abcdef"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = "good-key-0123456789abcdef,wrong-key-fedcba9876543210";
+    let (child, url, log) =
+        serve_logged(at(&fake, dir.path(), keys).env("RUST_LOG", "trace").args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ]));
+    run_web_job(&url, fake.corpus().sha256s(6).join("\n")).await;
+    stop(child);
+    let log = log.join().unwrap();
     let wrong = vtsum_core::ApiKey::new("wrong-key-fedcba9876543210")
         .id()
         .to_string();
@@ -318,64 +339,17 @@ async fn a_500_mb_input_is_streamed_in_bounded_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_demo_runs_a_job_offline_in_its_own_store() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = vtsum(dir.path())
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("serving on ").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the demo server starts");
-    let client = reqwest::Client::new();
-    let front = client.get(&url).send().await.unwrap();
+    let (child, url, _log) =
+        serve_logged(vtsum(dir.path()).args(["serve", "--demo", "--bind", "127.0.0.1:0"]));
+    let front = reqwest::get(&url).await.unwrap();
     assert_eq!(front.status(), 200);
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hashes.txt");
-    let res = client
-        .post(format!("{url}/api/v1/jobs"))
-        .header("content-type", "text/plain")
-        .body(std::fs::read_to_string(examples).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
-    let id = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let job = loop {
-        let job: Value = client
-            .get(format!("{url}/api/v1/jobs/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if job["state"] == "done" {
-            break job;
-        }
-        assert!(Instant::now() < deadline, "stuck: {job}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let job = run_web_job(&url, std::fs::read_to_string(examples).unwrap()).await;
     assert_eq!(
         (job["total"].as_u64(), job["done"].as_u64()),
         (Some(28), Some(28))
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    child.wait().unwrap();
+    stop(child);
     let data = dir.path().join("data/vtsum");
     assert!(data.join("vtsum-demo.db").exists(), "the demo's own store");
     assert!(!data.join("vtsum.db").exists(), "the real store untouched");
