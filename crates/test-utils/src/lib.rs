@@ -197,3 +197,27 @@ fn make_certificate(dir: &Path) -> Result<(), String> {
         Err(format!("openssl could not make a certificate ({made})"))
     }
 }
+
+/// Replays every checked-in input of a fuzz target — its seed corpus
+/// (`fuzz/corpus/<target>/`, which must not be empty) and every input that once made it
+/// fail (`fuzz/artifacts/<target>/`) — through `check`, which panics on a broken rule. So
+/// CI keeps found bugs fixed on stable Rust, without nightly.
+pub fn replay_fuzz_inputs(target: &str, check: fn(&[u8])) {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let files = |dir: std::path::PathBuf| {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.is_file());
+        files.sort();
+        files
+    };
+    let corpus = files(fuzz.join("corpus").join(target));
+    assert!(!corpus.is_empty(), "no seed corpus for {target}");
+    let crashes = files(fuzz.join("artifacts").join(target));
+    for path in corpus.iter().chain(&crashes) {
+        let data = std::fs::read(path).unwrap();
+        let run = std::panic::catch_unwind(|| check(&data));
+        assert!(run.is_ok(), "{target}: {} fails its check", path.display());
+    }
+}
