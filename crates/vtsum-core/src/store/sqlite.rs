@@ -57,8 +57,16 @@ impl SqliteStore {
         };
         let conn = Connection::open(path).map_err(wrap)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(wrap)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(wrap)?;
+        // Switching to WAL does not wait on the busy handler: another process opening the
+        // same new file at the same moment gets SQLITE_BUSY at once, so try again a while.
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while let Err(e) = conn.pragma_update(None, "journal_mode", "WAL") {
+            let busy = e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy);
+            if !busy || std::time::Instant::now() > deadline {
+                return Err(wrap(e));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(wrap)?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -72,10 +80,13 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        conn.execute_batch(SCHEMA).map_err(wrap)?;
-        conn.execute_batch(sqlite_quota::SCHEMA).map_err(wrap)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(wrap)?;
+        // One write transaction taken up front, so processes opening the file together
+        // queue on the busy handler instead of failing to upgrade a read lock.
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {SCHEMA} {} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
+            sqlite_quota::SCHEMA
+        ))
+        .map_err(wrap)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
