@@ -221,3 +221,20 @@ pub fn replay_fuzz_inputs(target: &str, check: fn(&[u8])) {
         assert!(run.is_ok(), "{target}: {} fails its check", path.display());
     }
 }
+
+/// The test Redis: `VTSUM_TEST_REDIS` (scripts/test.sh starts one on a free port and sets
+/// it), else a server on the default local port.
+pub fn redis_url() -> String {
+    std::env::var("VTSUM_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
+}
+
+/// A key prefix no other test uses, so tests run in parallel on one server.
+pub fn unique_prefix() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("vtsum-test:{}:{nanos}:{n}:", std::process::id())
+}

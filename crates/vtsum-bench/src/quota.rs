@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use vtsum_core::engine::{Cancel, Engine, EngineConfig, RunOptions, RunOutcome};
-use vtsum_core::store::memory::MemoryStore;
 use vtsum_core::store::JobSpec;
 use vtsum_core::vt::{ApiVersion, ClientConfig};
 use vtsum_core::{ApiKey, Hash, RowOptions};
+use vtsum_store::memory::MemoryStore;
 
 const N: u32 = 4;
 

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vtsum_core::store::redis::RedisStore;
 use vtsum_core::store::{JobId, JobOrigin, JobSpec, Store};
 use vtsum_core::{Hash, RowOptions};
+use vtsum_store::redis::RedisStore;
 use vtsum_test_utils::RedisServer;
 
 const N: u32 = 4;

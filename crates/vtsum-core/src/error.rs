@@ -3,8 +3,6 @@
 //! Every variant's message says what went wrong and, where the user can act, what to do.
 //! No variant carries an API key: keys are named by their [`KeyId`](crate::KeyId) only.
 
-use std::path::PathBuf;
-
 /// Errors from the vtsum engine, its stores and its VirusTotal client.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -17,23 +15,15 @@ pub enum Error {
     #[error("invalid store {url:?}: {why} (use sqlite:PATH, redis://host:port/db or none)")]
     StoreUrl { url: String, why: String },
 
-    /// The SQLite store failed.
-    #[error("SQLite store {path}: {source} (check the file is writable, or choose another with --store)")]
-    Sqlite {
-        path: PathBuf,
+    /// A store backend failed (the `vtsum-store` crate's error, kept whole as the source:
+    /// its message names the backend and what to do). `unavailable` says whether the store
+    /// could not be reached (connection refused, dropped, timed out) — worth waiting for —
+    /// rather than refusing a command, which waiting will not mend.
+    #[error("{source}")]
+    Store {
+        unavailable: bool,
         #[source]
-        source: rusqlite::Error,
-    },
-
-    /// The Redis store failed (the URL is shown without its password). `unreachable` says
-    /// whether the server could not be reached (connection refused, dropped, timed out) —
-    /// worth waiting for — rather than refusing a command, which waiting will not mend.
-    #[error("Redis store {url}: {source} (is the server running and reachable? check --store)")]
-    Redis {
-        url: String,
-        unreachable: bool,
-        #[source]
-        source: redis::RedisError,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
 
     /// A stored value could not be decoded (a store written by another version, or damaged).
@@ -77,8 +67,8 @@ impl Error {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            Error::Redis {
-                unreachable: true,
+            Error::Store {
+                unavailable: true,
                 ..
             }
         )

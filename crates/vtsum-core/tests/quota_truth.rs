@@ -10,10 +10,10 @@ use std::sync::Arc;
 use common::*;
 use vtsum_core::engine::{Engine, RunOptions, RunOutcome};
 use vtsum_core::quota::{utc_day, KeyState};
-use vtsum_core::store::memory::MemoryStore;
-use vtsum_core::store::sqlite::SqliteStore;
 use vtsum_core::store::Store;
 use vtsum_core::ApiKey;
+use vtsum_store::memory::MemoryStore;
+use vtsum_store::sqlite::SqliteStore;
 
 /// Admitted arrival times per key on the fake's clock.
 fn times(c: &fakevt::Counters, key: &str) -> Vec<f64> {

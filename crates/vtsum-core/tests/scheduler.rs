@@ -9,9 +9,9 @@ use std::sync::Mutex;
 use common::*;
 use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
 use vtsum_core::report::{ItemResult, Lookup};
-use vtsum_core::store::sqlite::SqliteStore;
 use vtsum_core::vt::ApiVersion;
 use vtsum_core::ApiKey;
+use vtsum_store::sqlite::SqliteStore;
 
 /// Admitted arrivals per key, in milliseconds of the fake's clock.
 fn arrivals_by_key(counters: &fakevt::Counters) -> BTreeMap<String, Vec<f64>> {

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use common::*;
 use vtsum_core::engine::{Engine, RunOptions, RunOutcome};
-use vtsum_core::store::redis::RedisStore;
-use vtsum_core::store::sqlite::SqliteStore;
 use vtsum_core::store::Store;
+use vtsum_store::redis::RedisStore;
+use vtsum_store::sqlite::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_engines_on_one_redis_share_two_keys_without_going_over() {

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use support::*;
-use vtsum_core::store::redis::RedisStore;
 use vtsum_core::store::Store;
+use vtsum_store::redis::RedisStore;
 use vtsum_test_utils::RedisServer;
 
 /// Polls `/healthz` until it is 200 again. A restarted `redis-server` takes connections

@@ -257,7 +257,7 @@ async fn a_key_virustotal_allows_1000_a_day_is_scheduled_past_500() {
     let db = dir.path().join("vtsum.db");
     // This store's ledger counted those 500 (earlier runs today), as it would have.
     let id = vtsum_core::ApiKey::new("premium-a").id().clone();
-    vtsum_core::store::sqlite::SqliteStore::open(&db)
+    vtsum_store::sqlite::SqliteStore::open(&db)
         .unwrap()
         .ledger_add(&id, &vtsum_core::quota::utc_day(), 500)
         .unwrap();

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vtsum_core::engine::{Cancel, Engine, EngineConfig, Event, RunOptions, RunOutcome};
-use vtsum_core::store::{memory::MemoryStore, JobId, JobSpec, Store};
+use vtsum_core::store::{JobId, JobSpec, Store};
 use vtsum_core::vt::{ApiVersion, ClientConfig};
 use vtsum_core::{ApiKey, Hash, RowOptions};
+use vtsum_store::memory::MemoryStore;
 
 /// Starts a fake with these keys and limits. `rate` is read here by [`literal_limits`],
 /// not by vtsum's own parser, so a parser bug cannot shape the engine and the fake alike.
@@ -108,19 +109,5 @@ pub async fn run(
     (job.id, outcome, events.into_inner().unwrap())
 }
 
-/// The test Redis: `VTSUM_TEST_REDIS` (scripts/test.sh starts one on a free port and sets
-/// it), else a server on the default local port.
-pub fn redis_url() -> String {
-    std::env::var("VTSUM_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
-}
-
-/// A key prefix no other test uses, so tests run in parallel on one server.
-pub fn unique_prefix() -> String {
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("vtsum-test:{}:{nanos}:{n}:", std::process::id())
-}
+#[allow(unused_imports)]
+pub use vtsum_test_utils::{redis_url, unique_prefix};

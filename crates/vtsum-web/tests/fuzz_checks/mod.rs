@@ -13,8 +13,8 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use tower::ServiceExt;
 use vtsum_core::extract::extract_bytes;
-use vtsum_core::store::memory::MemoryStore;
 use vtsum_core::Hash;
+use vtsum_store::memory::MemoryStore;
 use vtsum_web::input::{self, clean_label, Submission};
 use vtsum_web::{App, WebConfig};
 

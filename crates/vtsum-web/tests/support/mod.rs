@@ -13,10 +13,10 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use tower::ServiceExt;
 use vtsum_core::engine::{Engine, EngineConfig};
-use vtsum_core::store::sqlite::SqliteStore;
 use vtsum_core::store::Store;
 use vtsum_core::vt::{ApiVersion, ClientConfig};
 use vtsum_core::ApiKey;
+use vtsum_store::sqlite::SqliteStore;
 use vtsum_web::{App, WebConfig};
 
 pub const KEYS: [&str; 2] = ["web-test-key-aaaa", "web-test-key-bbbb"];

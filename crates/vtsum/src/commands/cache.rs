@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use vtsum_core::store;
+use vtsum_store as store;
 
 use crate::cli::{CacheCommand, GlobalArgs};
 use crate::exit::Exit;

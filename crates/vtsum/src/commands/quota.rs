@@ -5,7 +5,7 @@ use anyhow::Result;
 use serde::Serialize;
 use vtsum_core::engine::Engine;
 use vtsum_core::quota::DailySource;
-use vtsum_core::store;
+use vtsum_store as store;
 
 use crate::cli::{GlobalArgs, QuotaArgs};
 use crate::demo;

@@ -8,7 +8,8 @@ use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
 use vtsum_core::extract::{extract_reader, Extracted, Extractor};
 use vtsum_core::render::{self, count, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
-use vtsum_core::store::{self, JobSpec};
+use vtsum_core::store::JobSpec;
+use vtsum_store as store;
 
 use crate::cli::{FailOn, GlobalArgs, ScanArgs};
 use crate::demo;

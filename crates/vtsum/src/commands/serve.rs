@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use vtsum_core::engine::Engine;
-use vtsum_core::store;
+use vtsum_store as store;
 use vtsum_web::{server, App, WebConfig, DEFAULT_UPLOAD_LIMIT};
 
 use crate::cli::{GlobalArgs, ServeArgs};

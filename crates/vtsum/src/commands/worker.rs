@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use vtsum_core::engine::{Cancel, Engine};
-use vtsum_core::store;
+use vtsum_store as store;
 use vtsum_web::worker::{self, WorkerConfig};
 
 use crate::cli::{GlobalArgs, WorkerArgs};

@@ -15,9 +15,9 @@ use std::time::Duration;
 use redis::Value;
 
 use super::redis_link::Link;
-use crate::error::{Error, Result};
-use crate::queue::{Part, WorkQueue};
-use crate::store::JobId;
+use vtsum_core::error::{Error, Result};
+use vtsum_core::queue::{Part, WorkQueue};
+use vtsum_core::store::JobId;
 
 const GROUP: &str = "workers";
 
@@ -145,7 +145,7 @@ impl RedisQueue {
 }
 
 fn is_nogroup(e: &Error) -> bool {
-    matches!(e, Error::Redis { source, .. } if source.code() == Some("NOGROUP"))
+    crate::StoreError::redis_code(e) == Some("NOGROUP")
 }
 
 impl WorkQueue for RedisQueue {

@@ -1,6 +1,6 @@
 //! One Redis connection shared behind a lock, opened on first use and re-opened once per
 //! call after a loss, so a restarted server is picked up without restarting vtsum. Every
-//! Redis error becomes [`Error::Redis`] with the URL shown without its password, its
+//! Redis error becomes [`StoreError::Redis`] (inside `vtsum_core::Error::Store`) with the URL shown without its password, its
 //! source kept, and whether it means the server is out of reach (an outage to wait out)
 //! or refused the command (a bug to fail on).
 
@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use redis::{Connection, FromRedisValue, Script};
 
-use crate::error::{Error, Result};
+use crate::StoreError;
+use vtsum_core::error::{Error, Result};
 
 /// A lazily (re)connected Redis connection.
 pub(crate) struct Link {
@@ -40,7 +41,7 @@ impl Link {
     }
 
     pub fn err(&self, e: redis::RedisError) -> Error {
-        Error::Redis {
+        StoreError::Redis {
             url: self.shown.clone(),
             unreachable: e.is_io_error()
                 || e.is_connection_dropped()
@@ -51,6 +52,7 @@ impl Link {
                 || matches!(e.code(), Some("LOADING" | "BUSY" | "TRYAGAIN" | "MASTERDOWN")),
             source: e,
         }
+        .into()
     }
 
     fn connection(&self) -> MutexGuard<'_, Option<Connection>> {

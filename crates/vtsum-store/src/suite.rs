@@ -1,5 +1,5 @@
-//! One test suite for every [`Store`](super::Store) backend, written once:
-//! `vtsum_core::store_suite!(module_name, || Box::new(MyStore::new()) as Box<dyn Store>);`
+//! One test suite for every `vtsum_core::store::Store` backend, written once:
+//! `vtsum_store::store_suite!(module_name, || Box::new(MyStore::new()) as Box<dyn Store>);`
 //! expands to one `#[test]` per check. A backend passes when it behaves as the others do.
 
 /// Expands to a module of tests over a backend made by `$make`.
@@ -9,9 +9,9 @@ macro_rules! store_suite {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            use $crate::report::{CacheEntry, FileReport, ItemResult, Lookup};
-            use $crate::store::{JobId, JobSpec, JobState, Store};
-            use $crate::{Hash, KeyId, RowOptions};
+            use $crate::core::report::{CacheEntry, FileReport, ItemResult, Lookup};
+            use $crate::core::store::{JobId, JobSpec, JobState, Store};
+            use $crate::core::{Hash, KeyId, RowOptions};
 
             fn store() -> Box<dyn Store> {
                 ($make)()

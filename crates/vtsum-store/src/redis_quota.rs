@@ -5,7 +5,7 @@
 //! within the limits together. Times come from the Redis server's clock (`TIME`), so the
 //! hosts' clocks do not matter.
 
-use super::{QuotaRequest, SharedGrant};
+use vtsum_core::store::{QuotaRequest, SharedGrant};
 
 /// How long a process blocked by another's request in flight waits before asking again:
 /// that request's end is not known in advance.

@@ -3,9 +3,9 @@
 //! vouches for is refused unless the URL says `#insecure`; plain `redis://` gets nowhere.
 
 use vtsum_core::report::{CacheEntry, Lookup};
-use vtsum_core::store::redis::RedisStore;
 use vtsum_core::store::Store;
 use vtsum_core::Hash;
+use vtsum_store::redis::RedisStore;
 use vtsum_test_utils::RedisServer;
 
 #[test]

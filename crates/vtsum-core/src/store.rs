@@ -1,10 +1,10 @@
 //! Where vtsum keeps what must survive the process: the lookup cache, the per-key daily
 //! request ledger, and jobs (their input hashes and each hash's result).
 //!
-//! Backends implement [`Store`] and are chosen by URL ([`open`]): `sqlite:PATH` (the
-//! default; shared by the processes of one machine), `redis://…` (shared by several
-//! machines), `none` (no cache or jobs kept; the quota still kept in a small file). One
-//! test suite ([`suite`]) runs against every backend.
+//! This module is the boundary: the [`Store`] trait and the types that cross it. The
+//! backends live in the `vtsum-store` crate (memory, SQLite, Redis and the Redis work
+//! queue), chosen by URL there, so the engine depends on this trait and not on rusqlite or
+//! redis-rs. One test suite in that crate runs against every backend.
 //!
 //! The trait is synchronous: SQLite is, every call is short, and the engine calls it from
 //! `spawn_blocking` where a call may wait on a lock.
@@ -17,18 +17,6 @@ use crate::error::Result;
 use crate::hash::Hash;
 use crate::key::KeyId;
 use crate::report::{CacheEntry, ItemResult, RowOptions};
-
-pub mod memory;
-pub mod redis;
-mod redis_link;
-pub mod redis_queue;
-mod redis_quota;
-mod redis_scripts;
-pub mod sqlite;
-mod sqlite_quota;
-mod sqlite_rows;
-#[doc(hidden)]
-pub mod suite;
 
 /// A job's identity: 32 lower-case hex characters (128 bits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -286,67 +274,4 @@ pub fn without_credentials(url: &str) -> String {
         Some(at) => format!("{scheme}://***{}", &rest[at..]),
         None => url.to_string(),
     }
-}
-
-/// The file, beside the default SQLite store, that keeps the quota of `--store none`.
-pub const QUOTA_FILE: &str = "quota.db";
-
-/// Decodes a value a backend stored as JSON.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| crate::Error::Corrupt(e.to_string()))
-}
-
-/// Encodes a value for a backend to store as JSON.
-pub(crate) fn encode<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("store values serialise")
-}
-
-/// The kind a backend files a cached answer under: `found` or `unknown`.
-pub(crate) fn entry_kind(entry: &CacheEntry) -> &'static str {
-    match entry.lookup {
-        crate::report::Lookup::Found(_) => "found",
-        crate::report::Lookup::Unknown => "unknown",
-    }
-}
-
-/// A hash a backend stored, checked again on the way out.
-pub(crate) fn stored_hash(text: &str) -> Result<Hash> {
-    Hash::parse(text).ok_or_else(|| crate::Error::Corrupt(format!("bad hash {text:?}")))
-}
-
-/// Opens the store a URL names: `sqlite:PATH` (`sqlite` alone: `default_sqlite`), `none`
-/// (no cache; the quota in `quota.db` beside `default_sqlite`), `redis://…`.
-pub fn open(url: &str, default_sqlite: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
-    let url = url.trim();
-    let bad = |why: &str| crate::Error::StoreUrl {
-        url: without_credentials(url),
-        why: why.to_string(),
-    };
-    if url == "none" {
-        let quota = default_sqlite.with_file_name(QUOTA_FILE);
-        return Ok(std::sync::Arc::new(memory::MemoryStore::with_quota_file(
-            &quota,
-        )?));
-    }
-    if url == "sqlite" || url == "sqlite:" {
-        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(
-            default_sqlite,
-        )?));
-    }
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        let path = match path.strip_prefix("~/") {
-            Some(rest) => std::env::var_os("HOME")
-                .map(|h| std::path::PathBuf::from(h).join(rest))
-                .ok_or_else(|| bad("~ used but HOME is not set"))?,
-            None => std::path::PathBuf::from(path),
-        };
-        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&path)?));
-    }
-    if url.starts_with("redis://") || url.starts_with("rediss://") {
-        return Ok(std::sync::Arc::new(redis::RedisStore::open(url)?));
-    }
-    Err(bad("unknown kind of store"))
 }

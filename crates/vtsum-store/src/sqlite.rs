@@ -22,19 +22,19 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::memory::entry_hashes;
-use super::sqlite_quota;
-use super::sqlite_rows::{
+use crate::memory::entry_hashes;
+use crate::sqlite_quota;
+use crate::sqlite_rows::{
     finish_item, finish_job, item_from_row, job_from_row, JOB_COLUMNS, SCHEMA,
 };
-use super::{
-    decode, encode, entry_kind, CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState,
-    QuotaRequest, SharedGrant, Store,
+use crate::{decode, encode, entry_kind, StoreError};
+use vtsum_core::error::{Error, Result};
+use vtsum_core::hash::Hash;
+use vtsum_core::key::KeyId;
+use vtsum_core::report::{CacheEntry, ItemResult};
+use vtsum_core::store::{
+    CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
 };
-use crate::error::{Error, Result};
-use crate::hash::Hash;
-use crate::key::KeyId;
-use crate::report::{CacheEntry, ItemResult};
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -51,9 +51,12 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         }
-        let wrap = |source| Error::Sqlite {
-            path: path.to_path_buf(),
-            source,
+        let wrap = |source| -> Error {
+            StoreError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            }
+            .into()
         };
         let conn = Connection::open(path).map_err(wrap)?;
         conn.busy_timeout(Duration::from_secs(15)).map_err(wrap)?;
@@ -98,10 +101,11 @@ impl SqliteStore {
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {
-        Error::Sqlite {
+        StoreError::Sqlite {
             path: self.path.clone(),
             source,
         }
+        .into()
     }
 }
 

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use vtsum_core::key::KeyId;
-use vtsum_core::store::sqlite::SqliteStore;
 use vtsum_core::store::{QuotaRequest, SharedGrant, Store};
 use vtsum_core::Hash;
+use vtsum_store::sqlite::SqliteStore;
 
 const WINDOW: Duration = Duration::from_millis(1000);
 const HOLD: Duration = Duration::from_secs(40);

@@ -1,8 +1,9 @@
 //! The SQLite store's tables (the schema) and how their rows become [`JobInfo`]s and
 //! [`JobItem`]s, apart from the store's queries in `sqlite.rs`.
 
-use super::{decode, stored_hash, JobId, JobInfo, JobItem, JobSpec, JobState};
-use crate::error::Result;
+use crate::{decode, stored_hash};
+use vtsum_core::error::Result;
+use vtsum_core::store::{JobId, JobInfo, JobItem, JobSpec, JobState};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cache (

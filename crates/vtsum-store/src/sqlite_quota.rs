@@ -26,8 +26,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{QuotaRequest, SharedGrant};
-use crate::hash::Hash;
+use vtsum_core::hash::Hash;
+use vtsum_core::store::{QuotaRequest, SharedGrant};
 
 /// How long a process blocked by another's request in flight waits before asking again:
 /// that request's end is not known in advance.
@@ -133,7 +133,7 @@ pub fn acquire(conn: &mut Connection, req: &QuotaRequest<'_>) -> rusqlite::Resul
 /// Moves the in-flight slots of processes that died to one window from now.
 fn release_dead(
     tx: &Transaction<'_>,
-    key: &crate::key::KeyId,
+    key: &vtsum_core::key::KeyId,
     len: i64,
     now: i64,
 ) -> rusqlite::Result<()> {

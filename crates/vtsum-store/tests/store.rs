@@ -1,21 +1,19 @@
 //! The store suite against every backend, plus what only SQLite has to prove: data survives
 //! reopening, and several connections (as several processes would) count exactly.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{redis_url, unique_prefix};
+use vtsum_test_utils::{redis_url, unique_prefix};
 
-use vtsum_core::store::memory::MemoryStore;
-use vtsum_core::store::redis::RedisStore;
-use vtsum_core::store::sqlite::SqliteStore;
 use vtsum_core::store::{JobId, JobSpec, Store};
 use vtsum_core::{Hash, KeyId, RowOptions};
+use vtsum_store::memory::MemoryStore;
+use vtsum_store::redis::RedisStore;
+use vtsum_store::sqlite::SqliteStore;
 
-vtsum_core::store_suite!(memory, || Box::new(MemoryStore::new()) as Box<dyn Store>);
+vtsum_store::store_suite!(memory, || Box::new(MemoryStore::new()) as Box<dyn Store>);
 
-vtsum_core::store_suite!(sqlite, || {
+vtsum_store::store_suite!(sqlite, || {
     // Each test gets its own file; the directory is leaked so it outlives the store.
     let dir = tempfile::tempdir().unwrap().keep();
     Box::new(SqliteStore::open(&dir.join("suite.db")).unwrap()) as Box<dyn Store>
@@ -28,7 +26,7 @@ fn redis_store() -> RedisStore {
     })
 }
 
-vtsum_core::store_suite!(redis, || Box::new(redis_store()) as Box<dyn Store>);
+vtsum_store::store_suite!(redis, || Box::new(redis_store()) as Box<dyn Store>);
 
 #[test]
 fn redis_counts_exactly_from_many_connections_at_once() {
@@ -164,17 +162,17 @@ fn a_large_job_is_created_in_one_transaction() {
 fn store_urls_open_or_explain() {
     let dir = tempfile::tempdir().unwrap();
     let default = dir.path().join("default.db");
-    let s = vtsum_core::store::open("none", &default).unwrap();
+    let s = vtsum_store::open("none", &default).unwrap();
     assert!(s.describe().contains("memory"));
-    let s = vtsum_core::store::open("sqlite", &default).unwrap();
+    let s = vtsum_store::open("sqlite", &default).unwrap();
     assert!(s.describe().ends_with("default.db"));
     let other = format!("sqlite:{}", dir.path().join("x.db").display());
-    assert!(vtsum_core::store::open(&other, &default)
+    assert!(vtsum_store::open(&other, &default)
         .unwrap()
         .describe()
         .ends_with("x.db"));
     // A URL vtsum cannot use never repeats its password.
-    let e = vtsum_core::store::open("postgres://admin:hunter2@db.example/x", &default)
+    let e = vtsum_store::open("postgres://admin:hunter2@db.example/x", &default)
         .err()
         .unwrap()
         .to_string();
@@ -183,17 +181,14 @@ fn store_urls_open_or_explain() {
         "{e}"
     );
     for bad in ["redis://", "postgres://x", "nonsense"] {
-        let e = vtsum_core::store::open(bad, &default)
-            .err()
-            .unwrap()
-            .to_string();
+        let e = vtsum_store::open(bad, &default).err().unwrap().to_string();
         assert!(e.contains("invalid store"), "{bad}: {e}");
     }
-    let s = vtsum_core::store::open(&redis_url(), &default).unwrap();
+    let s = vtsum_store::open(&redis_url(), &default).unwrap();
     assert!(s.describe().contains("prefix vtsum:"));
     // Nothing listens on port 1: the message names the server (without a password) and
     // says what to check.
-    let e = vtsum_core::store::open("redis://:hunter2@127.0.0.1:1/0", &default)
+    let e = vtsum_store::open("redis://:hunter2@127.0.0.1:1/0", &default)
         .err()
         .unwrap()
         .to_string();

@@ -17,20 +17,21 @@ use std::time::Duration;
 
 use redis::{Connection, FromRedisValue};
 
-use super::memory::entry_hashes;
-use super::redis_link::Link;
-use super::redis_queue::RedisQueue;
-use super::redis_quota;
-use super::redis_scripts as lua;
-use super::{
-    decode, encode, entry_kind, stored_hash, CacheStats, JobId, JobInfo, JobItem, JobOrigin,
-    JobSpec, JobState, QuotaRequest, SharedGrant, Store,
+use crate::memory::entry_hashes;
+use crate::redis_link::Link;
+use crate::redis_queue::RedisQueue;
+use crate::redis_quota;
+use crate::redis_scripts as lua;
+use crate::{decode, encode, entry_kind, stored_hash};
+use vtsum_core::error::{Error, Result};
+use vtsum_core::hash::Hash;
+use vtsum_core::key::KeyId;
+use vtsum_core::queue::{WorkQueue, PART_SIZE};
+use vtsum_core::report::{CacheEntry, ItemResult};
+use vtsum_core::store::{
+    CacheStats, JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState, QuotaRequest, SharedGrant,
+    Store,
 };
-use crate::error::{Error, Result};
-use crate::hash::Hash;
-use crate::key::KeyId;
-use crate::queue::{WorkQueue, PART_SIZE};
-use crate::report::{CacheEntry, ItemResult};
 
 /// A Redis-backed store. Cheap to share behind an `Arc`.
 pub struct RedisStore {

@@ -10,14 +10,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use super::sqlite::SqliteStore;
-use super::{
+use crate::sqlite::SqliteStore;
+use vtsum_core::error::Result;
+use vtsum_core::hash::Hash;
+use vtsum_core::key::KeyId;
+use vtsum_core::report::{CacheEntry, ItemResult, Lookup};
+use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
 };
-use crate::error::Result;
-use crate::hash::Hash;
-use crate::key::KeyId;
-use crate::report::{CacheEntry, ItemResult, Lookup};
 
 #[derive(Default)]
 struct Inner {

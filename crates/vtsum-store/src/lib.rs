@@ -1,0 +1,103 @@
+//! The backends behind `vtsum_core::store::Store`, chosen by URL ([`open`]): `sqlite:PATH`
+//! (the default; shared by the processes of one machine), `redis://…` (shared by several
+//! machines, with the work queue of [`redis_queue`]), `none` (no cache or jobs kept; the
+//! quota still kept in a small SQLite file). One test suite ([`suite`]) runs against every
+//! backend.
+//!
+//! A crate of its own so the engine depends on the trait, not on rusqlite and redis-rs: the
+//! map reads `vtsum` → `vtsum-web` → `vtsum-core` ← `vtsum-store`.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`memory`] | in-process maps (`--store none`, tests) |
+//! | [`sqlite`] | one file; `sqlite_quota` shares windows and claims between processes |
+//! | [`redis`] | several machines; Lua scripts for quotas, `redis_queue` for job parts |
+//! | [`error`] | this crate's error, carried inside `vtsum_core::Error::Store` |
+
+use vtsum_core::hash::Hash;
+use vtsum_core::report::CacheEntry;
+use vtsum_core::store::Store;
+use vtsum_core::Result;
+
+pub mod error;
+pub mod memory;
+pub mod redis;
+mod redis_link;
+pub mod redis_queue;
+mod redis_quota;
+mod redis_scripts;
+pub mod sqlite;
+mod sqlite_quota;
+mod sqlite_rows;
+#[doc(hidden)]
+pub mod suite;
+
+pub use error::StoreError;
+pub use vtsum_core::store::without_credentials;
+
+/// The store suite's macro names core types through this path.
+#[doc(hidden)]
+pub use vtsum_core as core;
+
+/// The file, beside the default SQLite store, that keeps the quota of `--store none`.
+pub const QUOTA_FILE: &str = "quota.db";
+
+/// Decodes a value a backend stored as JSON.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| vtsum_core::Error::Corrupt(e.to_string()))
+}
+
+/// Encodes a value for a backend to store as JSON.
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("store values serialise")
+}
+
+/// The kind a backend files a cached answer under: `found` or `unknown`.
+pub(crate) fn entry_kind(entry: &CacheEntry) -> &'static str {
+    match entry.lookup {
+        vtsum_core::report::Lookup::Found(_) => "found",
+        vtsum_core::report::Lookup::Unknown => "unknown",
+    }
+}
+
+/// A hash a backend stored, checked again on the way out.
+pub(crate) fn stored_hash(text: &str) -> Result<Hash> {
+    Hash::parse(text).ok_or_else(|| vtsum_core::Error::Corrupt(format!("bad hash {text:?}")))
+}
+
+/// Opens the store a URL names: `sqlite:PATH` (`sqlite` alone: `default_sqlite`), `none`
+/// (no cache; the quota in `quota.db` beside `default_sqlite`), `redis://…`.
+pub fn open(url: &str, default_sqlite: &std::path::Path) -> Result<std::sync::Arc<dyn Store>> {
+    let url = url.trim();
+    let bad = |why: &str| vtsum_core::Error::StoreUrl {
+        url: without_credentials(url),
+        why: why.to_string(),
+    };
+    if url == "none" {
+        let quota = default_sqlite.with_file_name(QUOTA_FILE);
+        return Ok(std::sync::Arc::new(memory::MemoryStore::with_quota_file(
+            &quota,
+        )?));
+    }
+    if url == "sqlite" || url == "sqlite:" {
+        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(
+            default_sqlite,
+        )?));
+    }
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = match path.strip_prefix("~/") {
+            Some(rest) => std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(rest))
+                .ok_or_else(|| bad("~ used but HOME is not set"))?,
+            None => std::path::PathBuf::from(path),
+        };
+        return Ok(std::sync::Arc::new(sqlite::SqliteStore::open(&path)?));
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        return Ok(std::sync::Arc::new(redis::RedisStore::open(url)?));
+    }
+    Err(bad("unknown kind of store"))
+}
