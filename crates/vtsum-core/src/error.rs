@@ -41,8 +41,19 @@ pub enum Error {
     AllKeysRejected { ids: String },
 
     /// An HTTP client could not be built.
-    #[error("HTTP client: {0}")]
-    Http(String),
+    #[error("HTTP client: {source} (the TLS backend could not start)")]
+    Http {
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A blocking task (a store call off the async threads) panicked or was cancelled.
+    #[error("{what} stopped unexpectedly: {source} (a bug: please report it)")]
+    Task {
+        what: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
 
     /// A job id was not found in the store.
     #[error("no job {0:?} in the store")]

@@ -6,8 +6,8 @@
 //! queue), chosen by URL there, so the engine depends on this trait and not on rusqlite or
 //! redis-rs. One test suite in that crate runs against every backend.
 //!
-//! The trait is synchronous: SQLite is, every call is short, and the engine calls it from
-//! `spawn_blocking` where a call may wait on a lock.
+//! The trait is synchronous (SQLite is, and every call is short); async code calls it
+//! through [`blocking`], on Tokio's blocking threads, never on a runtime worker thread.
 
 use std::collections::BTreeMap;
 
@@ -274,4 +274,20 @@ pub fn without_credentials(url: &str) -> String {
         Some(at) => format!("{scheme}://***{}", &rest[at..]),
         None => url.to_string(),
     }
+}
+
+/// Runs `call` on the store from a Tokio blocking thread: the way async code reaches the
+/// store, so a slow disk or a Redis round trip never stalls the runtime's worker threads.
+pub async fn blocking<T, F>(store: &std::sync::Arc<dyn Store>, call: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T> + Send + 'static,
+{
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || call(store.as_ref()))
+        .await
+        .map_err(|source| crate::Error::Task {
+            what: "a store call",
+            source,
+        })?
 }

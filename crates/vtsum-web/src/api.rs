@@ -33,9 +33,9 @@ pub fn load_job(app: &App, id: &str) -> Result<JobInfo, WebError> {
 }
 
 /// Stores a submission as a queued job and wakes the runner.
-pub fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError> {
+pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError> {
     // With a work queue, workers elsewhere may hold the keys this replica lacks.
-    if app.inner.engine.is_none() && app.inner.queue.is_none() {
+    if app.inner.engine.is_none() && !app.inner.jobs.has_queue() {
         return Err(WebError::NoKeys);
     }
     let ex = sub.extracted;
@@ -56,26 +56,13 @@ pub fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError> {
         duplicates: ex.duplicates,
         origin: JobOrigin::Web,
     };
-    let id = JobId::random();
-    app.inner
-        .store
-        .job_create(&id, &spec, &ex.hashes, now_unix())?;
-    let job = app
-        .inner
-        .store
-        .job_get(&id)?
-        .ok_or_else(|| WebError::NoSuchJob(id.0.clone()))?;
-    // With a work queue the store queued the job's parts as it created it.
-    if app.inner.queue.is_none() {
-        app.inner.runner.submit(id);
-    }
-    Ok(job)
+    Ok(app.inner.jobs.create(spec, ex.hashes).await?)
 }
 
 /// `POST /api/v1/jobs`.
 pub async fn submit(State(app): State<App>, req: Request) -> Result<Response, ApiError> {
     let sub = input::read(req, app.inner.config.upload_limit).await?;
-    let job = create_job(&app, sub)?;
+    let job = create_job(&app, sub).await?;
     let view = JobView::new(&job, None);
     let location = format!("/api/v1/jobs/{}", job.id);
     Ok((
@@ -133,15 +120,14 @@ pub async fn delete(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    delete_job(&app, &id)?;
+    delete_job(&app, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Stops and deletes a job (results included; cached answers stay in the cache).
-pub fn delete_job(app: &App, id: &str) -> Result<(), WebError> {
+pub async fn delete_job(app: &App, id: &str) -> Result<(), WebError> {
     let job = load_job(app, id)?;
-    app.inner.runner.cancel(&job.id);
-    app.inner.store.job_delete(&job.id)?;
+    app.inner.jobs.delete(&job.id).await?;
     app.inner.hub.remove(&job.id);
     Ok(())
 }

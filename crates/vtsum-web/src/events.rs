@@ -13,14 +13,43 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::{Stream, StreamExt};
 
+use vtsum_core::jobs::{snapshot, JobUpdate};
+
 use crate::api::load_job;
 use crate::error::ApiError;
-use crate::hub::Update;
-use crate::runner::job_updates;
+use crate::hub::{SseEvent, Update};
+use crate::view::{key_views, JobView};
 use crate::App;
 
 fn event(update: Update) -> Event {
-    Event::default().event(update.event).data(update.data)
+    Event::default()
+        .event(update.event.as_str())
+        .data(update.data)
+}
+
+/// A job update as the SSE event a page reads: its view of the job or keys, a row with its
+/// input position, a notice.
+pub(crate) fn to_sse(update: &JobUpdate) -> Update {
+    let json = |v: serde_json::Value| v.to_string();
+    let (event, data) = match update {
+        JobUpdate::Row { index, row } => (
+            SseEvent::Row,
+            json(serde_json::json!({ "index": index, "row": row })),
+        ),
+        JobUpdate::Job { job, eta_secs } => (
+            SseEvent::Job,
+            serde_json::to_string(&JobView::new(job, *eta_secs)).expect("views serialise"),
+        ),
+        JobUpdate::Keys { keys } => (
+            SseEvent::Keys,
+            serde_json::to_string(&key_views(keys)).expect("views serialise"),
+        ),
+        JobUpdate::Notice { message } => (
+            SseEvent::Notice,
+            json(serde_json::json!({ "message": message })),
+        ),
+    };
+    Update { event, data }
 }
 
 pub async fn events(
@@ -32,12 +61,16 @@ pub async fn events(
     let found = load_job(&app, &id)?;
     let watch = app.inner.hub.subscribe(&found.id);
     let job = load_job(&app, &id)?;
-    let first = job_updates(app.inner.engine.as_deref(), &job, None)
-        .into_iter()
-        .map(event);
+    let first = snapshot(app.inner.engine.as_ref(), &job, None)
+        .await
+        .iter()
+        .map(|u| event(to_sse(u)))
+        .collect::<Vec<_>>();
     let live = watch.map(|update| match update {
         Ok(u) => event(u),
-        Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+        Err(BroadcastStreamRecvError::Lagged(_)) => {
+            Event::default().event(SseEvent::Resync.as_str()).data("{}")
+        }
     });
     let stream = tokio_stream::iter(first).chain(live).map(Ok);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

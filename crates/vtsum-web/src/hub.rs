@@ -14,30 +14,34 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::Stream;
 use vtsum_core::store::JobId;
 
-/// One update, already serialised: the name of the SSE event and its JSON data.
-#[derive(Debug, Clone)]
-pub struct Update {
-    pub event: &'static str,
-    pub data: String,
+/// The SSE event names a job page reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SseEvent {
+    Row,
+    Job,
+    Keys,
+    Notice,
+    /// The watcher fell behind: reload the results.
+    Resync,
 }
 
-impl Update {
-    /// The update as one message between processes: the event name, a newline, the data.
-    pub fn to_wire(&self) -> String {
-        format!("{}\n{}", self.event, self.data)
+impl SseEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SseEvent::Row => "row",
+            SseEvent::Job => "job",
+            SseEvent::Keys => "keys",
+            SseEvent::Notice => "notice",
+            SseEvent::Resync => "resync",
+        }
     }
+}
 
-    /// Reads [`Update::to_wire`]'s output; `None` for an event no page reads.
-    pub fn from_wire(text: &str) -> Option<Update> {
-        let (name, data) = text.split_once('\n')?;
-        let event = ["row", "job", "keys", "notice", "resync"]
-            .into_iter()
-            .find(|e| *e == name)?;
-        Some(Update {
-            event,
-            data: data.to_string(),
-        })
-    }
+/// One update, already serialised: its SSE event and JSON data.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub event: SseEvent,
+    pub data: String,
 }
 
 /// Updates buffered per watcher before it counts as lagging.
@@ -49,7 +53,8 @@ fn lock(channels: &Channels) -> MutexGuard<'_, HashMap<JobId, broadcast::Sender<
     channels.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-#[derive(Default)]
+/// Cheap to clone: every clone feeds the same channels.
+#[derive(Default, Clone)]
 pub struct Hub {
     channels: Channels,
 }

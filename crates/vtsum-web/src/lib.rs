@@ -8,11 +8,9 @@
 
 use std::sync::Arc;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use vtsum_core::engine::Engine;
-use vtsum_core::queue::WorkQueue;
-use vtsum_core::store::Store;
+use vtsum_core::jobs::{Jobs, Role, DEFAULT_CLAIM_AFTER};
+use vtsum_core::store::{JobOrigin, Store};
 
 mod api;
 mod assets;
@@ -25,11 +23,9 @@ mod metrics;
 mod openapi;
 mod pages;
 mod router;
-mod runner;
 pub mod server;
 mod site;
 mod view;
-pub mod worker;
 pub mod xlsx;
 
 pub use error::WebError;
@@ -48,7 +44,7 @@ pub struct WebConfig {
     /// On a store with a work queue: leave the jobs to `vtsum worker` processes.
     pub no_worker: bool,
     /// On a store with a work queue: how long a part may go untouched before another
-    /// worker takes it over (`None`: [`worker::DEFAULT_CLAIM_AFTER`]).
+    /// worker takes it over (`None`: [`DEFAULT_CLAIM_AFTER`]).
     pub claim_after: Option<std::time::Duration>,
     /// The address the server listens on: a `Host` naming this IP is accepted (any IP when
     /// it is 0.0.0.0 or ::). `None`: loopback only.
@@ -90,55 +86,50 @@ pub(crate) struct Inner {
     pub config: WebConfig,
     pub hub: hub::Hub,
     pub access: auth::Access,
-    pub runner: runner::Runner,
-    /// The store's work queue, when it has one: jobs then run on whichever worker takes
-    /// their parts, and progress arrives from the queue's channel.
-    pub queue: Option<Arc<dyn WorkQueue>>,
-    /// Tells the thread listening to the queue's channel to stop.
-    pub listening: Arc<AtomicBool>,
+    /// The job lifecycle (vtsum-core): creates, runs or hands to workers, deletes.
+    pub jobs: Jobs,
 }
 
 impl App {
-    /// Builds the app and starts its job runner, which first resumes every web job a
-    /// previous process left unfinished — or, on a store with a work queue, its queue
-    /// worker (unless `config.no_worker`) and a listener for every worker's progress.
-    /// Call inside a Tokio runtime.
+    /// Builds the app and starts running jobs ([`Jobs::start`]): here, first resuming every
+    /// web job a previous process left unfinished — or, on a store with a work queue, a
+    /// queue worker (unless `config.no_worker`) and a listener for every worker's
+    /// progress. Updates reach the job pages through the hub. Call inside a Tokio runtime.
     pub fn start(
         engine: Option<Arc<Engine>>,
         store: Arc<dyn Store>,
         config: WebConfig,
     ) -> Result<App, WebError> {
         let hub = hub::Hub::default();
-        let runner = runner::Runner::new();
-        let queue = store.work_queue();
+        let role = Role {
+            origin: JobOrigin::Web,
+            take_parts: !config.no_worker,
+            claim_after: config.claim_after.unwrap_or(DEFAULT_CLAIM_AFTER),
+        };
+        let to_pages = hub.clone();
+        let jobs = Jobs::start(
+            engine.clone(),
+            store.clone(),
+            role,
+            Arc::new(move |id, update| to_pages.publish(id, events::to_sse(&update))),
+        );
         let access = auth::Access::new(config.session_ttl);
-        let app = App {
+        Ok(App {
             inner: Arc::new(Inner {
                 engine,
                 store,
                 config,
                 hub,
                 access,
-                runner,
-                queue,
-                listening: Arc::new(AtomicBool::new(false)),
+                jobs,
             }),
-        };
-        match app.inner.queue.clone() {
-            None => runner::spawn(app.clone())?,
-            Some(queue) => {
-                listen(&app, queue.clone());
-                worker::spawn(app.clone(), queue);
-            }
-        }
-        Ok(app)
+        })
     }
 
-    /// Stops the runner: a running job stops after its requests in flight and stays
+    /// Stops running jobs: a running job stops after its requests in flight and stays
     /// `queued` in the store, so the next start resumes it.
     pub fn shutdown(&self) {
-        self.inner.runner.shutdown();
-        self.inner.listening.store(true, Ordering::Relaxed);
+        self.inner.jobs.shutdown();
         self.inner.hub.close_all();
     }
 
@@ -150,36 +141,6 @@ impl App {
 
     /// Resolves once the runner has stopped after [`App::shutdown`].
     pub async fn stopped(&self) {
-        self.inner.runner.stopped().await;
-    }
-}
-
-/// Forwards every worker's progress messages to this replica's job pages, on a thread of
-/// its own (the subscription blocks), reconnecting after a store outage.
-fn listen(app: &App, queue: Arc<dyn WorkQueue>) {
-    let app = app.clone();
-    let stop = app.inner.listening.clone();
-    let spawned = std::thread::Builder::new()
-        .name("vtsum-listen".into())
-        .spawn(move || {
-            let mut failing = false;
-            while !stop.load(Ordering::Relaxed) {
-                let forwarded = queue.listen(&stop, &mut |job, text| {
-                    failing = false;
-                    if let Some(update) = hub::Update::from_wire(&text) {
-                        app.inner.hub.publish(&job, update);
-                    }
-                });
-                if let Err(e) = forwarded {
-                    if !failing {
-                        tracing::warn!("progress from other workers paused: {e}");
-                        failing = true;
-                    }
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the progress listener: {e}");
+        self.inner.jobs.stopped().await;
     }
 }

@@ -77,7 +77,7 @@ fn keys_panel(q: &QuotaView) -> String {
         rows.push_str(&format!(
             "<tr><td><code>{id}</code></td><td><span class=\"key-state {state}\">{state}</span></td><td>{now}</td><td>{today}</td></tr>",
             id = escape(&k.id),
-            state = k.state,
+            state = k.state.as_str(),
             now = k.free_now.map_or("–".into(), |n| n.to_string()),
             today = k.left_today.map_or("–".into(), |n| n.to_string()),
         ));
@@ -121,7 +121,7 @@ pub async fn front(State(app): State<App>) -> Result<Html<String>, PageError> {
     let jobs = api::web_jobs(&app)?;
     let no_keys = if quota.configured {
         String::new()
-    } else if app.inner.queue.is_some() {
+    } else if app.inner.jobs.has_queue() {
         // A web-only replica: the workers on the same Redis hold the keys.
         "<div class=\"notice\" id=\"no-keys\">This server holds no VirusTotal API key: jobs \
 submitted here are run by the <code>vtsum worker</code> processes sharing its Redis store.</div>"
@@ -155,7 +155,7 @@ placeholder=\"44d88612fea8a8f36de82e1278abb02f&#10;…\"></textarea></label>\
 /// `POST /jobs`: the front page's form; answers with the new job's page.
 pub async fn submit(State(app): State<App>, req: Request) -> Result<Response, PageError> {
     let sub = input::read(req, app.inner.config.upload_limit).await?;
-    let job = api::create_job(&app, sub)?;
+    let job = api::create_job(&app, sub).await?;
     Ok(Redirect::to(&format!("/jobs/{}", job.id)).into_response())
 }
 
@@ -176,7 +176,7 @@ pub async fn jobs(State(app): State<App>) -> Result<Html<String>, PageError> {
 
 /// `POST /jobs/{id}/delete`.
 pub async fn delete(State(app): State<App>, Path(id): Path<String>) -> Result<Response, PageError> {
-    api::delete_job(&app, &id)?;
+    api::delete_job(&app, &id).await?;
     Ok(Redirect::to("/jobs").into_response())
 }
 

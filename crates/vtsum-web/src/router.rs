@@ -74,10 +74,7 @@ async fn not_found(uri: Uri) -> Response {
 /// cache: a container's health check must stay fast on a big one), run off the async
 /// threads.
 async fn healthz(State(app): State<App>) -> Response {
-    let store = app.inner.store.clone();
-    let pinged = tokio::task::spawn_blocking(move || store.ping())
-        .await
-        .unwrap_or_else(|e| Err(vtsum_core::Error::Http(format!("health check task: {e}"))));
+    let pinged = vtsum_core::store::blocking(&app.inner.store, |s| s.ping()).await;
     match pinged {
         Ok(()) => (
             [(header::CONTENT_TYPE, "application/json")],

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use vtsum_core::engine::Engine;
-use vtsum_core::quota::KeyState;
+use vtsum_core::quota::{KeyState, KeyStatus};
 use vtsum_core::report::iso8601;
 use vtsum_core::store::{JobInfo, JobState};
 
@@ -64,7 +64,7 @@ impl JobView {
 pub struct KeyView {
     pub id: String,
     /// `ok`, `resting`, `exhausted` or `rejected`.
-    pub state: &'static str,
+    pub state: KeyState,
     /// Requests that may be sent now under the short (per-minute) windows.
     pub free_now: Option<u32>,
     pub used_today: u64,
@@ -81,17 +81,21 @@ pub struct QuotaView {
     pub cache_unknown: u64,
 }
 
-/// Every key's state; empty without an engine.
+/// Every key's state; empty without an engine. Reads the ledger: call it off the async
+/// threads.
 pub fn keys(engine: Option<&Engine>) -> Result<Vec<KeyView>, vtsum_core::Error> {
     let Some(engine) = engine else {
         return Ok(Vec::new());
     };
-    Ok(engine
-        .key_status()?
-        .into_iter()
+    Ok(key_views(&engine.key_status()?))
+}
+
+/// The views of keys' states.
+pub fn key_views(keys: &[KeyStatus]) -> Vec<KeyView> {
+    keys.iter()
         .map(|k| KeyView {
-            id: k.id.0,
-            state: k.state.as_str(),
+            id: k.id.0.clone(),
+            state: k.state,
             // A spent or rejected key has nothing left now, whatever its short window says.
             free_now: match k.state {
                 KeyState::Exhausted | KeyState::Rejected => Some(0),
@@ -103,5 +107,5 @@ pub fn keys(engine: Option<&Engine>) -> Result<Vec<KeyView>, vtsum_core::Error> 
                 .daily_limit
                 .map(|l| u64::from(l).saturating_sub(k.used_today)),
         })
-        .collect())
+        .collect()
 }

@@ -26,7 +26,10 @@ impl Engine {
                 (ask, answer)
             })
             .await
-            .map_err(|e| Error::Http(format!("quota task failed: {e}")))?;
+            .map_err(|source| Error::Task {
+                what: "the quota check",
+                source,
+            })?;
             if let Some(decided) = self.pool().settle(ask, answer, &mut round)? {
                 return Ok(decided);
             }

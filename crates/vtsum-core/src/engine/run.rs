@@ -303,7 +303,7 @@ impl Run<'_> {
                 Some(landed) = flights.join_next(), if !flights.is_empty() => {
                     match landed {
                         Ok(landed) => self.land(landed, &mut queue).await?,
-                        Err(e) => return Err(Error::Http(format!("request task failed: {e}"))),
+                        Err(source) => return Err(Error::Task { what: "a VirusTotal request", source }),
                     }
                 }
                 Some(read) = reads.join_next(), if !reads.is_empty() => {

@@ -14,12 +14,12 @@
 //! process sent since; they lapse at the next hour or month, when they are read again.
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::vt::RemoteQuota;
 
 /// Where a key's daily allowance comes from, for display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DailySource {
     /// `--rate` names a daily limit.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::Utc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::window::Window;
 use super::{utc_day, DailySource, KeyPool};
@@ -13,7 +13,7 @@ use crate::key::KeyId;
 use crate::vt::RemoteQuota;
 
 /// Where a key stands, as pages, the API, metrics and the CLI show it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyState {
     /// Usable now or as soon as a window slot frees.
@@ -39,7 +39,7 @@ impl KeyState {
 }
 
 /// A key's state for display (CLI `quota`, web panel, metrics). Never holds the key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyStatus {
     pub id: KeyId,
     pub state: KeyState,

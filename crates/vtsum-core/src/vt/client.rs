@@ -32,7 +32,9 @@ impl VtClient {
             .user_agent(concat!("vtsum/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| Error::Http(e.without_url().to_string()))?;
+            .map_err(|source| Error::Http {
+                source: source.without_url(),
+            })?;
         Ok(VtClient { http, config })
     }
 

@@ -69,7 +69,7 @@ pub struct ClientConfig {
 }
 
 /// A key's quota as VirusTotal reports it (`/api/v3/users/{key}/overall_quotas`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RemoteQuota {
     pub hourly: Option<(u64, u64)>,
     pub daily: Option<(u64, u64)>,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use vtsum_core::engine::{Cancel, Engine};
+use vtsum_core::jobs::worker::{self, WorkerConfig};
 use vtsum_store as store;
-use vtsum_web::worker::{self, WorkerConfig};
 
 use crate::cli::{GlobalArgs, WorkerArgs};
 use crate::exit::Exit;
