@@ -118,8 +118,15 @@ async fn a_refused_key_hands_its_hashes_to_another_and_nothing_fails() {
     let spent = ApiKey::new("spent").id().clone();
     let status = engine.key_status().unwrap();
     let spent_status = status.iter().find(|s| s.id == spent).unwrap();
-    // Refusals rest a key; only VirusTotal's figures or the ledger end its day.
-    assert_eq!(spent_status.state, vtsum_core::quota::KeyState::Resting);
+    // Refusals rest a key; only VirusTotal's figures or the ledger end its day. (Whether
+    // its last rest is over when the run ends depends on timing: resting or ok, never
+    // exhausted.)
+    use vtsum_core::quota::KeyState;
+    assert!(
+        matches!(spent_status.state, KeyState::Resting | KeyState::Ok),
+        "a refused key is {:?}, not out for the day",
+        spent_status.state
+    );
     for h in &input {
         assert_eq!(c.requests_by_hash[h.as_str()], 1, "{h} answered once");
     }

@@ -38,9 +38,16 @@ impl Engine {
     }
 
     /// Applies one key's figures (or why they could not be read) to the pool.
-    pub fn apply_figures(&self, (key, read): FiguresRead) -> Result<()> {
-        // The ledger is read outside the pool's lock: runs take leases meanwhile.
-        let ledger = self.store.ledger_used(&key, &crate::quota::utc_day())?;
+    pub async fn apply_figures(&self, (key, read): FiguresRead) -> Result<()> {
+        // The ledger is read outside the pool's lock (runs take leases meanwhile), on a
+        // blocking thread.
+        let ledger = {
+            let key = key.clone();
+            crate::store::blocking(&self.store, move |s| {
+                s.ledger_used(&key, &crate::quota::utc_day())
+            })
+            .await?
+        };
         self.pool().apply_figures(&key, read, ledger);
         Ok(())
     }
@@ -53,7 +60,7 @@ impl Engine {
         }
         while let Some(read) = reads.join_next().await {
             match read {
-                Ok(read) => self.apply_figures(read)?,
+                Ok(read) => self.apply_figures(read).await?,
                 Err(e) => tracing::debug!("quota figures task failed: {e}"),
             }
         }

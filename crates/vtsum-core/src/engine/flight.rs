@@ -57,12 +57,15 @@ impl Run<'_> {
             Ok(answers) => {
                 for work in items {
                     match answers.iter().find(|(h, _)| *h == work.hash) {
-                        Some((_, lookup)) => self.save_lookup(work, lookup.clone())?,
-                        None => self.retry_or_fail(work, "no answer for this hash", at, queue)?,
+                        Some((_, lookup)) => self.save_lookup(work, lookup.clone()).await?,
+                        None => {
+                            self.retry_or_fail(work, "no answer for this hash", at, queue)
+                                .await?
+                        }
                     }
                 }
             }
-            Err(FetchError::Quota { .. }) => self.put_back(queue, items),
+            Err(FetchError::Quota { .. }) => self.put_back(queue, items).await,
             Err(FetchError::Rejected {
                 key,
                 status,
@@ -75,17 +78,17 @@ impl Run<'_> {
                         reason: format!("HTTP {status}: {message}"),
                     });
                 }
-                self.put_back(queue, items);
+                self.put_back(queue, items).await;
             }
             Err(FetchError::Transient(msg)) => {
                 tracing::debug!("transient failure: {msg}");
                 for work in items {
-                    self.retry_or_fail(work, &msg, at, queue)?;
+                    self.retry_or_fail(work, &msg, at, queue).await?;
                 }
             }
             Err(FetchError::Permanent(msg)) => {
                 for work in items {
-                    self.save_error(work, msg.clone())?;
+                    self.save_error(work, msg.clone()).await?;
                 }
             }
         }
@@ -93,7 +96,7 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn retry_or_fail(
+    async fn retry_or_fail(
         &mut self,
         mut work: Work,
         msg: &str,
@@ -103,7 +106,7 @@ impl Run<'_> {
         work.attempts += 1;
         if work.attempts > self.engine.cfg.retries {
             let message = format!("{msg} (gave up after {} attempts)", work.attempts);
-            return self.save_error(work, message);
+            return self.save_error(work, message).await;
         }
         // Full doubling with jitter in [50%, 100%] so retries of a burst spread out.
         let base =
@@ -111,7 +114,7 @@ impl Run<'_> {
         let jitter = 0.5 + 0.5 * self.next_unit();
         let delay = Duration::from_secs_f64((base * jitter).min(120.0));
         work.not_before = Some(at + delay);
-        self.unclaim(&work.hash);
+        self.io.release(vec![work.hash.clone()]).await;
         queue.push_back(work);
         Ok(())
     }

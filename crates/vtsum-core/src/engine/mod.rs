@@ -24,6 +24,7 @@ mod cached;
 mod cancel;
 mod figures;
 mod flight;
+mod io;
 mod lease;
 mod record;
 mod run;

@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
+use super::io::{Freshness, Io};
 use super::record::Unsaved;
 use super::{now_unix, Cancel, Engine, Event, Progress, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::quota::{earliest, Acquire, Lease};
-use crate::store::{JobId, JobInfo, JobState};
+use crate::store::{self, JobId, JobInfo, JobState};
 use crate::vt::FetchResult;
 
 /// How soon a hash another process is asking for is looked for in the cache again.
@@ -33,6 +34,17 @@ pub(super) struct Work {
     pub hash: Hash,
     pub attempts: u32,
     pub not_before: Option<Instant>,
+}
+
+impl Work {
+    fn new(index: u64, hash: Hash) -> Work {
+        Work {
+            index,
+            hash,
+            attempts: 0,
+            not_before: None,
+        }
+    }
 }
 
 pub(super) struct Flight {
@@ -49,23 +61,17 @@ pub(super) struct Run<'a> {
     pub progress: Progress,
     pub sink: &'a (dyn Fn(&Event) + Send + Sync),
     pub rng: u64,
-    /// Whether other processes share the store: hashes are then claimed before asking.
-    pub shared: bool,
-    /// Names this run's claims among every process's.
-    pub token: String,
+    /// The run's store round trips (cache, rows, claims), each on a blocking thread.
+    pub io: Io,
     /// Results that wait for the store to come back.
     pub unsaved: Vec<Unsaved>,
     /// Failed tries since the store became unreachable (the outage is logged once).
     pub away: u32,
 }
 
-/// What became of an item taken from the queue.
-pub(super) enum Take {
-    Answered,
-    Send,
-    /// Another process is asking VirusTotal for it: look again soon.
-    HeldElsewhere,
-}
+/// Items looked up in the cache per blocking call at the start of a run: few hops for a
+/// list the cache answers, and progress that moves while it goes.
+const CACHE_CHUNK: usize = 256;
 
 impl Engine {
     /// Runs a job until every hash has a result, the daily quotas run out (unless
@@ -103,16 +109,37 @@ impl Engine {
         sink: &(dyn Fn(&Event) + Send + Sync),
         cancel: &Cancel,
     ) -> Result<RunOutcome> {
-        let job = self
-            .store
-            .job_get(id)?
-            .ok_or_else(|| Error::NoSuchJob(id.0.clone()))?;
-        let pending = match part {
-            None => self.store.job_pending(id)?,
-            Some((from, to)) => self.store.job_pending_in(id, from, to)?,
+        let (job, pending) = {
+            let id = id.clone();
+            store::blocking(&self.store, move |s| {
+                let job = s
+                    .job_get(&id)?
+                    .ok_or_else(|| Error::NoSuchJob(id.0.clone()))?;
+                let pending = match part {
+                    None => s.job_pending(&id)?,
+                    Some((from, to)) => s.job_pending_in(&id, from, to)?,
+                };
+                Ok((job, pending))
+            })
+            .await?
+        };
+        let io = Io {
+            store: self.store.clone(),
+            job: id.clone(),
+            fresh: Freshness {
+                max_age_found: self.cfg.max_age_found,
+                max_age_unknown: self.cfg.max_age_unknown,
+                // `--refresh` wants answers fetched by this job, which also makes a
+                // resumed refresh keep what it already fetched.
+                fetched_after: job.spec.refresh.then_some(job.created_at),
+            },
+            shared: self.store.shares_quota(),
+            // Starts with the process id: a store on one machine frees a dead one's claims.
+            token: format!("{}-{}", std::process::id(), JobId::random().0),
+            claim_ttl: self.cfg.client.timeout + Duration::from_secs(10),
         };
         if part.is_none() || !pending.is_empty() {
-            self.set_state(id, JobState::Running, None, None)?;
+            io.set_state(JobState::Running, None, None).await?;
         }
         let mut run = Run {
             engine: self,
@@ -126,34 +153,11 @@ impl Engine {
             job,
             sink,
             rng: seed(),
-            shared: self.store.shares_quota(),
-            // Starts with the process id: a store on one machine frees a dead one's claims.
-            token: format!("{}-{}", std::process::id(), JobId::random().0),
+            io: io.clone(),
             unsaved: Vec::new(),
             away: 0,
         };
-        let mut queue = VecDeque::new();
-        let mut store_ok = true;
-        for item in pending {
-            // Answer at once what the cache holds; `take_ready` checks the rest again.
-            if store_ok {
-                match run.answer_from_cache(item.index, &item.hash, true) {
-                    Ok(true) => continue,
-                    Ok(false) => {}
-                    Err(e) if e.is_unavailable() => {
-                        run.store_away(&e);
-                        store_ok = false;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            queue.push_back(Work {
-                index: item.index,
-                hash: item.hash,
-                attempts: 0,
-                not_before: None,
-            });
-        }
+        let queue = run.answer_pending_from_cache(pending).await?;
         if !queue.is_empty() {
             // Before the first request: a key VirusTotal says is spent is not tried.
             if let Err(e) = self.read_figures().await {
@@ -164,36 +168,76 @@ impl Engine {
         let result = run.schedule(queue, opts, cancel).await;
         match &result {
             Ok(RunOutcome::Done) => {
-                if part.is_none() || self.job_complete(id)? {
-                    self.set_state(id, JobState::Done, None, None)?
+                if part.is_none() || self.job_complete(id).await? {
+                    io.set_state(JobState::Done, None, None).await?
                 }
             }
             Ok(RunOutcome::Cancelled) if part.is_some() => {}
-            Ok(RunOutcome::Cancelled) => self.set_state(id, JobState::Queued, None, None)?,
+            Ok(RunOutcome::Cancelled) => io.set_state(JobState::Queued, None, None).await?,
             Ok(RunOutcome::WaitingQuota { resumes_at }) => {
-                self.set_state(id, JobState::WaitingQuota, Some(*resumes_at), None)?
+                io.set_state(JobState::WaitingQuota, Some(*resumes_at), None)
+                    .await?
             }
             // Not the job's fault: the part is tried again when the store is back.
             Err(e) if e.is_unavailable() => {}
-            Err(e) => self.set_state(id, JobState::Failed, None, Some(&e.to_string()))?,
+            Err(e) => {
+                io.set_state(JobState::Failed, None, Some(e.to_string()))
+                    .await?
+            }
         }
         result
     }
 
     /// Whether every hash of a job has a result (a deleted job counts as complete).
-    fn job_complete(&self, id: &JobId) -> Result<bool> {
-        Ok(self.store.job_get(id)?.is_none_or(|j| j.done >= j.total))
+    async fn job_complete(&self, id: &JobId) -> Result<bool> {
+        let id = id.clone();
+        let job = store::blocking(&self.store, move |s| s.job_get(&id)).await?;
+        Ok(job.is_none_or(|j| j.done >= j.total))
     }
+}
 
-    fn set_state(
-        &self,
-        id: &JobId,
-        state: JobState,
-        resumes_at: Option<i64>,
-        error: Option<&str>,
-    ) -> Result<()> {
-        self.store
-            .job_set_state(id, state, resumes_at, error, now_unix())
+impl Run<'_> {
+    /// Answers at once what the cache holds, a chunk per blocking call; returns the rest
+    /// as the run's queue (`take_ready` looks at those again before sending). An
+    /// unreachable store leaves the rest for later, as misses.
+    async fn answer_pending_from_cache(
+        &mut self,
+        pending: Vec<crate::store::JobItem>,
+    ) -> Result<VecDeque<Work>> {
+        let mut queue = VecDeque::new();
+        let mut store_ok = true;
+        let mut items = pending.into_iter().map(|item| (item.index, item.hash));
+        loop {
+            let chunk: Vec<(u64, Hash)> = items.by_ref().take(CACHE_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let (looked, error) = if store_ok {
+                self.io.answer_from_cache(chunk.clone()).await
+            } else {
+                (Vec::new(), None)
+            };
+            let looked_at = looked.len();
+            for ((index, hash), found) in chunk.iter().zip(looked) {
+                self.count_look(found.is_some(), true);
+                match found {
+                    Some(result) => self.recorded(*index, hash, result),
+                    None => queue.push_back(Work::new(*index, hash.clone())),
+                }
+            }
+            for (index, hash) in chunk.into_iter().skip(looked_at) {
+                queue.push_back(Work::new(index, hash));
+            }
+            match error {
+                None => {}
+                Some(e) if e.is_unavailable() => {
+                    self.store_away(&e);
+                    store_ok = false;
+                }
+                Some(e) => return Err(e),
+            }
+        }
+        Ok(queue)
     }
 }
 
@@ -210,7 +254,7 @@ impl Run<'_> {
         let mut flights: JoinSet<Landed> = JoinSet::new();
         let mut reads = JoinSet::new();
         loop {
-            self.flush_unsaved()?;
+            self.flush_unsaved().await?;
             engine.start_figures(&mut reads);
             let cancelled = cancel.is_cancelled();
             let mut wake: Option<Instant> = None;
@@ -220,7 +264,10 @@ impl Run<'_> {
             }
             while self.unsaved.is_empty() && !cancelled && flights.len() < concurrency {
                 let now = Instant::now();
-                let batch = match self.take_ready(&mut queue, batch_size, now, &mut wake) {
+                let batch = match self
+                    .take_ready(&mut queue, batch_size, now, &mut wake)
+                    .await
+                {
                     Ok(batch) => batch,
                     Err(e) => {
                         self.pause_if_away(e, &mut wake)?;
@@ -233,7 +280,7 @@ impl Run<'_> {
                 let acquired = match engine.acquire(batch.len() as u32, now).await {
                     Ok(acquired) => acquired,
                     Err(e) => {
-                        self.put_back(&mut queue, batch);
+                        self.put_back(&mut queue, batch).await;
                         self.pause_if_away(e, &mut wake)?;
                         break;
                     }
@@ -242,21 +289,21 @@ impl Run<'_> {
                     Acquire::Granted(lease) => {
                         let mut batch = batch;
                         let rest = batch.split_off((lease.cost as usize).min(batch.len()));
-                        self.put_back(&mut queue, rest);
+                        self.put_back(&mut queue, rest).await;
                         self.launch(&mut flights, lease, batch);
                     }
                     Acquire::WaitUntil(until) => {
-                        self.put_back(&mut queue, batch);
+                        self.put_back(&mut queue, batch).await;
                         wake = earliest(wake, until);
                         break;
                     }
                     Acquire::Exhausted { resumes_at } => {
-                        self.put_back(&mut queue, batch);
+                        self.put_back(&mut queue, batch).await;
                         exhausted = Some(resumes_at);
                         break;
                     }
                     Acquire::NoKeys => {
-                        self.put_back(&mut queue, batch);
+                        self.put_back(&mut queue, batch).await;
                         if flights.is_empty() {
                             let ids: Vec<String> =
                                 engine.cfg.keys.iter().map(|k| k.id().to_string()).collect();
@@ -286,13 +333,14 @@ impl Run<'_> {
                     if !opts.wait_for_quota {
                         return Ok(RunOutcome::WaitingQuota { resumes_at });
                     }
-                    self.note_state(JobState::WaitingQuota, Some(resumes_at));
+                    self.note_state(JobState::WaitingQuota, Some(resumes_at))
+                        .await;
                     let secs = (resumes_at - now_unix()).max(0) as u64;
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
                         _ = cancel.cancelled() => {}
                     }
-                    self.note_state(JobState::Running, None);
+                    self.note_state(JobState::Running, None).await;
                     continue;
                 }
                 // Nothing in flight and nothing granted: something must wake us.
@@ -308,7 +356,7 @@ impl Run<'_> {
                 }
                 Some(read) = reads.join_next(), if !reads.is_empty() => {
                     if let Ok(read) = read {
-                        if let Err(e) = engine.apply_figures(read) {
+                        if let Err(e) = engine.apply_figures(read).await {
                             tracing::warn!("cannot apply VirusTotal's quota figures: {e}");
                         }
                     }

@@ -7,10 +7,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::now_unix;
-use super::run::{Run, Take, Work, CLAIM_POLL, STORE_RETRY};
+use super::io::Take;
+use super::run::{Run, Work, CLAIM_POLL, STORE_RETRY};
 use crate::error::{Error, Result};
-use crate::hash::Hash;
 use crate::quota::earliest;
 use crate::store::JobState;
 
@@ -46,12 +45,8 @@ impl Run<'_> {
     }
 
     /// Records the job's state where a failure must not stop the run.
-    pub(super) fn note_state(&mut self, state: JobState, resumes_at: Option<i64>) {
-        let saved =
-            self.engine
-                .store
-                .job_set_state(&self.job.id, state, resumes_at, None, now_unix());
-        if let Err(e) = saved {
+    pub(super) async fn note_state(&mut self, state: JobState, resumes_at: Option<i64>) {
+        if let Err(e) = self.io.set_state(state, resumes_at, None).await {
             tracing::warn!(
                 "cannot record job {} as {}: {e}",
                 self.job.id,
@@ -63,7 +58,7 @@ impl Run<'_> {
     /// Takes up to `max` items whose backoff has passed, answering from the cache any that
     /// another job or process fetched meanwhile, and claiming the rest when the store is
     /// shared. On an error every item is back in the queue.
-    pub(super) fn take_ready(
+    pub(super) async fn take_ready(
         &mut self,
         queue: &mut VecDeque<Work>,
         max: usize,
@@ -79,8 +74,11 @@ impl Run<'_> {
                 continue;
             }
             let mut work = queue.remove(i).expect("index in range");
-            match self.take(&work) {
-                Ok(Take::Answered) => {}
+            match self.io.take(work.index, &work.hash).await {
+                Ok(Take::Answered(result)) => {
+                    self.count_look(true, false);
+                    self.recorded(work.index, &work.hash, result);
+                }
                 Ok(Take::Send) => batch.push(work),
                 Ok(Take::HeldElsewhere) => {
                     work.not_before = Some(now + CLAIM_POLL);
@@ -90,7 +88,7 @@ impl Run<'_> {
                 }
                 Err(e) => {
                     queue.insert(i, work);
-                    self.put_back(queue, batch);
+                    self.put_back(queue, batch).await;
                     return Err(e);
                 }
             }
@@ -99,38 +97,12 @@ impl Run<'_> {
         Ok(batch)
     }
 
-    fn take(&mut self, work: &Work) -> Result<Take> {
-        if self.answer_from_cache(work.index, &work.hash, false)? {
-            return Ok(Take::Answered);
-        }
-        if !self.shared {
-            return Ok(Take::Send);
-        }
-        let ttl = self.engine.cfg.client.timeout + Duration::from_secs(10);
-        if !self.engine.store.hash_claim(&work.hash, &self.token, ttl)? {
-            return Ok(Take::HeldElsewhere);
-        }
-        // The holder stores the answer before it lets go, so look once more.
-        if self.answer_from_cache(work.index, &work.hash, false)? {
-            self.unclaim(&work.hash);
-            return Ok(Take::Answered);
-        }
-        Ok(Take::Send)
-    }
-
-    /// Lets other processes ask for a hash again.
-    pub(super) fn unclaim(&self, hash: &Hash) {
-        if self.shared {
-            if let Err(e) = self.engine.store.hash_release(hash, &self.token) {
-                tracing::debug!("cannot release a claim ({e}); it lapses on its own");
-            }
-        }
-    }
-
     /// Puts items back at the front of the queue, in order, giving up their claims.
-    pub(super) fn put_back(&self, queue: &mut VecDeque<Work>, items: Vec<Work>) {
+    pub(super) async fn put_back(&self, queue: &mut VecDeque<Work>, items: Vec<Work>) {
+        self.io
+            .release(items.iter().map(|w| w.hash.clone()).collect())
+            .await;
         for work in items.into_iter().rev() {
-            self.unclaim(&work.hash);
             queue.push_front(work);
         }
     }

@@ -43,7 +43,7 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
     for key in &cfg.keys {
         let read = engine.client().quota(key).await.map_err(|e| e.to_string());
         errors.push(read.as_ref().err().cloned());
-        engine.apply_figures((key.id().clone(), read))?;
+        engine.apply_figures((key.id().clone(), read)).await?;
     }
     let rows: Vec<KeyQuota> = engine
         .key_status()?

@@ -1,0 +1,209 @@
+//! A run's store round trips. Each is one call on a Tokio blocking thread
+//! ([`store::blocking`]) doing everything one step needs (look in the cache, record the
+//! row, release the claim), so a run never blocks a runtime worker thread on a disk or a
+//! Redis round trip, and takes one hop per step rather than one per store call.
+//!
+//! The async side (`record`, `take`) then counts progress and tells the watchers, after
+//! the store holds the result.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::now_unix;
+use crate::error::{Error, Result};
+use crate::hash::Hash;
+use crate::report::{CacheEntry, ItemResult, Lookup};
+use crate::store::{self, JobId, JobState, Store};
+
+/// When a cached answer may stand for a new one.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Freshness {
+    pub max_age_found: Duration,
+    pub max_age_unknown: Duration,
+    /// `--refresh`: only answers fetched after this (the job's creation) count.
+    pub fetched_after: Option<i64>,
+}
+
+impl Freshness {
+    pub fn admits(&self, entry: &CacheEntry) -> bool {
+        let max_age = match entry.lookup {
+            Lookup::Found(_) => self.max_age_found,
+            Lookup::Unknown => self.max_age_unknown,
+        };
+        let age = now_unix().saturating_sub(entry.fetched_at);
+        u64::try_from(age).unwrap_or(0) < max_age.as_secs()
+            && self.fetched_after.is_none_or(|t| entry.fetched_at > t)
+    }
+}
+
+/// What a cache look found for one item.
+pub(super) type Looked = Option<ItemResult>;
+
+/// What became of an item taken from the queue.
+pub(super) enum Take {
+    /// The cache had it (recorded in the job).
+    Answered(ItemResult),
+    Send,
+    /// Another process is asking VirusTotal for it: look again soon.
+    HeldElsewhere,
+}
+
+/// The run's handle on the store: everything a blocking call needs, owned.
+#[derive(Clone)]
+pub(super) struct Io {
+    pub store: Arc<dyn Store>,
+    pub job: JobId,
+    pub fresh: Freshness,
+    /// Whether other processes share the store: hashes are then claimed before asking.
+    pub shared: bool,
+    /// Names this run's claims among every process's.
+    pub token: String,
+    /// How long a claim lasts if its holder dies.
+    pub claim_ttl: Duration,
+}
+
+impl Io {
+    /// Looks for each item in the cache and records the fresh ones in the job, in one
+    /// blocking call. Returns what it found for the items it got to, in order, and the
+    /// error that stopped it early, if one did (the rest were not looked at).
+    pub async fn answer_from_cache(&self, items: Vec<(u64, Hash)>) -> (Vec<Looked>, Option<Error>) {
+        let io = self.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut found = Vec::with_capacity(items.len());
+            for (index, hash) in &items {
+                match io.look(*index, hash) {
+                    Ok(looked) => found.push(looked),
+                    Err(e) => return (found, Some(e)),
+                }
+            }
+            (found, None)
+        })
+        .await;
+        done.unwrap_or_else(|source| {
+            let e = Error::Task {
+                what: "the cache lookups",
+                source,
+            };
+            (Vec::new(), Some(e))
+        })
+    }
+
+    /// Looks for one item in the cache, and records it in the job if it is fresh.
+    fn look(&self, index: u64, hash: &Hash) -> Result<Looked> {
+        let Some(entry) = self.store.cache_get(hash)?.filter(|e| self.fresh.admits(e)) else {
+            return Ok(None);
+        };
+        let result = ItemResult::Lookup {
+            lookup: entry.lookup,
+            from_cache: true,
+            fetched_at: entry.fetched_at,
+        };
+        self.store
+            .job_record(&self.job, index, &result, now_unix())?;
+        Ok(Some(result))
+    }
+
+    /// Takes one item: answered from the cache if another job or process fetched it
+    /// meanwhile; else, on a shared store, claimed (the holder stores the answer before it
+    /// lets go, so the cache is looked at once more after claiming).
+    pub async fn take(&self, index: u64, hash: &Hash) -> Result<Take> {
+        let (io, hash) = (self.clone(), hash.clone());
+        run("taking a hash", move || {
+            if let Some(result) = io.look(index, &hash)? {
+                return Ok(Take::Answered(result));
+            }
+            if !io.shared {
+                return Ok(Take::Send);
+            }
+            if !io.store.hash_claim(&hash, &io.token, io.claim_ttl)? {
+                return Ok(Take::HeldElsewhere);
+            }
+            if let Some(result) = io.look(index, &hash)? {
+                io.release_now(std::slice::from_ref(&hash));
+                return Ok(Take::Answered(result));
+            }
+            Ok(Take::Send)
+        })
+        .await
+    }
+
+    /// Saves a result: into the cache (a lookup VirusTotal answered, when `cache`), then
+    /// the job's row, then lets other processes ask for the hash again.
+    pub async fn save(
+        &self,
+        index: u64,
+        hash: &Hash,
+        result: &ItemResult,
+        cache: bool,
+    ) -> Result<()> {
+        let (io, hash, result) = (self.clone(), hash.clone(), result.clone());
+        run("saving a result", move || {
+            if let (
+                true,
+                ItemResult::Lookup {
+                    lookup, fetched_at, ..
+                },
+            ) = (cache, &result)
+            {
+                io.store.cache_put(&CacheEntry {
+                    queried: hash.clone(),
+                    lookup: lookup.clone(),
+                    fetched_at: *fetched_at,
+                })?;
+            }
+            io.store.job_record(&io.job, index, &result, now_unix())?;
+            io.release_now(std::slice::from_ref(&hash));
+            Ok(())
+        })
+        .await
+    }
+
+    /// Lets other processes ask for these hashes again (a failure only logs: claims lapse
+    /// on their own).
+    pub async fn release(&self, hashes: Vec<Hash>) {
+        if !self.shared || hashes.is_empty() {
+            return;
+        }
+        let io = self.clone();
+        let _ = run("releasing claims", move || {
+            io.release_now(&hashes);
+            Ok(())
+        })
+        .await;
+    }
+
+    fn release_now(&self, hashes: &[Hash]) {
+        if !self.shared {
+            return;
+        }
+        for hash in hashes {
+            if let Err(e) = self.store.hash_release(hash, &self.token) {
+                tracing::debug!("cannot release a claim ({e}); it lapses on its own");
+            }
+        }
+    }
+
+    /// Records the job's state.
+    pub async fn set_state(
+        &self,
+        state: JobState,
+        resumes_at: Option<i64>,
+        error: Option<String>,
+    ) -> Result<()> {
+        let job = self.job.clone();
+        store::blocking(&self.store, move |s| {
+            s.job_set_state(&job, state, resumes_at, error.as_deref(), now_unix())
+        })
+        .await
+    }
+}
+
+/// Runs a blocking step; `what` names it if the blocking task fails.
+async fn run<T: Send + 'static>(
+    what: &'static str,
+    step: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(step)
+        .await
+        .map_err(|source| Error::Task { what, source })?
+}
