@@ -9,7 +9,7 @@ use serde::Deserialize;
 use vtsum_core::engine::{job_rows, now_unix, Cancel, RunOptions, RunOutcome};
 use vtsum_core::render::{self, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary};
-use vtsum_core::store::{JobId, JobInfo, JobOrigin, JobSpec};
+use vtsum_core::store::{self, JobId, JobInfo, JobOrigin, JobSpec};
 use vtsum_core::Hash;
 
 use crate::error::ApiError;
@@ -22,12 +22,12 @@ pub fn job_id(text: &str) -> Result<JobId, WebError> {
     JobId::parse(text).ok_or_else(|| WebError::NoSuchJob(text.chars().take(64).collect()))
 }
 
-/// Reads a job or 404s.
-pub fn load_job(app: &App, id: &str) -> Result<JobInfo, WebError> {
+/// Reads a job (on a blocking thread) or 404s.
+pub async fn load_job(app: &App, id: &str) -> Result<JobInfo, WebError> {
     let id = job_id(id)?;
-    app.inner
-        .store
-        .job_get(&id)?
+    let wanted = id.clone();
+    store::blocking(&app.inner.store, move |s| s.job_get(&wanted))
+        .await?
         .filter(|j| j.spec.origin != JobOrigin::Lookup)
         .ok_or(WebError::NoSuchJob(id.0))
 }
@@ -89,7 +89,8 @@ pub async fn preview(State(app): State<App>, req: Request) -> Result<Response, A
 /// `GET /api/v1/jobs`: every web job, newest first.
 pub async fn list(State(app): State<App>) -> Result<Json<Vec<JobView>>, ApiError> {
     Ok(Json(
-        web_jobs(&app)?
+        web_jobs(&app)
+            .await?
             .iter()
             .map(|j| JobView::new(j, None))
             .collect(),
@@ -97,11 +98,9 @@ pub async fn list(State(app): State<App>) -> Result<Json<Vec<JobView>>, ApiError
 }
 
 /// Every job the web app made, newest first.
-pub fn web_jobs(app: &App) -> Result<Vec<JobInfo>, WebError> {
-    Ok(app
-        .inner
-        .store
-        .job_list()?
+pub async fn web_jobs(app: &App) -> Result<Vec<JobInfo>, WebError> {
+    Ok(store::blocking(&app.inner.store, |s| s.job_list())
+        .await?
         .into_iter()
         .filter(|j| j.spec.origin == JobOrigin::Web)
         .collect())
@@ -112,7 +111,7 @@ pub async fn get(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    Ok(Json(JobView::new(&load_job(&app, &id)?, None)))
+    Ok(Json(JobView::new(&load_job(&app, &id).await?, None)))
 }
 
 /// `DELETE /api/v1/jobs/{id}`: stops it if running and removes it with its results.
@@ -126,7 +125,7 @@ pub async fn delete(
 
 /// Stops and deletes a job (results included; cached answers stay in the cache).
 pub async fn delete_job(app: &App, id: &str) -> Result<(), WebError> {
-    let job = load_job(app, id)?;
+    let job = load_job(app, id).await?;
     app.inner.jobs.delete(&job.id).await?;
     app.inner.hub.remove(&job.id);
     Ok(())
@@ -146,10 +145,10 @@ pub async fn results(
     Path(id): Path<String>,
     Query(q): Query<ResultsQuery>,
 ) -> Result<Response, ApiError> {
-    let job = load_job(&app, &id)?;
+    let job = load_job(&app, &id).await?;
     let mut options = job.spec.row_options;
     options.engines = q.engines.unwrap_or(false);
-    let rows = job_rows(app.inner.store.as_ref(), &job, options)?;
+    let rows = rows_of(&app, job.clone(), options).await?;
     let name = format!("vtsum-{}", &job.id.0[..8]);
     let format = q.format.as_deref().unwrap_or("json");
     if format == "xlsx" {
@@ -248,18 +247,26 @@ pub async fn file(
         ..JobSpec::default()
     };
     let id = JobId::random();
-    let store = app.inner.store.clone();
-    store.job_create(&id, &spec, std::slice::from_ref(&hash), now_unix())?;
+    let one = (id.clone(), hash.clone());
+    store::blocking(&app.inner.store, move |s| {
+        s.job_create(&one.0, &spec, std::slice::from_ref(&one.1), now_unix())
+    })
+    .await?;
     let outcome = engine
         .run_job(&id, RunOptions::default(), &|_| {}, &Cancel::new())
         .await;
-    let rows = match store.job_get(&id)? {
-        Some(job) => job_rows(store.as_ref(), &job, options),
-        None => Ok(Vec::new()),
-    };
-    if let Err(e) = store.job_delete(&id) {
-        tracing::warn!("cannot delete lookup job {id}: {e}");
-    }
+    let wanted = id.clone();
+    let rows = store::blocking(&app.inner.store, move |s| {
+        let rows = match s.job_get(&wanted)? {
+            Some(job) => job_rows(s, &job, options),
+            None => Ok(Vec::new()),
+        };
+        if let Err(e) = s.job_delete(&wanted) {
+            tracing::warn!("cannot delete lookup job {wanted}: {e}");
+        }
+        rows
+    })
+    .await;
     if let Ok(RunOutcome::WaitingQuota { resumes_at }) = outcome {
         let resumes_at = iso8601(resumes_at).unwrap_or_default();
         return Err(WebError::QuotaOut { resumes_at }.into());
@@ -273,14 +280,19 @@ pub async fn file(
 
 /// `GET /api/v1/quota`.
 pub async fn quota(State(app): State<App>) -> Result<Json<QuotaView>, ApiError> {
-    Ok(Json(quota_view(&app)?))
+    Ok(Json(quota_view(&app).await?))
 }
 
-pub fn quota_view(app: &App) -> Result<QuotaView, WebError> {
-    let stats = app.inner.store.cache_stats()?;
+/// A job's rows, read on a blocking thread.
+pub async fn rows_of(app: &App, job: JobInfo, options: RowOptions) -> Result<Vec<Row>, WebError> {
+    Ok(store::blocking(&app.inner.store, move |s| job_rows(s, &job, options)).await?)
+}
+
+pub async fn quota_view(app: &App) -> Result<QuotaView, WebError> {
+    let stats = store::blocking(&app.inner.store, |s| s.cache_stats()).await?;
     Ok(QuotaView {
         configured: app.inner.engine.is_some(),
-        keys: view::keys(app.inner.engine.as_deref())?,
+        keys: view::keys(app.inner.engine.as_ref()).await?,
         cache_found: stats.found,
         cache_unknown: stats.unknown,
     })

@@ -58,9 +58,9 @@ pub async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Only a job that exists gets a channel; the job is read again after subscribing so
     // that no update between the two reads is lost.
-    let found = load_job(&app, &id)?;
+    let found = load_job(&app, &id).await?;
     let watch = app.inner.hub.subscribe(&found.id);
-    let job = load_job(&app, &id)?;
+    let job = load_job(&app, &id).await?;
     let first = snapshot(app.inner.engine.as_ref(), &job, None)
         .await
         .iter()

@@ -23,7 +23,7 @@ fn label(value: &str) -> String {
 
 pub async fn metrics(State(app): State<App>) -> Result<impl IntoResponse, ApiError> {
     let mut out = String::new();
-    let engine = app.inner.engine.as_deref();
+    let engine = app.inner.engine.as_ref();
     let m = engine.map(|e| e.metrics()).unwrap_or_default();
     let w = &mut out;
     // Writing to a String cannot fail.
@@ -53,7 +53,7 @@ pub async fn metrics(State(app): State<App>) -> Result<impl IntoResponse, ApiErr
     let _ = writeln!(w, "# TYPE vtsum_cache_misses_total counter");
     let _ = writeln!(w, "vtsum_cache_misses_total {}", m.cache_misses);
 
-    let jobs = api::web_jobs(&app)?;
+    let jobs = api::web_jobs(&app).await?;
     let mut by_state: BTreeMap<&str, u64> =
         JobState::ALL.into_iter().map(|s| (s.as_str(), 0)).collect();
     let mut pending = 0;
@@ -75,7 +75,7 @@ pub async fn metrics(State(app): State<App>) -> Result<impl IntoResponse, ApiErr
     let _ = writeln!(w, "# TYPE vtsum_queue_hashes gauge");
     let _ = writeln!(w, "vtsum_queue_hashes {pending}");
 
-    let keys = view::keys(engine)?;
+    let keys = view::keys(engine).await?;
     let _ = writeln!(
         w,
         "# HELP vtsum_quota_free_now Requests a key may send now under its short windows."

@@ -117,8 +117,8 @@ fn job_list(jobs: &[JobInfo], limit: usize) -> String {
 
 /// `GET /`.
 pub async fn front(State(app): State<App>) -> Result<Html<String>, PageError> {
-    let quota = quota_view(&app)?;
-    let jobs = api::web_jobs(&app)?;
+    let quota = quota_view(&app).await?;
+    let jobs = api::web_jobs(&app).await?;
     let no_keys = if quota.configured {
         String::new()
     } else if app.inner.jobs.has_queue() {
@@ -161,7 +161,7 @@ pub async fn submit(State(app): State<App>, req: Request) -> Result<Response, Pa
 
 /// `GET /jobs`.
 pub async fn jobs(State(app): State<App>) -> Result<Html<String>, PageError> {
-    let jobs = api::web_jobs(&app)?;
+    let jobs = api::web_jobs(&app).await?;
     Ok(layout(
         "Jobs",
         "jobs",
@@ -185,8 +185,8 @@ pub async fn job(
     State(app): State<App>,
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let job = api::load_job(&app, &id)?;
-    let quota = quota_view(&app)?;
+    let job = api::load_job(&app, &id).await?;
+    let quota = quota_view(&app).await?;
     let id = job.id.0.as_str();
     let downloads: String = [("csv", "CSV"), ("json", "JSON"), ("jsonl", "JSONL"), ("xlsx", "Excel")]
         .iter()

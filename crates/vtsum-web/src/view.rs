@@ -1,6 +1,8 @@
 //! What pages and the API show of a job and of the keys: plain serialisable views built
 //! from the store and the key pool. Keys appear by id only.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use vtsum_core::engine::Engine;
 use vtsum_core::quota::{KeyState, KeyStatus};
@@ -81,13 +83,18 @@ pub struct QuotaView {
     pub cache_unknown: u64,
 }
 
-/// Every key's state; empty without an engine. Reads the ledger: call it off the async
-/// threads.
-pub fn keys(engine: Option<&Engine>) -> Result<Vec<KeyView>, vtsum_core::Error> {
-    let Some(engine) = engine else {
+/// Every key's state; empty without an engine. The ledger is read on a blocking thread.
+pub async fn keys(engine: Option<&Arc<Engine>>) -> Result<Vec<KeyView>, vtsum_core::Error> {
+    let Some(engine) = engine.cloned() else {
         return Ok(Vec::new());
     };
-    Ok(key_views(&engine.key_status()?))
+    let keys = tokio::task::spawn_blocking(move || engine.key_status())
+        .await
+        .map_err(|source| vtsum_core::Error::Task {
+            what: "reading the keys' quota",
+            source,
+        })??;
+    Ok(key_views(&keys))
 }
 
 /// The views of keys' states.

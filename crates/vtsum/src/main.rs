@@ -47,7 +47,10 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Scan(args) => commands::scan::run(&global, args).await,
         Command::Quota(args) => commands::quota::run(&global, args).await,
-        Command::Cache(cmd) => commands::cache::run(&global, cmd),
+        // Nothing but store I/O: on a blocking thread, like every store call.
+        Command::Cache(cmd) => {
+            tokio::task::spawn_blocking(move || commands::cache::run(&global, cmd)).await?
+        }
         Command::Serve(args) => commands::serve::run(&global, args).await,
         Command::Worker(args) => commands::worker::run(&global, args).await,
         Command::Fakevt(args) => commands::fake::run(args).await,
@@ -107,4 +110,12 @@ pub async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Runs store I/O (or anything else that blocks) on a Tokio blocking thread, never on the
+/// runtime's own threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> vtsum_core::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    Ok(tokio::task::spawn_blocking(call).await??)
 }

@@ -1,6 +1,8 @@
 //! `vtsum quota`: each key's use and allowance side by side as VirusTotal counts them and
 //! as the local ledger does, and which of them the scheduler goes by.
 
+use std::sync::Arc;
+
 use anyhow::Result;
 use serde::Serialize;
 use vtsum_core::engine::Engine;
@@ -45,8 +47,12 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
         errors.push(read.as_ref().err().cloned());
         engine.apply_figures((key.id().clone(), read)).await?;
     }
-    let rows: Vec<KeyQuota> = engine
-        .key_status()?
+    let engine = Arc::new(engine);
+    let statuses = {
+        let engine = engine.clone();
+        crate::blocking(move || engine.key_status()).await?
+    };
+    let rows: Vec<KeyQuota> = statuses
         .into_iter()
         .zip(errors)
         .map(|(status, remote_error)| {

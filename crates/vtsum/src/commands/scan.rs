@@ -11,6 +11,7 @@ use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
 use vtsum_core::store::JobSpec;
 use vtsum_store as store;
 
+use crate::blocking;
 use crate::cli::{FailOn, GlobalArgs, ScanArgs};
 use crate::demo;
 use crate::exit::Exit;
@@ -34,7 +35,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     };
     let cfg = engine_config(&api, &file, &tuning)?;
     let store = store::open(&store_url, &default_db_path("vtsum.db"))?;
-    let engine = Engine::new(cfg, store)?;
+    let engine = Arc::new(Engine::new(cfg, store)?);
     let row_options = RowOptions {
         threshold,
         engines: args.engines,
@@ -61,7 +62,10 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         duplicates: extracted.duplicates,
         origin: Default::default(),
     };
-    let (job, resumed) = engine.open_scan(spec, &extracted.hashes)?;
+    let (job, resumed) = {
+        let (engine, hashes) = (engine.clone(), extracted.hashes.clone());
+        blocking(move || engine.open_scan(spec, &hashes)).await?
+    };
     if resumed && job.done > 0 {
         note(&format!(
             "vtsum: resuming an interrupted scan: {} of {} hashes already done",
@@ -73,7 +77,8 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     let cancel = Cancel::new();
     if format == Format::Jsonl {
         // Rows finished by an earlier, interrupted run come first.
-        for row in engine.rows_with(&job, row_options)? {
+        let (engine, job) = (engine.clone(), job.clone());
+        for row in blocking(move || engine.rows_with(&job, row_options)).await? {
             write_jsonl(&output, &row, &cancel)?;
         }
     }
@@ -107,11 +112,18 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     bar.lock().unwrap_or_else(|e| e.into_inner()).clear();
     let outcome = outcome?;
 
-    let job = engine
-        .store()
-        .job_get(&job.id)?
-        .context("the scan's job vanished from the store")?;
-    let rows = engine.rows_with(&job, row_options)?;
+    let (job, rows) = {
+        let (engine, id) = (engine.clone(), job.id.clone());
+        blocking(move || {
+            let job = engine
+                .store()
+                .job_get(&id)?
+                .ok_or(vtsum_core::Error::NoSuchJob(id.0))?;
+            let rows = engine.rows_with(&job, row_options)?;
+            Ok((job, rows))
+        })
+        .await?
+    };
     let mut summary = Summary {
         requests: engine.requests_sent(),
         lines_without_hash: extracted.lines_without_hash,
@@ -125,6 +137,11 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     };
     summary.count_rows(&rows);
 
+    // Read before the output is locked: no lock is held across a store call.
+    let statuses = {
+        let engine = engine.clone();
+        blocking(move || engine.key_status()).await?
+    };
     let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(failed) = &out.failed {
         anyhow::bail!(
@@ -145,7 +162,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     }
     if !quiet {
         say(&summary_line(&summary));
-        for line in spent_keys(&engine.key_status()?) {
+        for line in spent_keys(&statuses) {
             say(&line);
         }
     }
