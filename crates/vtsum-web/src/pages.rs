@@ -52,7 +52,7 @@ fn layout<'a>(app: &App, title: &'a str, page: &'static str) -> Layout<'a> {
 
 /// The sign-in page; `problem` says why the last try failed.
 pub fn login_page(problem: Option<&str>) -> Result<Html<String>, WebError> {
-    render(&LoginPage {
+    Ok(render(&LoginPage {
         layout: Layout {
             title: "Sign in",
             page: "login",
@@ -60,7 +60,7 @@ pub fn login_page(problem: Option<&str>) -> Result<Html<String>, WebError> {
             sign_out: false,
         },
         problem,
-    })
+    })?)
 }
 
 /// `GET /`.

@@ -2,8 +2,9 @@
 //! page shows, the escaper every `{{ }}` of those templates goes through, and [`render`],
 //! the one place a template becomes a response body.
 //!
-//! Kept apart from the handlers in [`super`] so that the error page (rendered from
-//! `error.rs`) does not pull in the handlers and, through them, the API.
+//! Kept apart from the handlers in [`super`], and free of the crate's other modules but
+//! [`crate::view`], so that `error.rs` can render the error page here without importing
+//! the handlers (which import the API, which imports `error.rs`).
 
 use std::fmt;
 
@@ -14,7 +15,6 @@ use vtsum_core::report::{iso8601, Verdict};
 use vtsum_core::store::JobInfo;
 
 use crate::view::QuotaView;
-use crate::WebError;
 
 /// The HTML escaper of every template (`askama.toml` names it for `.html`). It writes the
 /// same entities as the pages always have and as `vtsum scan`'s HTML report does, where
@@ -44,8 +44,10 @@ impl askama::filters::Escaper for Entities {
     }
 }
 
-/// Renders a page into the response body.
-pub fn render(page: &impl Template) -> Result<Html<String>, WebError> {
+/// Renders a page into the response body. Its error becomes `WebError::Render` where a
+/// handler answers it; this module names no error type of the crate, so that `error.rs`
+/// can render its page here without an import loop.
+pub fn render(page: &impl Template) -> Result<Html<String>, askama::Error> {
     Ok(Html(page.render()?))
 }
 
