@@ -1,6 +1,7 @@
 //! Hostile requests through the router: watchers of jobs that do not exist, bodies far over
-//! a route's limit, and malformed API calls. Each one is bounded and answered with a
-//! readable error; none leaves anything behind.
+//! a route's limit, malformed API calls, and markup where a page shows a label or an
+//! address. Each one is bounded and answered with a readable error or as plain text; none
+//! leaves anything behind.
 
 mod support;
 
