@@ -38,6 +38,8 @@ pub enum WebError {
     Engine(#[from] vtsum_core::Error),
     #[error("{0}")]
     Internal(String),
+    #[error("rendering a page")]
+    Render(#[from] askama::Error),
 }
 
 impl WebError {
@@ -54,7 +56,9 @@ impl WebError {
             WebError::NoKeys => StatusCode::SERVICE_UNAVAILABLE,
             WebError::QuotaOut { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
-            WebError::Engine(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Engine(_) | WebError::Internal(_) | WebError::Render(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -157,9 +161,7 @@ impl<E: Into<WebError>> From<E> for PageError {
 
 impl axum::response::IntoResponse for PageError {
     fn into_response(self) -> axum::response::Response {
-        let status = self.0.status();
-        let page = crate::pages::error_page(status, &self.0.public_message());
-        let mut res = (status, page).into_response();
+        let mut res = crate::pages::html::error_page(self.0.status(), &self.0.public_message());
         retry_after(&self.0, &mut res);
         res
     }

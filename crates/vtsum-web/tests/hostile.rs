@@ -1,6 +1,7 @@
 //! Hostile requests through the router: watchers of jobs that do not exist, bodies far over
-//! a route's limit, and malformed API calls. Each one is bounded and answered with a
-//! readable error; none leaves anything behind.
+//! a route's limit, malformed API calls, and markup where a page shows a label or an
+//! address. Each one is bounded and answered with a readable error or as plain text; none
+//! leaves anything behind.
 
 mod support;
 
@@ -235,4 +236,44 @@ async fn login_errors_are_pages_with_a_message_not_422_text() {
         );
         assert!(res.text().contains("token"), "{ct} {body}: {}", res.text());
     }
+}
+
+/// Markup in a job's label and in an address reaches every page as text: the front page's
+/// recent jobs, the jobs list, the job page (window title and heading) and the error page
+/// that echoes the address. Marking any one of those places `|safe` fails this test.
+#[tokio::test]
+async fn markup_in_labels_and_addresses_is_text_on_every_page() {
+    let f = fixture(Options::default()).await;
+    let label = r#"<script>alert("x&y")</script>'"#;
+    let body = serde_json::json!({ "hashes": hashes(&f.fake, 1, 0), "label": label });
+    let res = send(
+        &f.app,
+        post("/api/v1/jobs", "application/json", body.to_string()),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.text());
+    let id = res.json()["id"].as_str().expect("id").to_string();
+    wait_state(&f.app, &id, &["done"], std::time::Duration::from_secs(30)).await;
+
+    let escaped = "&lt;script&gt;alert(&quot;x&amp;y&quot;)&lt;/script&gt;&#39;";
+    for (uri, places) in [
+        ("/".to_string(), 1),
+        ("/jobs".to_string(), 1),
+        (format!("/jobs/{id}"), 2),
+    ] {
+        let page = send(&f.app, get(&uri)).await;
+        assert_eq!(page.status, StatusCode::OK, "{uri}");
+        let html = page.text();
+        assert!(!html.contains("<script>alert"), "{uri}: raw markup: {html}");
+        assert_eq!(html.matches(escaped).count(), places, "{uri}: {html}");
+    }
+
+    let res = send(&f.app, get("/jobs/%3Cimg%20src=x%20onerror=alert(1)%3E")).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let html = res.text();
+    assert!(!html.contains("<img"), "raw markup: {html}");
+    assert!(
+        html.contains("no job &lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
 }

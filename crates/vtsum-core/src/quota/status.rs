@@ -26,6 +26,12 @@ pub enum KeyState {
     Rejected,
 }
 
+impl std::fmt::Display for KeyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl KeyState {
     /// The snake_case name the API and pages use.
     pub fn as_str(self) -> &'static str {

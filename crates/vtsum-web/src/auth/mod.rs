@@ -141,11 +141,11 @@ pub struct Login {
 }
 
 /// `GET /login`.
-pub async fn login_page(State(app): State<App>) -> Response {
+pub async fn login_page(State(app): State<App>) -> Result<Response, PageError> {
     if app.inner.config.auth_token.is_none() {
-        return Redirect::to("/").into_response();
+        return Ok(Redirect::to("/").into_response());
     }
-    pages::login_page(None).into_response()
+    Ok(pages::login_page(None)?.into_response())
 }
 
 /// `POST /login`: starts a session when the token is right.
@@ -178,7 +178,7 @@ pub async fn login(State(app): State<App>, req: Request) -> Result<Response, Pag
             .0;
     if !same_token(form.token.trim(), token) {
         access.backoff.fail(ip);
-        let page = pages::login_page(Some("That token is not right."));
+        let page = pages::login_page(Some("That token is not right."))?;
         return Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response());
     }
     access.backoff.succeed(ip);
