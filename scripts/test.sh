@@ -43,6 +43,8 @@ if [ -z "${VTSUM_TEST_REDIS:-}" ]; then
     echo "== redis-server on port $redis_port"
 fi
 
+echo "== module import loops"
+python3 scripts/module_cycles.py crates
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"

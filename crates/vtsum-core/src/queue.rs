@@ -14,7 +14,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::error::Result;
-use crate::store::JobId;
+use crate::job::JobId;
 
 /// Hashes per part: small enough that several workers share even a short job, large
 /// enough that the queue's own traffic stays small beside the lookups.

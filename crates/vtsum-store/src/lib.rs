@@ -101,3 +101,24 @@ pub fn open(url: &str, default_sqlite: &std::path::Path) -> Result<std::sync::Ar
     }
     Err(bad("unknown kind of store"))
 }
+
+/// The hashes an entry can be found by, and the one it is stored under.
+pub(crate) fn entry_hashes(entry: &CacheEntry) -> (String, Vec<String>) {
+    match &entry.lookup {
+        vtsum_core::report::Lookup::Found(f) => {
+            let mut all = vec![f.sha256.to_ascii_lowercase()];
+            all.extend(
+                f.md5
+                    .iter()
+                    .chain(f.sha1.iter())
+                    .map(|h| h.to_ascii_lowercase()),
+            );
+            all.push(entry.queried.to_string());
+            all.dedup();
+            (f.sha256.to_ascii_lowercase(), all)
+        }
+        vtsum_core::report::Lookup::Unknown => {
+            (entry.queried.to_string(), vec![entry.queried.to_string()])
+        }
+    }
+}

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
+use crate::entry_hashes;
 use crate::sqlite::SqliteStore;
 use vtsum_core::error::Result;
 use vtsum_core::hash::Hash;
@@ -56,25 +57,6 @@ impl MemoryStore {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// The hashes an entry can be found by, and the one it is stored under.
-pub(crate) fn entry_hashes(entry: &CacheEntry) -> (String, Vec<String>) {
-    match &entry.lookup {
-        Lookup::Found(f) => {
-            let mut all = vec![f.sha256.to_ascii_lowercase()];
-            all.extend(
-                f.md5
-                    .iter()
-                    .chain(f.sha1.iter())
-                    .map(|h| h.to_ascii_lowercase()),
-            );
-            all.push(entry.queried.to_string());
-            all.dedup();
-            (f.sha256.to_ascii_lowercase(), all)
-        }
-        Lookup::Unknown => (entry.queried.to_string(), vec![entry.queried.to_string()]),
     }
 }
 

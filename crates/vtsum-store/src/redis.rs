@@ -17,12 +17,11 @@ use std::time::Duration;
 
 use redis::{Connection, FromRedisValue};
 
-use crate::memory::entry_hashes;
 use crate::redis_link::Link;
 use crate::redis_queue::RedisQueue;
 use crate::redis_quota;
 use crate::redis_scripts as lua;
-use crate::{decode, encode, entry_kind, stored_hash};
+use crate::{decode, encode, entry_hashes, entry_kind, stored_hash};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;

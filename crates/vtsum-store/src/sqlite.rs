@@ -22,12 +22,11 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::memory::entry_hashes;
 use crate::sqlite_quota;
 use crate::sqlite_rows::{
     finish_item, finish_job, item_from_row, job_from_row, JOB_COLUMNS, SCHEMA,
 };
-use crate::{decode, encode, entry_kind, StoreError};
+use crate::{decode, encode, entry_hashes, entry_kind, StoreError};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;

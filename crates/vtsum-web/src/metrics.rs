@@ -37,7 +37,7 @@ pub async fn metrics(State(app): State<App>) -> Result<impl IntoResponse, ApiErr
             w,
             "vtsum_requests_total{{key_id=\"{}\",outcome=\"{}\"}} {n}",
             label(key),
-            label(outcome)
+            outcome.as_str()
         );
     }
     let _ = writeln!(

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::run::{Flight, Landed, Run, Work};
-use super::Event;
-use crate::error::Result;
+use super::{Event, RequestOutcome};
+use crate::error::{Error, Result};
 use crate::hash::Hash;
+use crate::quota::{earliest, Acquire};
 use crate::quota::{Lease, Release};
 use crate::vt::FetchError;
 
@@ -26,6 +27,70 @@ impl Run<'_> {
         });
     }
 
+    /// Sends what the keys allow now: batches taken from the queue, each with a lease,
+    /// until the concurrency is reached, nothing is ready, or the pool says wait (`wake`
+    /// gets when). `Some(resumes_at)`: every key is out for the day.
+    pub(super) async fn send_ready(
+        &mut self,
+        queue: &mut VecDeque<Work>,
+        flights: &mut JoinSet<Landed>,
+        wake: &mut Option<Instant>,
+    ) -> Result<Option<i64>> {
+        let engine = self.engine;
+        let batch_size = engine.cfg.client.version.batch_size();
+        let concurrency = engine.cfg.concurrency.max(1);
+        while flights.len() < concurrency {
+            let now = Instant::now();
+            let batch = match self.take_ready(queue, batch_size, now, wake).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    self.pause_if_away(e, wake)?;
+                    break;
+                }
+            };
+            if batch.is_empty() {
+                break;
+            }
+            let acquired = match engine.acquire(batch.len() as u32, now).await {
+                Ok(acquired) => acquired,
+                Err(e) => {
+                    self.put_back(queue, batch).await;
+                    self.pause_if_away(e, wake)?;
+                    break;
+                }
+            };
+            match acquired {
+                Acquire::Granted(lease) => {
+                    let mut batch = batch;
+                    let rest = batch.split_off((lease.cost as usize).min(batch.len()));
+                    self.put_back(queue, rest).await;
+                    self.launch(flights, lease, batch);
+                }
+                Acquire::WaitUntil(until) => {
+                    self.put_back(queue, batch).await;
+                    *wake = earliest(*wake, until);
+                    break;
+                }
+                Acquire::Exhausted { resumes_at } => {
+                    self.put_back(queue, batch).await;
+                    return Ok(Some(resumes_at));
+                }
+                Acquire::NoKeys => {
+                    self.put_back(queue, batch).await;
+                    if flights.is_empty() {
+                        let ids: Vec<String> =
+                            engine.cfg.keys.iter().map(|k| k.id().to_string()).collect();
+                        return Err(Error::AllKeysRejected {
+                            ids: ids.join(", "),
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Handles a finished request.
     pub(super) async fn land(
         &mut self,
@@ -35,22 +100,22 @@ impl Run<'_> {
         let Flight { lease, items } = flight;
         let key_id = lease.key.id().to_string();
         let (release, outcome) = match &result {
-            Ok(_) => (Release::Answered, "ok"),
-            Err(FetchError::Quota { .. }) => (Release::OverQuota, "quota"),
+            Ok(_) => (Release::Answered, RequestOutcome::Ok),
+            Err(FetchError::Quota { .. }) => (Release::OverQuota, RequestOutcome::Quota),
             Err(FetchError::Rejected {
                 message, status, ..
             }) => (
                 Release::Rejected(format!("HTTP {status}: {message}")),
-                "rejected",
+                RequestOutcome::Rejected,
             ),
-            Err(FetchError::Transient(_)) => (Release::Answered, "transient"),
-            Err(FetchError::Permanent(_)) => (Release::Answered, "permanent"),
+            Err(FetchError::Transient(_)) => (Release::Answered, RequestOutcome::Transient),
+            Err(FetchError::Permanent(_)) => (Release::Answered, RequestOutcome::Permanent),
         };
         *self
             .engine
             .metrics_mut()
             .requests
-            .entry((key_id.clone(), outcome.to_string()))
+            .entry((key_id.clone(), outcome))
             .or_default() += 1;
         let newly_rejected = self.engine.release(lease, at, release).await;
         match result {

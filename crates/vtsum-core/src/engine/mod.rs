@@ -110,11 +110,40 @@ pub struct Engine {
     metrics: Mutex<Metrics>,
 }
 
+/// How a request to VirusTotal ended, as `/metrics` labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestOutcome {
+    /// Answered (found or unknown).
+    Ok,
+    /// Refused for quota (429).
+    Quota,
+    /// The key was refused (401/403).
+    Rejected,
+    /// Worth retrying (5xx, timeouts, connection failures).
+    Transient,
+    /// Not worth retrying (a malformed answer, 400).
+    Permanent,
+}
+
+impl RequestOutcome {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestOutcome::Ok => "ok",
+            RequestOutcome::Quota => "quota",
+            RequestOutcome::Rejected => "rejected",
+            RequestOutcome::Transient => "transient",
+            RequestOutcome::Permanent => "permanent",
+        }
+    }
+}
+
 /// Counters since the engine started, for `/metrics`. Keys are named by id only.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Metrics {
-    /// Requests by key id and outcome (`ok`, `quota`, `rejected`, `transient`, `permanent`).
-    pub requests: std::collections::BTreeMap<(String, String), u64>,
+    /// Requests by key id and outcome.
+    pub requests: std::collections::BTreeMap<(String, RequestOutcome), u64>,
     pub cache_hits: u64,
     pub cache_misses: u64,
 }

@@ -6,19 +6,11 @@
 //! run and saved when the store is back: the request was paid for, so its answer must not
 //! be lost.
 
-use super::run::{Run, Work};
+use super::run::{Run, Unsaved, Work};
 use super::{now_unix, Event};
 use crate::error::Result;
 use crate::hash::Hash;
 use crate::report::{ItemResult, Lookup};
-
-/// A result waiting to be saved.
-pub(super) struct Unsaved {
-    pub work: Work,
-    pub result: ItemResult,
-    /// Whether the result is a fresh lookup that also goes into the cache.
-    pub cache: bool,
-}
 
 impl Run<'_> {
     /// Counts a cache look: a hit always, a miss only on the first look at an item (a

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::io::{Freshness, Io};
-use super::record::Unsaved;
 use super::{now_unix, Cancel, Engine, Event, Progress, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
-use crate::quota::{earliest, Acquire, Lease};
+use crate::quota::Lease;
+use crate::report::ItemResult;
 use crate::store::{self, JobId, JobInfo, JobState};
 use crate::vt::FetchResult;
 
@@ -53,6 +53,14 @@ pub(super) struct Flight {
 }
 
 pub(super) type Landed = (Flight, FetchResult, Instant);
+
+/// A result waiting to be saved.
+pub(super) struct Unsaved {
+    pub work: Work,
+    pub result: ItemResult,
+    /// Whether the result is a fresh lookup that also goes into the cache.
+    pub cache: bool,
+}
 
 /// The state of one run of one job (or of one part of it).
 pub(super) struct Run<'a> {
@@ -249,8 +257,6 @@ impl Run<'_> {
         cancel: &Cancel,
     ) -> Result<RunOutcome> {
         let engine = self.engine;
-        let batch_size = engine.cfg.client.version.batch_size();
-        let concurrency = engine.cfg.concurrency.max(1);
         let mut flights: JoinSet<Landed> = JoinSet::new();
         let mut reads = JoinSet::new();
         loop {
@@ -258,63 +264,14 @@ impl Run<'_> {
             engine.start_figures(&mut reads);
             let cancelled = cancel.is_cancelled();
             let mut wake: Option<Instant> = None;
-            let mut exhausted = None;
             if !self.unsaved.is_empty() {
                 wake = Some(Instant::now() + self.store_retry());
             }
-            while self.unsaved.is_empty() && !cancelled && flights.len() < concurrency {
-                let now = Instant::now();
-                let batch = match self
-                    .take_ready(&mut queue, batch_size, now, &mut wake)
-                    .await
-                {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        self.pause_if_away(e, &mut wake)?;
-                        break;
-                    }
-                };
-                if batch.is_empty() {
-                    break;
-                }
-                let acquired = match engine.acquire(batch.len() as u32, now).await {
-                    Ok(acquired) => acquired,
-                    Err(e) => {
-                        self.put_back(&mut queue, batch).await;
-                        self.pause_if_away(e, &mut wake)?;
-                        break;
-                    }
-                };
-                match acquired {
-                    Acquire::Granted(lease) => {
-                        let mut batch = batch;
-                        let rest = batch.split_off((lease.cost as usize).min(batch.len()));
-                        self.put_back(&mut queue, rest).await;
-                        self.launch(&mut flights, lease, batch);
-                    }
-                    Acquire::WaitUntil(until) => {
-                        self.put_back(&mut queue, batch).await;
-                        wake = earliest(wake, until);
-                        break;
-                    }
-                    Acquire::Exhausted { resumes_at } => {
-                        self.put_back(&mut queue, batch).await;
-                        exhausted = Some(resumes_at);
-                        break;
-                    }
-                    Acquire::NoKeys => {
-                        self.put_back(&mut queue, batch).await;
-                        if flights.is_empty() {
-                            let ids: Vec<String> =
-                                engine.cfg.keys.iter().map(|k| k.id().to_string()).collect();
-                            return Err(Error::AllKeysRejected {
-                                ids: ids.join(", "),
-                            });
-                        }
-                        break;
-                    }
-                }
-            }
+            let exhausted = if self.unsaved.is_empty() && !cancelled {
+                self.send_ready(&mut queue, &mut flights, &mut wake).await?
+            } else {
+                None
+            };
             if flights.is_empty() {
                 if queue.is_empty() && self.unsaved.is_empty() {
                     return Ok(RunOutcome::Done);
