@@ -154,54 +154,65 @@ pub struct ResultsQuery {
     engines: Option<bool>,
 }
 
-/// `GET /api/v1/jobs/{id}/results?format=json|jsonl|csv|xlsx`: the rows finished so far.
+/// `GET /api/v1/jobs/{id}/results?format=json|jsonl|csv|xlsx|html`: the rows finished so
+/// far, as a download in any format the core registry offers.
 pub async fn results(
     State(app): State<App>,
     Path(id): Path<String>,
     Query(q): Query<ResultsQuery>,
 ) -> Result<Response, ApiError> {
     let job = load_job(&app, &id)?;
+    let format = download_format(q.format.as_deref())?;
     let mut options = job.spec.row_options;
     options.engines = q.engines.unwrap_or(false);
     let rows = job_rows(app.inner.store.as_ref(), &job, options)?;
-    let name = format!("vtsum-{}", &job.id.0[..8]);
-    let format = q.format.as_deref().unwrap_or("json");
-    if format == "xlsx" {
-        let body = crate::xlsx::workbook(&rows);
-        return Ok(download(
-            body,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            &format!("{name}.xlsx"),
-        ));
-    }
-    let (fmt, mime) = match format {
-        "json" => (Format::Json, "application/json"),
-        "jsonl" => (Format::Jsonl, "application/x-ndjson"),
-        "csv" => (Format::Csv, "text/csv; charset=utf-8"),
-        other => {
-            return Err(WebError::BadRequest(format!(
-                "format {:?} is not one of json, jsonl, csv, xlsx",
-                other.chars().take(20).collect::<String>()
-            ))
-            .into())
-        }
-    };
     let summary = summary(&job, &rows);
-    let mut body = Vec::new();
     let opts = RenderOptions {
         color: false,
         title: job.spec.label.clone(),
         generated_at: iso8601(now_unix()).unwrap_or_default(),
     };
-    render::render(&mut body, fmt, &rows, &summary, &opts)
-        .map_err(|e| WebError::Internal(format!("rendering the report: {e}")))?;
-    Ok(download(body, mime, &format!("{name}.{format}")))
+    let mut body = Vec::new();
+    render::render(&mut body, format, &rows, &summary, &opts).map_err(|source| {
+        // Only a report too large for the format is the asker's to fix (pick another).
+        if source.kind() == std::io::ErrorKind::InvalidInput {
+            WebError::BadRequest(source.to_string())
+        } else {
+            vtsum_core::Error::Io {
+                context: format!("rendering job {} as {format}", job.id),
+                source,
+            }
+            .into()
+        }
+    })?;
+    let file_name = format!("vtsum-{}.{}", &job.id.0[..8], format.extension());
+    Ok(download(body, format, &file_name))
 }
 
-fn download(body: Vec<u8>, mime: &str, file_name: &str) -> Response {
+/// The download format `?format=` names (JSON when absent), or a 400 listing the formats
+/// the registry offers.
+fn download_format(asked: Option<&str>) -> Result<Format, WebError> {
+    let Some(asked) = asked else {
+        return Ok(Format::Json);
+    };
+    asked
+        .parse::<Format>()
+        .ok()
+        .filter(|f| f.is_download())
+        .ok_or_else(|| {
+            let names: Vec<&str> = Format::DOWNLOADS.iter().map(|f| f.name()).collect();
+            WebError::BadRequest(format!(
+                "format {:?} is not one of {}",
+                asked.chars().take(20).collect::<String>(),
+                names.join(", ")
+            ))
+        })
+}
+
+fn download(body: Vec<u8>, format: Format, file_name: &str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_TYPE, format.content_type().to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file_name}\""),

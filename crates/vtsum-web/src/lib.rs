@@ -30,7 +30,6 @@ pub mod server;
 mod site;
 mod view;
 pub mod worker;
-pub mod xlsx;
 
 pub use error::WebError;
 pub use openapi::OPENAPI;
