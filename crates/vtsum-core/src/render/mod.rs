@@ -78,6 +78,18 @@ impl Format {
         }
     }
 
+    /// One line on what it is, for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            Format::Table => "aligned columns for a terminal, coloured there",
+            Format::Csv => "RFC 4180, cells that could run as formulas defused",
+            Format::Json => "one document: {\"summary\": …, \"results\": […]}",
+            Format::Jsonl => "one row a line, written as each answer arrives",
+            Format::Html => "one self-contained page, everything escaped",
+            Format::Xlsx => "an Excel workbook, cells defused as in CSV (to -o or a pipe)",
+        }
+    }
+
     /// The HTTP content type of a download.
     pub fn content_type(self) -> &'static str {
         match self {
