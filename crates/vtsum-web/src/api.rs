@@ -9,7 +9,7 @@ use serde::Deserialize;
 use vtsum_core::engine::{job_rows, now_unix, Cancel, RunOptions, RunOutcome};
 use vtsum_core::render::{self, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary};
-use vtsum_core::store::{JobId, JobInfo, JobOrigin, JobSpec};
+use vtsum_core::store::{JobId, JobInfo, JobOrigin, JobSpec, Store};
 use vtsum_core::Hash;
 
 use crate::error::ApiError;
@@ -165,8 +165,25 @@ pub async fn results(
     let format = download_format(q.format.as_deref())?;
     let mut options = job.spec.row_options;
     options.engines = q.engines.unwrap_or(false);
-    let rows = job_rows(app.inner.store.as_ref(), &job, options)?;
-    let summary = summary(&job, &rows);
+    let file_name = format!("vtsum-{}.{}", &job.id.0[..8], format.extension());
+    // Reading every row and compressing a workbook take long enough to stall the other
+    // requests on this runtime thread: both run on a blocking thread.
+    let store = app.inner.store.clone();
+    let body = tokio::task::spawn_blocking(move || report(store.as_ref(), &job, options, format))
+        .await
+        .map_err(|e| WebError::Internal(format!("report rendering task: {e}")))??;
+    Ok(download(body, format, &file_name))
+}
+
+/// A job's finished rows rendered in `format`.
+fn report(
+    store: &dyn Store,
+    job: &JobInfo,
+    options: RowOptions,
+    format: Format,
+) -> Result<Vec<u8>, WebError> {
+    let rows = job_rows(store, job, options)?;
+    let summary = summary(job, &rows);
     let opts = RenderOptions {
         color: false,
         title: job.spec.label.clone(),
@@ -185,8 +202,7 @@ pub async fn results(
             .into()
         }
     })?;
-    let file_name = format!("vtsum-{}.{}", &job.id.0[..8], format.extension());
-    Ok(download(body, format, &file_name))
+    Ok(body)
 }
 
 /// The download format `?format=` names (JSON when absent), or a 400 listing the formats
