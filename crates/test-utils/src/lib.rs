@@ -1,8 +1,10 @@
 //! Fixtures shared by vtsum's tests and benchmarks: a `redis-server` of their own, on a
 //! free port with its data in a temporary folder, that can be stopped and started again
 //! (Redis restarts are part of what the tests check); the fake VirusTotal's settings for
-//! literal limits; and the inputs of a JSON report. `scripts/test.sh` installs
-//! Debian's `redis-server` and `openssl` when they are missing.
+//! literal limits; the inputs of a JSON report; and [`xlsx`], a workbook read back.
+//! `scripts/test.sh` installs Debian's `redis-server` and `openssl` when they are missing.
+
+pub mod xlsx;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

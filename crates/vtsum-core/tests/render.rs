@@ -1,12 +1,16 @@
 //! Every format carries the same rows, and no format lets a hostile file name act: no
-//! markup in HTML, no formula in CSV, no escape sequence in the terminal table.
+//! markup in HTML, no formula in CSV or the workbook, no escape sequence in the terminal
+//! table.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use vtsum_core::render::csv::{typed_cells, Cell, COLUMNS};
+use vtsum_core::render::xlsx::fit_cell;
 use vtsum_core::render::{render, Format, RenderOptions};
 use vtsum_core::report::{EngineResult, FileReport, Lookup, Row, RowOptions, Stats, Summary};
 use vtsum_core::Hash;
+use vtsum_test_utils::xlsx::{read_sheet, XCell};
 
 const HOSTILE: &[&str] = &[
     "<script>alert(1)</script>.exe",
@@ -73,17 +77,20 @@ fn rows() -> Vec<Row> {
 }
 
 fn out(format: Format, color: bool) -> String {
-    let rows = rows();
+    String::from_utf8(bytes(format, &rows(), color)).unwrap()
+}
+
+fn bytes(format: Format, rows: &[Row], color: bool) -> Vec<u8> {
     let mut summary = Summary::default();
-    summary.count_rows(&rows);
+    summary.count_rows(rows);
     let opts = RenderOptions {
         color,
         title: "<t>".into(),
         generated_at: "now".into(),
     };
     let mut buf = Vec::new();
-    render(&mut buf, format, &rows, &summary, &opts).unwrap();
-    String::from_utf8(buf).unwrap()
+    render(&mut buf, format, rows, &summary, &opts).unwrap();
+    buf
 }
 
 /// A small RFC 4180 reader, to prove the CSV round-trips.
@@ -187,4 +194,66 @@ fn the_table_strips_terminal_escapes_and_colours_only_when_asked() {
     assert_eq!(escapes, 2 * rows().len(), "{coloured}");
     assert!(plain.lines().count() == rows().len() + 1);
     assert!(plain.contains("naïve-文件.exe"));
+}
+
+/// The workbook read back as a spreadsheet would (`vtsum_test_utils::xlsx`, whose doc says
+/// why `zip` and `quick-xml` rather than `calamine`): every number is a number cell holding
+/// the row's value, every text cell is exactly CSV's defused cell, nothing is a formula,
+/// and the parts are compressed.
+#[test]
+fn xlsx_holds_typed_numbers_and_the_csvs_defused_text() {
+    let mut rows = rows();
+    rows[0].size = Some(123_456_789_012);
+    rows[0].reputation = Some(-42);
+    let sheet = read_sheet(&bytes(Format::Xlsx, &rows, false));
+    assert_eq!(sheet.formulas, 0, "no formula anywhere");
+    assert!(sheet.stored.is_empty(), "stored parts: {:?}", sheet.stored);
+    assert_eq!(sheet.rows(), rows.len() + 1, "a header and one row per row");
+    let width = COLUMNS.len() as u32;
+    let header: Vec<Option<&XCell>> = sheet.row(0, width);
+    for (got, name) in header.iter().zip(COLUMNS) {
+        assert_eq!(*got, Some(&XCell::Text(name.to_string())));
+    }
+    let col = |name: &str| COLUMNS.iter().position(|c| *c == name).unwrap() as u32;
+    assert_eq!(
+        sheet.cells.get(&(1, col("size"))),
+        Some(&XCell::Number(123_456_789_012.0))
+    );
+    assert_eq!(
+        sheet.cells.get(&(1, col("reputation"))),
+        Some(&XCell::Number(-42.0))
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let got = sheet.row(i as u32 + 1, width);
+        for (c, (want, got)) in typed_cells(row).iter().zip(got).enumerate() {
+            let want = match want {
+                Cell::Number(n) => Some(XCell::Number(*n as f64)),
+                Cell::Empty => None,
+                Cell::Word(w) => Some(XCell::Text(w.to_string())),
+                Cell::Text(t) if t.is_empty() => None,
+                Cell::Text(t) => {
+                    assert!(!t.starts_with(['=', '+', '-', '@', '\t', '\r']), "{t:?}");
+                    Some(XCell::Text(fit_cell(t).to_string()))
+                }
+            };
+            assert_eq!(got, want.as_ref(), "row {i}, column {}", COLUMNS[c]);
+        }
+    }
+    let hyperlink = sheet
+        .cells
+        .values()
+        .filter(|c| matches!(c, XCell::Text(t) if t.starts_with("'=HYPERLINK(")))
+        .count();
+    assert!(
+        hyperlink >= 2,
+        "the hostile name, defused, as name and names"
+    );
+    let last = format!("X{}", rows.len() + 1);
+    assert!(sheet
+        .xml
+        .contains(&format!("<autoFilter ref=\"A1:{last}\"")));
+    assert!(
+        sheet.xml.contains("ySplit=\"1\""),
+        "the header row is frozen"
+    );
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use vtsum_core::engine::{job_rows, now_unix, Cancel, RunOptions, RunOutcome};
 use vtsum_core::render::{self, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary};
-use vtsum_core::store::{self, JobId, JobInfo, JobOrigin, JobSpec};
+use vtsum_core::store::{self, JobId, JobInfo, JobOrigin, JobSpec, Store};
 use vtsum_core::Hash;
 
 use crate::error::ApiError;
@@ -139,54 +139,84 @@ pub struct ResultsQuery {
     engines: Option<bool>,
 }
 
-/// `GET /api/v1/jobs/{id}/results?format=json|jsonl|csv|xlsx`: the rows finished so far.
+/// `GET /api/v1/jobs/{id}/results?format=json|jsonl|csv|xlsx|html`: the rows finished so
+/// far, as a download in any format the core registry offers.
 pub async fn results(
     State(app): State<App>,
     Path(id): Path<String>,
     Query(q): Query<ResultsQuery>,
 ) -> Result<Response, ApiError> {
     let job = load_job(&app, &id).await?;
+    let format = download_format(q.format.as_deref())?;
     let mut options = job.spec.row_options;
     options.engines = q.engines.unwrap_or(false);
-    let rows = rows_of(&app, job.clone(), options).await?;
-    let name = format!("vtsum-{}", &job.id.0[..8]);
-    let format = q.format.as_deref().unwrap_or("json");
-    if format == "xlsx" {
-        let body = crate::xlsx::workbook(&rows);
-        return Ok(download(
-            body,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            &format!("{name}.xlsx"),
-        ));
-    }
-    let (fmt, mime) = match format {
-        "json" => (Format::Json, "application/json"),
-        "jsonl" => (Format::Jsonl, "application/x-ndjson"),
-        "csv" => (Format::Csv, "text/csv; charset=utf-8"),
-        other => {
-            return Err(WebError::BadRequest(format!(
-                "format {:?} is not one of json, jsonl, csv, xlsx",
-                other.chars().take(20).collect::<String>()
-            ))
-            .into())
-        }
-    };
-    let summary = summary(&job, &rows);
-    let mut body = Vec::new();
+    let file_name = format!("vtsum-{}.{}", &job.id.0[..8], format.extension());
+    // Reading every row and compressing a workbook take long enough to stall the other
+    // requests on this runtime thread: both run on a blocking thread.
+    let store = app.inner.store.clone();
+    let body = tokio::task::spawn_blocking(move || report(store.as_ref(), &job, options, format))
+        .await
+        .map_err(|source| vtsum_core::Error::Task {
+            what: "rendering a report",
+            source,
+        })??;
+    Ok(download(body, format, &file_name))
+}
+
+/// A job's finished rows rendered in `format`.
+fn report(
+    store: &dyn Store,
+    job: &JobInfo,
+    options: RowOptions,
+    format: Format,
+) -> Result<Vec<u8>, WebError> {
+    let rows = job_rows(store, job, options)?;
+    let summary = summary(job, &rows);
     let opts = RenderOptions {
         color: false,
         title: job.spec.label.clone(),
         generated_at: iso8601(now_unix()).unwrap_or_default(),
     };
-    render::render(&mut body, fmt, &rows, &summary, &opts)
-        .map_err(|e| WebError::Internal(format!("rendering the report: {e}")))?;
-    Ok(download(body, mime, &format!("{name}.{format}")))
+    let mut body = Vec::new();
+    render::render(&mut body, format, &rows, &summary, &opts).map_err(|source| {
+        // Only a report too large for the format is the asker's to fix (pick another).
+        if source.kind() == std::io::ErrorKind::InvalidInput {
+            WebError::BadRequest(source.to_string())
+        } else {
+            vtsum_core::Error::Io {
+                context: format!("rendering job {} as {format}", job.id),
+                source,
+            }
+            .into()
+        }
+    })?;
+    Ok(body)
 }
 
-fn download(body: Vec<u8>, mime: &str, file_name: &str) -> Response {
+/// The download format `?format=` names (JSON when absent), or a 400 listing the formats
+/// the registry offers.
+fn download_format(asked: Option<&str>) -> Result<Format, WebError> {
+    let Some(asked) = asked else {
+        return Ok(Format::Json);
+    };
+    asked
+        .parse::<Format>()
+        .ok()
+        .filter(|f| f.is_download())
+        .ok_or_else(|| {
+            let names: Vec<&str> = Format::DOWNLOADS.iter().map(|f| f.name()).collect();
+            WebError::BadRequest(format!(
+                "format {:?} is not one of {}",
+                asked.chars().take(20).collect::<String>(),
+                names.join(", ")
+            ))
+        })
+}
+
+fn download(body: Vec<u8>, format: Format, file_name: &str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CONTENT_TYPE, format.content_type().to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file_name}\""),
@@ -281,11 +311,6 @@ pub async fn file(
 /// `GET /api/v1/quota`.
 pub async fn quota(State(app): State<App>) -> Result<Json<QuotaView>, ApiError> {
     Ok(Json(quota_view(&app).await?))
-}
-
-/// A job's rows, read on a blocking thread.
-pub async fn rows_of(app: &App, job: JobInfo, options: RowOptions) -> Result<Vec<Row>, WebError> {
-    Ok(store::blocking(&app.inner.store, move |s| job_rows(s, &job, options)).await?)
 }
 
 pub async fn quota_view(app: &App) -> Result<QuotaView, WebError> {

@@ -26,7 +26,6 @@ mod router;
 pub mod server;
 mod site;
 mod view;
-pub mod xlsx;
 
 pub use error::WebError;
 pub use openapi::OPENAPI;

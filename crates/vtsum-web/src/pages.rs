@@ -13,6 +13,7 @@ pub(crate) mod html;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use vtsum_core::render::Format;
 use vtsum_core::report::Verdict;
 
 use crate::api::{self, quota_view};
@@ -20,25 +21,16 @@ use crate::error::PageError;
 use crate::{input, App, WebError};
 use html::{render, Download, FrontPage, JobPage, JobRow, JobsPage, KeyNotice, Layout, LoginPage};
 
-/// What the job page offers to download, in its order.
-const DOWNLOADS: [Download; 4] = [
-    Download {
-        format: "csv",
-        name: "CSV",
-    },
-    Download {
-        format: "json",
-        name: "JSON",
-    },
-    Download {
-        format: "jsonl",
-        name: "JSONL",
-    },
-    Download {
-        format: "xlsx",
-        name: "Excel",
-    },
-];
+/// What the job page offers to download: the core registry's downloads, in its order.
+fn downloads() -> Vec<Download> {
+    Format::DOWNLOADS
+        .iter()
+        .map(|f| Download {
+            format: f.name(),
+            name: f.label(),
+        })
+        .collect()
+}
 
 /// The layout of a page a signed-in visitor (or anyone, on a server without a token) sees.
 fn layout<'a>(app: &App, title: &'a str, page: &'static str) -> Layout<'a> {
@@ -128,7 +120,7 @@ pub async fn job(
         duplicates: job.spec.duplicates,
         quota: &quota,
         verdicts: &Verdict::ALL,
-        downloads: &DOWNLOADS,
+        downloads: &downloads(),
     })?)
 }
 

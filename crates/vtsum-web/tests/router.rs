@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use support::*;
+use vtsum_test_utils::xlsx::{read_sheet, XCell};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -56,8 +57,19 @@ async fn a_text_job_runs_to_done_and_every_download_holds_every_row() {
     )
     .await;
     assert_eq!(&xlsx.body[..2], b"PK", "an xlsx is a zip");
-    let sheet = String::from_utf8_lossy(&xlsx.body);
-    assert!(sheet.contains(&hashes[0]), "the sheet holds the rows");
+    assert_eq!(
+        xlsx.header("content-type"),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(xlsx
+        .header("content-disposition")
+        .ends_with(&format!("filename=\"vtsum-{}.xlsx\"", &id[..8])));
+    let sheet = read_sheet(&xlsx.body);
+    assert_eq!(sheet.rows(), 1 + 8, "a header and the rows");
+    for h in &hashes {
+        let text = XCell::Text(h.clone());
+        assert!(sheet.cells.values().any(|c| *c == text), "{h} in the sheet");
+    }
 
     let bad = send(
         &f.app,

@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use vtsum_core::render::Format;
 
 const EXAMPLES: &str = "\
 Examples:
   vtsum scan --demo examples/hashes.txt        try it offline against the built-in fake
   VT_API_KEY=key1,key2 vtsum scan incident-42.txt -o report.csv
+  vtsum scan incident-42.txt -o report.xlsx     an Excel workbook
   grep -h sha256 *.log | vtsum scan - --format jsonl | jq .verdict
   vtsum scan hashes.txt --fail-on malicious     exit 4 if anything is malicious (CI gate)
   vtsum serve --demo                            the web app at http://127.0.0.1:8080
@@ -80,14 +83,10 @@ pub enum ApiVersionArg {
     V2,
 }
 
-/// The report formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Table,
-    Csv,
-    Json,
-    Jsonl,
-    Html,
+/// `--format`: any format of the core registry, described in `--help` by the registry.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::ALL.map(|f| PossibleValue::new(f.name()).help(f.about())))
+        .try_map(|name| name.parse::<Format>())
 }
 
 /// `--fail-on`.
@@ -131,10 +130,13 @@ pub struct ScanArgs {
     pub inputs: Vec<PathBuf>,
     #[command(flatten)]
     pub api: ApiArgs,
-    /// Report format [default: table on a terminal, else from -o's extension, else csv].
-    #[arg(short, long, value_enum)]
-    pub format: Option<FormatArg>,
-    /// Write the report to FILE instead of standard output.
+    /// Report format [default: from -o's extension, else table on a terminal, else csv].
+    /// xlsx is an Excel workbook: write it with -o report.xlsx or into a pipe, not to a
+    /// terminal.
+    #[arg(short, long, value_parser = format_parser(), value_name = "FORMAT")]
+    pub format: Option<Format>,
+    /// Write the report to FILE instead of standard output; its extension chooses the
+    /// format (.csv, .json, .jsonl/.ndjson, .html/.htm, .xlsx, .txt for the table).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Include every engine's result in each row (json, jsonl, html).

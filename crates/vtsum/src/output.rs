@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 use vtsum_core::render::Format;
 
-use crate::cli::{ColorWhen, FormatArg};
+use crate::cli::ColorWhen;
 use crate::exit::bad_input;
 
 /// Prints a line on stderr. An unwritable stderr (`2>/dev/full`, a closed terminal) must
@@ -86,34 +86,26 @@ impl Output {
     }
 }
 
-/// The formats `-o`'s extension can choose.
-const EXTENSIONS: [(&str, Format); 7] = [
-    ("csv", Format::Csv),
-    ("json", Format::Json),
-    ("jsonl", Format::Jsonl),
-    ("ndjson", Format::Jsonl),
-    ("html", Format::Html),
-    ("htm", Format::Html),
-    ("txt", Format::Table),
-];
-
 /// The format: `--format`, else from `-o`'s extension, else the table on a terminal, else
-/// CSV. An extension vtsum cannot write (`.xlsx`, `.pdf`), or one that names another format
-/// than `--format`, is an error: a file's name must not lie about its bytes.
-pub fn choose_format(arg: Option<FormatArg>, output: Option<&Path>) -> Result<Format> {
-    let chosen = arg.map(|f| match f {
-        FormatArg::Table => Format::Table,
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Json => Format::Json,
-        FormatArg::Jsonl => Format::Jsonl,
-        FormatArg::Html => Format::Html,
-    });
+/// CSV. An extension vtsum cannot write (`.pdf`), or one that names another format than
+/// `--format`, is an error: a file's name must not lie about its bytes. So is a workbook
+/// on a terminal: its bytes are useless there (a pipe or a file is fine).
+pub fn choose_format(chosen: Option<Format>, output: Option<&Path>) -> Result<Format> {
+    choose(chosen, output, io::stdout().is_terminal())
+}
+
+fn choose(chosen: Option<Format>, output: Option<&Path>, terminal: bool) -> Result<Format> {
     let Some(path) = output else {
-        return Ok(chosen.unwrap_or(if io::stdout().is_terminal() {
-            Format::Table
-        } else {
-            Format::Csv
-        }));
+        return match chosen {
+            Some(f) if f.is_binary() && terminal => Err(bad_input(format!(
+                "--format {f} writes an Excel workbook, which a terminal cannot show: \
+                 add -o report.{} or redirect standard output to a file",
+                f.extension()
+            ))),
+            Some(f) => Ok(f),
+            None if terminal => Ok(Format::Table),
+            None => Ok(Format::Csv),
+        };
     };
     // Only a name like `report.xlsx` counts; `.hidden` or `report` has no extension.
     let Some(ext) = path
@@ -122,18 +114,21 @@ pub fn choose_format(arg: Option<FormatArg>, output: Option<&Path>) -> Result<Fo
     else {
         return Ok(chosen.unwrap_or(Format::Csv));
     };
-    let by_ext = EXTENSIONS.iter().find(|(e, _)| *e == ext).map(|(_, f)| *f);
-    let names: Vec<String> = EXTENSIONS.iter().map(|(e, _)| format!(".{e}")).collect();
+    let by_ext = Format::from_extension(&ext);
+    let names: Vec<String> = Format::ALL
+        .iter()
+        .flat_map(|f| f.extensions())
+        .map(|e| format!(".{e}"))
+        .collect();
     match (chosen, by_ext) {
         (_, None) => Err(bad_input(format!(
-            "-o {}: vtsum cannot write .{ext} files; it writes {} \
-             (the web app's report page also offers .xlsx)",
+            "-o {}: vtsum cannot write .{ext} files; it writes {}",
             path.display(),
             names.join(", ")
         ))),
         (None, Some(f)) => Ok(f),
-        // Any text format may go to a .txt file.
-        (Some(f), Some(_)) if ext == "txt" => Ok(f),
+        // Any text format may go to a .txt file; a workbook is no text.
+        (Some(f), Some(Format::Table)) if !f.is_binary() => Ok(f),
         (Some(f), Some(e)) if f == e => Ok(f),
         (Some(f), Some(e)) => Err(bad_input(format!(
             "--format {f} does not match -o {} (a .{ext} name is for {e}); \
@@ -153,5 +148,46 @@ pub fn use_color(when: ColorWhen, to_file: bool) -> bool {
                 && io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(chosen: Option<Format>, output: Option<&str>, terminal: bool) -> Result<Format> {
+        choose(chosen, output.map(Path::new), terminal)
+    }
+
+    #[test]
+    fn a_workbook_goes_to_a_file_or_a_pipe_never_to_a_terminal() {
+        assert_eq!(pick(None, Some("r.xlsx"), true).unwrap(), Format::Xlsx);
+        assert_eq!(pick(None, Some("R.XLSX"), false).unwrap(), Format::Xlsx);
+        let xlsx = Some(Format::Xlsx);
+        assert_eq!(pick(xlsx, None, false).unwrap(), Format::Xlsx);
+        assert_eq!(pick(xlsx, Some("r.xlsx"), true).unwrap(), Format::Xlsx);
+        let refused = pick(xlsx, None, true).unwrap_err();
+        assert!(refused.is::<crate::exit::BadInput>());
+        assert!(refused.to_string().contains("-o report.xlsx"), "{refused}");
+        assert!(
+            pick(xlsx, Some("r.txt"), false).is_err(),
+            "a workbook is no text"
+        );
+        assert!(pick(xlsx, Some("r.csv"), false).is_err());
+        assert!(pick(Some(Format::Csv), Some("r.xlsx"), false).is_err());
+    }
+
+    #[test]
+    fn other_formats_follow_the_flag_the_extension_or_the_terminal() {
+        assert_eq!(pick(None, None, true).unwrap(), Format::Table);
+        assert_eq!(pick(None, None, false).unwrap(), Format::Csv);
+        assert_eq!(pick(None, Some("r.ndjson"), true).unwrap(), Format::Jsonl);
+        assert_eq!(
+            pick(Some(Format::Json), Some("r.txt"), false).unwrap(),
+            Format::Json
+        );
+        assert_eq!(pick(None, Some("report"), true).unwrap(), Format::Csv);
+        let err = pick(None, Some("r.pdf"), false).unwrap_err().to_string();
+        assert!(err.contains(".xlsx") && err.contains(".ndjson"), "{err}");
     }
 }

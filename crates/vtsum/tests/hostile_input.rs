@@ -90,7 +90,7 @@ async fn absurd_values_exit_2_with_a_message_and_never_panic() {
         (vec!["--concurrency".into(), "100000".into()], vec![]),
         (vec!["--api-url".into(), "http://".into()], vec![]),
         (vec!["--store".into(), "bogus:x".into()], vec![]),
-        (vec!["-o".into(), "report.xlsx".into()], vec![]),
+        (vec!["-o".into(), "report.pdf".into()], vec![]),
         (
             vec![
                 "--config".into(),
@@ -135,7 +135,7 @@ async fn absurd_values_exit_2_with_a_message_and_never_panic() {
             "{err}"
         );
     }
-    assert!(!dir.path().join("report.xlsx").exists());
+    assert!(!dir.path().join("report.pdf").exists());
     // `serve` checks its own durations the same way, before it listens.
     let out = vtsum(&fake.url(), dir.path())
         .args(["serve", "--bind", "127.0.0.1:0", "--store", "none"])

@@ -7,10 +7,11 @@
 //! a CSV is often read with `cat` or `less`, where `ESC[31m` in a name would be terminal
 //! escape injection.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::{replace_controls, LineBreaks};
-use crate::report::Row;
+use crate::report::{Row, Status};
 
 /// The header, the same names as the JSON fields (without `engines`).
 pub const COLUMNS: [&str; 24] = [
@@ -41,7 +42,7 @@ pub const COLUMNS: [&str; 24] = [
 ];
 
 /// Makes a text cell safe for spreadsheets.
-pub fn defuse(cell: &str) -> std::borrow::Cow<'_, str> {
+pub fn defuse(cell: &str) -> Cow<'_, str> {
     match cell.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
         _ => cell.into(),
@@ -57,43 +58,89 @@ fn write_cell(w: &mut dyn Write, cell: &str) -> io::Result<()> {
     }
 }
 
-/// The cells of a row, text cells cleaned of control characters and defused.
-pub fn cells(row: &Row) -> Vec<String> {
-    let text =
-        |s: Option<&str>| defuse(&replace_controls(s.unwrap_or(""), LineBreaks::Keep)).into_owned();
-    let num = |n: Option<String>| n.unwrap_or_default();
-    vec![
+/// One cell of a row, typed: CSV writes every cell as text, the workbook writes numbers as
+/// numbers. Built once, in [`typed_cells`], so both formats defuse exactly the same text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Text from outside (VirusTotal, the input): control characters replaced, formulas
+    /// defused.
+    Text(String),
+    /// One of vtsum's own words (`found`, `malicious`, `true`): nothing to defuse.
+    Word(&'static str),
+    /// A whole number (`i128` holds a `u64` size and an `i64` reputation alike).
+    Number(i128),
+    /// A number the row does not have (an unknown file's size).
+    Empty,
+}
+
+impl Cell {
+    /// The cell as CSV writes it.
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Cell::Text(t) => Cow::Borrowed(t),
+            Cell::Word(w) => Cow::Borrowed(w),
+            Cell::Number(n) => Cow::Owned(n.to_string()),
+            Cell::Empty => Cow::Borrowed(""),
+        }
+    }
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Found => "found",
+        Status::Unknown => "unknown",
+        Status::Error => "error",
+    }
+}
+
+/// The typed cells of a row, in [`COLUMNS`] order.
+pub fn typed_cells(row: &Row) -> [Cell; 24] {
+    let text = |s: Option<&str>| {
+        Cell::Text(defuse(&replace_controls(s.unwrap_or(""), LineBreaks::Keep)).into_owned())
+    };
+    let num = |n: Option<i128>| n.map_or(Cell::Empty, Cell::Number);
+    // Each name is defused on its own too: a spreadsheet user may split the list.
+    let names = row
+        .names
+        .iter()
+        .map(|n| defuse(n))
+        .collect::<Vec<_>>()
+        .join("; ");
+    [
         text(Some(&row.input)),
         text(row.md5.as_deref()),
         text(row.sha1.as_deref()),
         text(row.sha256.as_deref()),
-        format!("{:?}", row.status).to_lowercase(),
-        row.verdict.as_str().to_string(),
-        row.malicious.to_string(),
-        row.suspicious.to_string(),
-        row.undetected.to_string(),
-        row.harmless.to_string(),
-        row.total.to_string(),
+        Cell::Word(status_word(row.status)),
+        Cell::Word(row.verdict.as_str()),
+        Cell::Number(row.malicious.into()),
+        Cell::Number(row.suspicious.into()),
+        Cell::Number(row.undetected.into()),
+        Cell::Number(row.harmless.into()),
+        Cell::Number(row.total.into()),
         text(row.threat_label.as_deref()),
         text(row.file_type.as_deref()),
-        num(row.size.map(|s| s.to_string())),
+        num(row.size.map(i128::from)),
         text(row.meaningful_name.as_deref()),
-        text(Some(
-            &row.names
-                .iter()
-                .map(|n| defuse(n))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )),
+        text(Some(&names)),
         text(Some(&row.tags.join("; "))),
         text(row.first_seen.as_deref()),
         text(row.last_seen.as_deref()),
         text(row.last_analysis.as_deref()),
-        num(row.reputation.map(|r| r.to_string())),
+        num(row.reputation.map(i128::from)),
         text(row.permalink.as_deref()),
-        row.from_cache.to_string(),
+        Cell::Word(if row.from_cache { "true" } else { "false" }),
         text(row.error.as_deref()),
     ]
+}
+
+/// The cells of a row as CSV writes them, text cells cleaned of control characters and
+/// defused.
+pub fn cells(row: &Row) -> Vec<String> {
+    typed_cells(row)
+        .iter()
+        .map(|c| c.text().into_owned())
+        .collect()
 }
 
 /// Writes the header line.
@@ -104,11 +151,11 @@ pub fn write_csv_header(w: &mut dyn Write) -> io::Result<()> {
 
 /// Writes one row.
 pub fn write_csv_row(w: &mut dyn Write, row: &Row) -> io::Result<()> {
-    for (i, cell) in cells(row).iter().enumerate() {
+    for (i, cell) in typed_cells(row).iter().enumerate() {
         if i > 0 {
             w.write_all(b",")?;
         }
-        write_cell(w, cell)?;
+        write_cell(w, &cell.text())?;
     }
     w.write_all(b"\r\n")
 }

@@ -1,7 +1,12 @@
-//! Renderers: the same rows in every format. `json` and `jsonl` are serde of [`Row`];
-//! [`csv`] defuses spreadsheet formulas; [`csv`] and [`table`] replace terminal control
-//! characters ([`replace_controls`]); [`html`] escapes everything. All of them write to any
-//! [`std::io::Write`].
+//! Renderers, and the one registry of output formats: the same typed [`Row`]s in every
+//! format. `json` and `jsonl` are serde of [`Row`]; [`csv`] defuses spreadsheet formulas
+//! and [`xlsx`] writes the same defused cells, with numbers as numbers; [`csv`] and
+//! [`table`] replace terminal control characters ([`replace_controls`]); [`html`] escapes
+//! everything. All of them write to any [`std::io::Write`].
+//!
+//! [`Format`] is the registry: its name, a label for people, its content type, file
+//! extensions and whether the web app offers it as a download live here and nowhere else,
+//! so the CLI's `--format`/`-o` and the web's `?format=` cannot drift apart.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,29 +18,43 @@ use crate::report::{Row, Summary};
 pub mod csv;
 pub mod html;
 pub mod table;
+pub mod xlsx;
 
 pub use csv::{write_csv_header, write_csv_row};
 
 /// An output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     Table,
     Csv,
     Json,
     Jsonl,
     Html,
+    Xlsx,
 }
 
 impl Format {
-    /// Every format, as named on the command line.
-    pub const ALL: [Format; 5] = [
+    /// Every format, as listed on the command line.
+    pub const ALL: [Format; 6] = [
         Format::Table,
         Format::Csv,
         Format::Json,
         Format::Jsonl,
         Format::Html,
+        Format::Xlsx,
     ];
 
+    /// The formats the web app offers as downloads, in the order it lists them (JSON, the
+    /// API's default, first).
+    pub const DOWNLOADS: [Format; 5] = [
+        Format::Json,
+        Format::Jsonl,
+        Format::Csv,
+        Format::Xlsx,
+        Format::Html,
+    ];
+
+    /// The name on the command line and in `?format=`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Table => "table",
@@ -43,6 +62,87 @@ impl Format {
             Format::Json => "json",
             Format::Jsonl => "jsonl",
             Format::Html => "html",
+            Format::Xlsx => "xlsx",
+        }
+    }
+
+    /// What people call it, for buttons and help.
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Table => "Table",
+            Format::Csv => "CSV",
+            Format::Json => "JSON",
+            Format::Jsonl => "JSON Lines",
+            Format::Html => "HTML report",
+            Format::Xlsx => "Excel",
+        }
+    }
+
+    /// One line on what it is, for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            Format::Table => "aligned columns for a terminal, coloured there",
+            Format::Csv => "RFC 4180, cells that could run as formulas defused",
+            Format::Json => "one document: {\"summary\": …, \"results\": […]}",
+            Format::Jsonl => "one row a line, written as each answer arrives",
+            Format::Html => "one self-contained page, everything escaped",
+            Format::Xlsx => "an Excel workbook, cells defused as in CSV (to -o or a pipe)",
+        }
+    }
+
+    /// The HTTP content type of a download.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Table => "text/plain; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Json => "application/json",
+            Format::Jsonl => "application/x-ndjson",
+            Format::Html => "text/html; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    /// The file extensions (lower case, no dot) that name this format; the first is the one
+    /// vtsum gives its own files.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Format::Table => &["txt"],
+            Format::Csv => &["csv"],
+            Format::Json => &["json"],
+            Format::Jsonl => &["jsonl", "ndjson"],
+            Format::Html => &["html", "htm"],
+            Format::Xlsx => &["xlsx"],
+        }
+    }
+
+    /// The extension of a file vtsum names itself, e.g. a download's.
+    pub fn extension(self) -> &'static str {
+        self.extensions()[0]
+    }
+
+    /// The format a file extension names (any case), if any.
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.extensions().iter().any(|e| e.eq_ignore_ascii_case(ext)))
+    }
+
+    /// Whether the web app offers it as a download.
+    pub fn is_download(self) -> bool {
+        Format::DOWNLOADS.contains(&self)
+    }
+
+    /// Whether its bytes are not text: useless on a terminal, and no `.txt` file.
+    pub fn is_binary(self) -> bool {
+        self == Format::Xlsx
+    }
+
+    /// `a, b or c`, for messages that list formats.
+    pub fn list(formats: &[Format]) -> String {
+        let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
         }
     }
 }
@@ -59,7 +159,13 @@ impl FromStr for Format {
         Format::ALL
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown format {s:?}: use table, csv, json, jsonl or html"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown format {:?}: use {}",
+                    s.chars().take(20).collect::<String>(),
+                    Format::list(&Format::ALL)
+                )
+            })
     }
 }
 
@@ -113,14 +219,15 @@ pub struct RenderOptions {
     pub generated_at: String,
 }
 
-/// Writes a whole report.
+/// Writes a whole report in `format` to any writer.
 pub fn render(
-    w: &mut dyn Write,
+    mut w: impl Write,
     format: Format,
     rows: &[Row],
     summary: &Summary,
     opts: &RenderOptions,
 ) -> io::Result<()> {
+    let w: &mut dyn Write = &mut w;
     match format {
         Format::Table => table::write_table(w, rows, opts.color),
         Format::Csv => {
@@ -144,6 +251,7 @@ pub fn render(
         }
         Format::Jsonl => rows.iter().try_for_each(|r| write_jsonl_row(w, r)),
         Format::Html => html::write_html(w, rows, summary, opts),
+        Format::Xlsx => xlsx::write_xlsx(w, rows),
     }
 }
 
@@ -151,4 +259,39 @@ pub fn render(
 pub fn write_jsonl_row(w: &mut dyn Write, row: &Row) -> io::Result<()> {
     serde_json::to_writer(&mut *w, row)?;
     w.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_is_found_by_its_name_and_each_extension() {
+        for f in Format::ALL {
+            assert_eq!(f.name().parse::<Format>(), Ok(f));
+            assert_eq!(f.name().to_uppercase().parse::<Format>(), Ok(f));
+            for ext in f.extensions() {
+                assert_eq!(Format::from_extension(ext), Some(f), "{ext}");
+            }
+        }
+        assert_eq!(Format::from_extension("XLSX"), Some(Format::Xlsx));
+        assert_eq!(Format::from_extension("pdf"), None);
+        let err = "pdf".parse::<Format>().unwrap_err();
+        assert!(
+            err.ends_with("table, csv, json, jsonl, html or xlsx"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_web_offers_every_file_format_but_the_table() {
+        let offered: Vec<Format> = Format::ALL
+            .into_iter()
+            .filter(|f| f.is_download())
+            .collect();
+        assert_eq!(offered.len(), Format::DOWNLOADS.len());
+        assert!(!Format::Table.is_download());
+        assert_eq!(Format::Xlsx.label(), "Excel");
+        assert!(Format::ALL.iter().all(|f| !f.content_type().is_empty()));
+    }
 }

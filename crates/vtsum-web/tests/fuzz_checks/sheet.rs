@@ -1,94 +1,154 @@
-//! The `xlsx` check: arbitrary rows through the XLSX writer must give a zip that opens,
-//! whose every XML part is well-formed, whose sheet holds the rows' cells, and whose text
-//! cells are defused as in CSV.
+//! The `xlsx` check: arbitrary rows through the core's workbook writer
+//! (`vtsum_core::render::xlsx`, `rust_xlsxwriter` underneath) must give a zip that opens,
+//! whose every entry is deflated with a matching CRC, whose every XML part is well-formed,
+//! whose sheet holds no formula and exactly the rows' typed cells — numbers as numbers,
+//! text as CSV's defused text — and whose text cells are defused as in CSV.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use quick_xml::events::{BytesStart, Event};
-use vtsum_core::render::csv::{cells, COLUMNS};
-use vtsum_core::report::{EngineResult, Row, Status, Verdict};
+use vtsum_core::render::csv::{typed_cells, Cell as Typed, COLUMNS};
+use vtsum_core::render::xlsx::fit_cell;
+use vtsum_core::render::{render, Format, RenderOptions};
+use vtsum_core::report::{EngineResult, Row, Status, Summary, Verdict};
 use vtsum_core::Hash;
 
-/// Columns whose cells are numbers or vtsum's own words, not text from outside.
-const NOT_TEXT: [usize; 10] = [4, 5, 6, 7, 8, 9, 10, 13, 20, 22];
-
-/// The parts every workbook holds.
-const PARTS: [&str; 5] = [
+/// Parts every workbook holds (it may hold more: styles, theme, document properties).
+const PARTS: [&str; 6] = [
     "[Content_Types].xml",
     "_rels/.rels",
     "xl/workbook.xml",
     "xl/_rels/workbook.xml.rels",
     "xl/worksheets/sheet1.xml",
+    "xl/sharedStrings.xml",
 ];
+const SHEET: &str = PARTS[4];
+const SHARED: &str = PARTS[5];
 
-/// Elements a sheet may hold: no formula (`f`), nothing else.
-const SHEET_ELEMENTS: [&str; 7] = ["worksheet", "sheetData", "row", "c", "is", "t", "v"];
-
-/// A cell as read back: an inline string or a number.
+/// A cell as read back: a string (shared, `_xHHHH_` decoded) or a number.
 #[derive(Debug, PartialEq)]
 enum Cell {
     Text(String),
-    Number(String),
+    Number(f64),
+}
+
+/// What one XML part holds, as far as this check cares.
+#[derive(Default)]
+struct Part {
+    /// `<si>` texts (the shared strings part).
+    strings: Vec<String>,
+    /// Cells by (row, column) from 0, with their `t` and raw value (a sheet).
+    cells: BTreeMap<(u32, u32), (String, String)>,
 }
 
 /// Up to eight rows (split at 0xFF bytes) of arbitrary text as a workbook.
 pub fn xlsx(data: &[u8]) {
     let rows: Vec<Row> = data.split(|b| *b == 0xFF).take(8).map(row_from).collect();
-    let book = vtsum_web::xlsx::workbook(&rows);
+    let mut book = Vec::new();
+    render(
+        &mut book,
+        Format::Xlsx,
+        &rows,
+        &Summary::default(),
+        &RenderOptions::default(),
+    )
+    .expect("every row fits a workbook");
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(book)).expect("opens as a zip");
-    let mut names = Vec::new();
-    let mut sheet = Vec::new();
+    let mut parts = BTreeMap::new();
     for i in 0..zip.len() {
-        let mut part = zip.by_index(i).expect("a readable entry");
-        let name = part.name().to_string();
+        let mut entry = zip.by_index(i).expect("a readable entry");
+        let name = entry.name().expect("a UTF-8 entry name").into_owned();
+        assert_eq!(
+            entry.compression(),
+            zip::CompressionMethod::Deflated,
+            "{name} is stored, not compressed"
+        );
         let mut xml = Vec::new();
         // Reading to the end checks the CRC too.
-        part.read_to_end(&mut xml)
+        entry
+            .read_to_end(&mut xml)
             .expect("an entry whose CRC matches");
-        let parsed = parse(&xml, &name);
-        if name == PARTS[4] {
-            sheet = parsed;
+        if name.ends_with(".xml") || name.ends_with(".rels") {
+            parts.insert(name.clone(), parse(&xml, &name));
         }
-        names.push(name);
     }
-    names.sort();
-    let mut want = PARTS.to_vec();
-    want.sort();
-    assert_eq!(names, want);
+    for want in PARTS {
+        assert!(parts.contains_key(want), "no {want}");
+    }
+    let strings = &parts[SHARED].strings;
+    let sheet: BTreeMap<(u32, u32), Cell> = parts[SHEET]
+        .cells
+        .iter()
+        .map(|(at, (kind, value))| {
+            let cell = match kind.as_str() {
+                "s" => {
+                    let i: usize = value.parse().expect("a shared string index");
+                    Cell::Text(decode_escapes(&strings[i]))
+                }
+                "" => Cell::Number(value.parse().expect("a number")),
+                other => panic!("a cell of type {other:?} at {at:?}"),
+            };
+            (*at, cell)
+        })
+        .collect();
 
-    assert_eq!(
-        sheet.len(),
-        rows.len() + 1,
-        "a header row and one row per row"
-    );
-    let header: Vec<Cell> = COLUMNS.iter().map(|c| Cell::Text(c.to_string())).collect();
-    assert_eq!(sheet[0], header);
-    for (row, got) in rows.iter().zip(&sheet[1..]) {
-        let want = cells(row);
-        assert_eq!(got.len(), want.len());
-        for (i, (cell, want)) in got.iter().zip(&want).enumerate() {
-            let want: String = want.chars().take(32_000).collect();
-            match cell {
-                Cell::Number(n) => {
-                    assert!(NOT_TEXT.contains(&i), "a number in text column {i}: {n:?}");
-                    assert!(n.parse::<i64>().is_ok(), "{n:?}");
-                    assert_eq!(n, &want);
+    for (c, name) in COLUMNS.iter().enumerate() {
+        assert_eq!(
+            sheet.get(&(0, c as u32)),
+            Some(&Cell::Text(name.to_string()))
+        );
+    }
+    let width = COLUMNS.len() as u32;
+    assert!(sheet
+        .keys()
+        .all(|(r, c)| *r <= rows.len() as u32 && *c < width));
+    for (r, row) in (1u32..).zip(&rows) {
+        for (c, want) in (0u32..).zip(typed_cells(row)) {
+            let got = sheet.get(&(r, c));
+            let want = match want {
+                Typed::Number(n) => Some(Cell::Number(n as f64)),
+                Typed::Empty => None,
+                Typed::Word(w) => Some(Cell::Text(w.to_string())),
+                Typed::Text(t) => {
+                    assert!(
+                        !t.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                        "formula not defused in column {c}: {t:?}"
+                    );
+                    (!t.is_empty()).then(|| Cell::Text(fit_cell(&t).to_string()))
                 }
-                Cell::Text(text) => {
-                    if !NOT_TEXT.contains(&i) {
-                        assert!(
-                            !text.starts_with(['=', '+', '-', '@', '\t', '\r']),
-                            "formula not defused in column {i}: {text:?}"
-                        );
-                    }
-                    if want.chars().all(xml_char) {
-                        assert_eq!(text, &want, "column {i} changed");
-                    }
-                }
+            };
+            assert_eq!(got, want.as_ref(), "row {r} column {c} changed");
+        }
+    }
+}
+
+/// Decodes Excel's `_xHHHH_` escapes, as a spreadsheet reads the text.
+fn decode_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("_x") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let code = tail
+            .get(2..6)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .filter(|_| tail.as_bytes().get(6) == Some(&b'_'))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32);
+        match code {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[7..];
+            }
+            None => {
+                out.push_str("_x");
+                rest = &tail[2..];
             }
         }
     }
+    out.push_str(rest);
+    out
 }
 
 /// Whether XML 1.0 can hold the character.
@@ -98,9 +158,9 @@ fn xml_char(c: char) -> bool {
 }
 
 /// Parses one XML part, panicking unless it is well-formed: one root, tags that match,
-/// attributes that parse, only the five predefined entities and legal characters. Returns
-/// the rows of cells it holds (a sheet's; none for the other parts).
-fn parse(xml: &[u8], part: &str) -> Vec<Vec<Cell>> {
+/// attributes that parse, only the five predefined entities and legal characters, and in
+/// a sheet no formula (`<f>`). Returns the shared strings or cells it holds.
+fn parse(xml: &[u8], part: &str) -> Part {
     let text = std::str::from_utf8(xml).expect("UTF-8 XML");
     assert!(
         text.chars().all(xml_char),
@@ -109,33 +169,35 @@ fn parse(xml: &[u8], part: &str) -> Vec<Vec<Cell>> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut open: Vec<String> = Vec::new();
     let mut roots = 0;
-    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    let mut out = Part::default();
+    let mut cell: Option<((u32, u32), String)> = None;
     let mut value: Option<String> = None;
     let mut start = |e: &BytesStart, open: &[String]| {
+        let mut attrs = BTreeMap::new();
         for attr in e.attributes() {
             let attr = attr.expect("a well-formed attribute");
-            attr.normalized_value(quick_xml::XmlVersion::Explicit1_0)
+            let v = attr
+                .normalized_value(quick_xml::XmlVersion::Explicit1_0)
                 .expect("an attribute value that unescapes");
+            attrs.insert(attr.key.as_ref().to_vec(), v.into_owned());
         }
         if open.is_empty() {
             roots += 1;
         }
         let name = String::from_utf8(e.name().as_ref().to_vec()).expect("a UTF-8 name");
-        if part == PARTS[4] {
-            assert!(
-                SHEET_ELEMENTS.contains(&name.as_str()),
-                "<{name}> in a sheet"
-            );
+        if part == SHEET {
+            assert!(name != "f", "a formula in the sheet");
         }
-        name
+        (name, attrs)
     };
     loop {
         match reader.read_event().expect("well-formed XML") {
             Event::Start(e) => {
-                let name = start(&e, &open);
-                match name.as_str() {
-                    "row" => rows.push(Vec::new()),
-                    "t" | "v" => value = Some(String::new()),
+                let (name, attrs) = start(&e, &open);
+                match (part, name.as_str()) {
+                    (SHARED, "si") => value = Some(String::new()),
+                    (SHEET, "c") => cell = Some(cell_at(&attrs)),
+                    (SHEET, "v") => value = Some(String::new()),
                     _ => {}
                 }
                 open.push(name);
@@ -146,12 +208,15 @@ fn parse(xml: &[u8], part: &str) -> Vec<Vec<Cell>> {
             Event::End(e) => {
                 let name = open.pop().expect("an end tag without a start");
                 assert_eq!(name.as_bytes(), e.name().as_ref());
-                let cell = match name.as_str() {
-                    "t" => Cell::Text(value.take().unwrap_or_default()),
-                    "v" => Cell::Number(value.take().unwrap_or_default()),
-                    _ => continue,
-                };
-                rows.last_mut().expect("a cell outside a row").push(cell);
+                match (part, name.as_str()) {
+                    (SHARED, "si") => out.strings.push(value.take().unwrap_or_default()),
+                    (SHEET, "c") => {
+                        let (at, kind) = cell.take().expect("a cell end after its start");
+                        let v = value.take().expect("a cell with a value");
+                        assert!(out.cells.insert(at, (kind, v)).is_none(), "{at:?} twice");
+                    }
+                    _ => {}
+                }
             }
             Event::Text(e) => {
                 let text = e.decode().expect("UTF-8 text");
@@ -189,7 +254,20 @@ fn parse(xml: &[u8], part: &str) -> Vec<Vec<Cell>> {
     }
     assert!(open.is_empty(), "{part}: unclosed {open:?}");
     assert_eq!(roots, 1, "{part}: one root element");
-    rows
+    out
+}
+
+/// A `<c>`'s (row, column) from 0, from `r="B3"`, and its type `t` (empty when absent).
+fn cell_at(attrs: &BTreeMap<Vec<u8>, String>) -> ((u32, u32), String) {
+    let at = attrs.get(b"r".as_slice()).expect("a cell reference");
+    let letters = at.bytes().take_while(u8::is_ascii_uppercase).count();
+    assert!((1..=3).contains(&letters), "{at:?}");
+    let col = at[..letters]
+        .bytes()
+        .fold(0u32, |n, b| n * 26 + u32::from(b - b'A') + 1);
+    let row: u32 = at[letters..].parse().expect("a row number");
+    let kind = attrs.get(b"t".as_slice()).cloned().unwrap_or_default();
+    ((row - 1, col - 1), kind)
 }
 
 /// A row whose every text field is a NUL-separated piece of `data` (as vtsum-core's fuzz
