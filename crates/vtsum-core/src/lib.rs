@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod hash;
+pub mod import;
 pub mod job;
 pub mod jobs;
 pub mod key;

@@ -193,6 +193,14 @@ pub enum CacheCommand {
     Clear,
     /// Write every cached answer as JSON lines on standard output.
     Export,
+    /// Read cached answers into this store: `vtsum cache export` output from any store, or
+    /// VirusTotal's own JSON (`{"data": {...}}` objects, one a line or one a file; a
+    /// directory takes every file in it). Imported answers count as fetched now.
+    Import {
+        /// Files, directories, or `-` for standard input (the default).
+        #[arg(value_name = "FILE|DIR|-")]
+        inputs: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! `vtsum cache stats|clear|export`.
+//! `vtsum cache stats|clear|export|import` (import in `cache_import`).
 
 use std::io::Write;
 
@@ -16,6 +16,9 @@ pub fn run(global: &GlobalArgs, command: CacheCommand) -> Result<Exit> {
     let store = store::open(&url, &default_db_path("vtsum.db"))?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match command {
+        CacheCommand::Import { inputs } => {
+            return super::cache_import::run(store.as_ref(), &inputs);
+        }
         CacheCommand::Stats => {
             let s = store.cache_stats()?;
             writeln!(out, "store:   {}", store.describe())?;
