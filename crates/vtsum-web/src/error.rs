@@ -38,6 +38,8 @@ pub enum WebError {
     Engine(#[from] vtsum_core::Error),
     #[error("{0}")]
     Internal(String),
+    #[error("the system gave no randomness for a session id: {0}")]
+    NoRandomness(#[source] getrandom::Error),
     #[error("rendering a page")]
     Render(#[from] askama::Error),
 }
@@ -56,9 +58,10 @@ impl WebError {
             WebError::NoKeys => StatusCode::SERVICE_UNAVAILABLE,
             WebError::QuotaOut { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
-            WebError::Engine(_) | WebError::Internal(_) | WebError::Render(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            WebError::Engine(_)
+            | WebError::Internal(_)
+            | WebError::NoRandomness(_)
+            | WebError::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

@@ -42,8 +42,7 @@ impl Sessions {
     /// A new session; returns the id the cookie carries.
     pub fn create(&self) -> Result<String, WebError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| WebError::Internal(format!("no randomness for a session id: {e}")))?;
+        getrandom::fill(&mut bytes).map_err(WebError::NoRandomness)?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let now = Instant::now();
         let mut table = self.table();
