@@ -9,9 +9,11 @@
 
 use std::io::{self, Write};
 
-use rust_xlsxwriter::{Format as CellFormat, Workbook, XlsxError};
+use rust_xlsxwriter::{Format as CellFormat, Workbook, Worksheet, XlsxError};
 
 use super::csv::{typed_cells, Cell, COLUMNS};
+use super::source::{into_io, writing, RowSource, Tally};
+use crate::error::Result;
 use crate::report::Row;
 
 /// The sheet's name.
@@ -51,29 +53,66 @@ pub fn fit_cell(text: &str) -> &str {
 }
 
 /// Writes the workbook of `rows` to `w`.
-///
-/// `rust_xlsxwriter` builds the zip in memory; writing the finished bytes keeps this
-/// function usable with any writer, `Send` or not.
 pub fn write_xlsx(w: &mut dyn Write, rows: &[Row]) -> io::Result<()> {
-    if rows.len() >= MAX_ROWS {
-        return Err(io::Error::new(
+    let mut summary = crate::report::Summary::default();
+    write_xlsx_rows(w, &rows, &mut Tally::given(&mut summary)).map_err(into_io)
+}
+
+/// Writes the workbook in two walks: the row count (a sheet's limit is checked before
+/// anything is written), then the rows.
+pub(crate) fn write_xlsx_rows(
+    w: &mut dyn Write,
+    rows: &dyn RowSource,
+    tally: &mut Tally<'_>,
+) -> Result<()> {
+    let mut count = 0usize;
+    rows.each(&mut |_| {
+        count += 1;
+        Ok(())
+    })?;
+    if count >= MAX_ROWS {
+        return Err(writing(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
-                "an Excel sheet holds at most {} rows and this report has {}: \
+                "an Excel sheet holds at most {} rows and this report has {count}: \
                  choose csv or jsonl instead",
                 MAX_ROWS - 1,
-                rows.len()
             ),
-        ));
+        )));
     }
-    let book = workbook(rows).map_err(io::Error::other)?;
-    w.write_all(&book)
+    let book = workbook(rows, count, tally)?;
+    w.write_all(&book).map_err(writing)
+}
+
+/// An error of the workbook writer, as an I/O error of the report.
+fn xlsx_error(e: XlsxError) -> io::Error {
+    io::Error::other(e)
 }
 
 /// The workbook's bytes: a zip (deflated) of Office Open XML parts.
-pub fn workbook(rows: &[Row]) -> Result<Vec<u8>, XlsxError> {
+fn workbook(rows: &dyn RowSource, count: usize, tally: &mut Tally<'_>) -> Result<Vec<u8>> {
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
+    header(sheet).map_err(|e| writing(xlsx_error(e)))?;
+    let mut row_number = 0u32;
+    rows.each(&mut |row| {
+        tally.row(row);
+        row_number += 1;
+        write_row(sheet, row_number, row).map_err(xlsx_error)
+    })?;
+    let last_row = u32::try_from(count).unwrap_or(u32::MAX);
+    let last_col = u16::try_from(COLUMNS.len() - 1).unwrap_or(u16::MAX);
+    let finish = |book: &mut Workbook| {
+        let sheet = book.worksheet_from_index(0)?;
+        sheet.autofilter(0, 0, last_row, last_col)?;
+        sheet.set_freeze_panes(1, 0)?;
+        book.save_to_buffer()
+    };
+    finish(&mut book).map_err(|e| writing(xlsx_error(e)))
+}
+
+/// The sheet's name, its bold header row and its column widths.
+fn header(sheet: &mut Worksheet) -> Result<(), XlsxError> {
     sheet.set_name(SHEET)?;
     let bold = CellFormat::new().set_bold();
     for (col, name) in (0u16..).zip(COLUMNS) {
@@ -84,28 +123,27 @@ pub fn workbook(rows: &[Row]) -> Result<Vec<u8>, XlsxError> {
             sheet.set_column_width(col, *width)?;
         }
     }
-    for (row_number, row) in (1u32..).zip(rows) {
-        for (col, cell) in (0u16..).zip(typed_cells(row)) {
-            match cell {
-                Cell::Text(text) => {
-                    sheet.write_string(row_number, col, fit_cell(&text))?;
-                }
-                Cell::Word(word) => {
-                    sheet.write_string(row_number, col, word)?;
-                }
-                // Excel's numbers are doubles: exact to 2^53, far beyond a file size.
-                Cell::Number(n) => {
-                    sheet.write_number(row_number, col, n as f64)?;
-                }
-                Cell::Empty => {}
+    Ok(())
+}
+
+/// One report row's cells.
+fn write_row(sheet: &mut Worksheet, row_number: u32, row: &Row) -> Result<(), XlsxError> {
+    for (col, cell) in (0u16..).zip(typed_cells(row)) {
+        match cell {
+            Cell::Text(text) => {
+                sheet.write_string(row_number, col, fit_cell(&text))?;
             }
+            Cell::Word(word) => {
+                sheet.write_string(row_number, col, word)?;
+            }
+            // Excel's numbers are doubles: exact to 2^53, far beyond a file size.
+            Cell::Number(n) => {
+                sheet.write_number(row_number, col, n as f64)?;
+            }
+            Cell::Empty => {}
         }
     }
-    let last_row = u32::try_from(rows.len()).unwrap_or(u32::MAX);
-    let last_col = u16::try_from(COLUMNS.len() - 1).unwrap_or(u16::MAX);
-    sheet.autofilter(0, 0, last_row, last_col)?;
-    sheet.set_freeze_panes(1, 0)?;
-    book.save_to_buffer()
+    Ok(())
 }
 
 #[cfg(test)]
