@@ -6,12 +6,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use vtsum_core::engine::{job_rows, now_unix, Cancel, RunOptions, RunOutcome};
+use vtsum_core::engine::{job_rows, now_unix, Cancel, JobRows, RunOptions, RunOutcome};
 use vtsum_core::render::{self, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary};
 use vtsum_core::store::{self, JobId, JobInfo, JobOrigin, JobSpec, Store};
 use vtsum_core::Hash;
 
+use crate::download;
 use crate::error::ApiError;
 use crate::input::{self, clean_label, Submission};
 use crate::view::{self, JobView, QuotaView};
@@ -151,46 +152,42 @@ pub async fn results(
     let mut options = job.spec.row_options;
     options.engines = q.engines.unwrap_or(false);
     let file_name = format!("vtsum-{}.{}", &job.id.0[..8], format.extension());
-    // Reading every row and compressing a workbook take long enough to stall the other
-    // requests on this runtime thread: both run on a blocking thread.
+    // The rows are read from the store and rendered on a blocking thread, a page at a
+    // time, and sent as they are written: a million-row report is never in memory.
     let store = app.inner.store.clone();
-    let body = tokio::task::spawn_blocking(move || report(store.as_ref(), &job, options, format))
-        .await
-        .map_err(|source| vtsum_core::Error::Task {
-            what: "rendering a report",
-            source,
-        })??;
+    let body = download::stream(move |w| report(store.as_ref(), &job, options, format, w)).await?;
     Ok(download(body, format, &file_name))
 }
 
-/// A job's finished rows rendered in `format`.
+/// Writes a job's finished rows in `format`, read from the store as they are written.
 fn report(
     store: &dyn Store,
     job: &JobInfo,
     options: RowOptions,
     format: Format,
-) -> Result<Vec<u8>, WebError> {
-    let rows = job_rows(store, job, options)?;
-    let summary = summary(job, &rows);
+    w: &mut dyn std::io::Write,
+) -> Result<(), WebError> {
+    let mut summary = summary_base(job);
     let opts = RenderOptions {
         color: false,
         title: job.spec.label.clone(),
         generated_at: iso8601(now_unix()).unwrap_or_default(),
     };
-    let mut body = Vec::new();
-    render::render(&mut body, format, &rows, &summary, &opts).map_err(|source| {
+    let rows = JobRows::new(store, job, options);
+    render::render_rows(w, format, &rows, &mut summary, &opts).map_err(|e| match e {
         // Only a report too large for the format is the asker's to fix (pick another).
-        if source.kind() == std::io::ErrorKind::InvalidInput {
+        vtsum_core::Error::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::InvalidInput =>
+        {
             WebError::BadRequest(source.to_string())
-        } else {
-            vtsum_core::Error::Io {
-                context: format!("rendering job {} as {format}", job.id),
-                source,
-            }
-            .into()
         }
-    })?;
-    Ok(body)
+        vtsum_core::Error::Io { source, .. } => vtsum_core::Error::Io {
+            context: format!("rendering job {} as {format}", job.id),
+            source,
+        }
+        .into(),
+        other => other.into(),
+    })
 }
 
 /// The download format `?format=` names (JSON when absent), or a 400 listing the formats
@@ -213,7 +210,7 @@ fn download_format(asked: Option<&str>) -> Result<Format, WebError> {
         })
 }
 
-fn download(body: Vec<u8>, format: Format, file_name: &str) -> Response {
+fn download(body: axum::body::Body, format: Format, file_name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, format.content_type().to_string()),
@@ -227,17 +224,15 @@ fn download(body: Vec<u8>, format: Format, file_name: &str) -> Response {
         .into_response()
 }
 
-/// A job's summary over its finished rows.
-pub fn summary(job: &JobInfo, rows: &[Row]) -> Summary {
-    let mut s = Summary {
+/// A job's summary before its rows are counted (the renderer counts them as they pass).
+fn summary_base(job: &JobInfo) -> Summary {
+    Summary {
         lines_without_hash: job.spec.lines_without_hash,
         duplicates: job.spec.duplicates,
-        pending: (job.total as usize).saturating_sub(rows.len()),
+        total: job.total as usize,
         resumes_at: job.resumes_at.and_then(iso8601),
         ..Summary::default()
-    };
-    s.count_rows(rows);
-    s
+    }
 }
 
 #[derive(Deserialize)]

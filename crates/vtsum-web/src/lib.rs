@@ -15,6 +15,7 @@ use vtsum_core::store::{JobOrigin, Store};
 mod api;
 mod assets;
 mod auth;
+mod download;
 mod error;
 mod events;
 mod hub;

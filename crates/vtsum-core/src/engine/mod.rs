@@ -16,6 +16,7 @@ use crate::hash::Hash;
 use crate::key::ApiKey;
 use crate::quota::{KeyPool, KeyStatus};
 use crate::rate::RateSpec;
+use crate::render::source::{writing, RowSource, Visit};
 use crate::report::{ItemResult, Row, RowOptions};
 use crate::store::{JobId, JobInfo, JobSpec, Store};
 use crate::vt::{ClientConfig, VtClient};
@@ -254,26 +255,66 @@ impl Engine {
     pub fn rows_with(&self, job: &JobInfo, options: RowOptions) -> Result<Vec<Row>> {
         job_rows(self.store.as_ref(), job, options)
     }
+
+    /// A job's finished rows as a [`RowSource`]: read from the store a page at a time.
+    pub fn job_source<'a>(&'a self, job: &'a JobInfo, options: RowOptions) -> JobRows<'a> {
+        JobRows::new(self.store.as_ref(), job, options)
+    }
 }
 
 /// Rows of a job's finished items, in input order: what every front end shows and
 /// downloads. Needs only the store, so a server without keys can still show old reports.
+/// Holds them all: for a report of any size, walk [`JobRows`] instead.
 pub fn job_rows(store: &dyn Store, job: &JobInfo, options: RowOptions) -> Result<Vec<Row>> {
-    let id = &job.id;
-    let mut rows = Vec::with_capacity(job.done as usize);
-    let mut offset = 0;
-    const PAGE: u64 = 1000;
-    loop {
-        let items = store.job_items(id, offset, PAGE)?;
-        let n = items.len() as u64;
-        rows.extend(items.iter().filter_map(|item| {
-            let result = item.result.as_ref()?;
-            Some(Row::from_result(&item.hash, result, options))
-        }));
-        if n < PAGE {
-            return Ok(rows);
+    let mut rows = Vec::with_capacity(job.done.min(JobRows::PAGE) as usize);
+    JobRows::new(store, job, options).each(&mut |row| {
+        rows.push(row.clone());
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// A job's finished rows, in input order, read from the store [`JobRows::PAGE`] items at a
+/// time: a walk holds one page of stored results and one row, whatever the job's size.
+/// Each walk reads the store afresh, so a job still running shows the rows done by then.
+#[derive(Clone, Copy)]
+pub struct JobRows<'a> {
+    store: &'a dyn Store,
+    job: &'a JobInfo,
+    options: RowOptions,
+}
+
+impl<'a> JobRows<'a> {
+    /// Items asked of the store at once.
+    pub const PAGE: u64 = 1000;
+
+    /// The rows of `job` in `store`, built with `options`.
+    pub fn new(store: &'a dyn Store, job: &'a JobInfo, options: RowOptions) -> JobRows<'a> {
+        JobRows {
+            store,
+            job,
+            options,
         }
-        offset += n;
+    }
+}
+
+impl RowSource for JobRows<'_> {
+    fn each(&self, visit: &mut Visit<'_>) -> Result<()> {
+        let mut offset = 0;
+        loop {
+            let items = self.store.job_items(&self.job.id, offset, Self::PAGE)?;
+            let n = items.len() as u64;
+            for item in &items {
+                if let Some(result) = &item.result {
+                    let row = Row::from_result(&item.hash, result, self.options);
+                    visit(&row).map_err(writing)?;
+                }
+            }
+            if n < Self::PAGE {
+                return Ok(());
+            }
+            offset += n;
+        }
     }
 }
 

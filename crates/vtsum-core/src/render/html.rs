@@ -4,7 +4,9 @@
 
 use std::io::{self, Write};
 
+use super::source::{writing, RowSource};
 use super::RenderOptions;
+use crate::error::Result;
 use crate::report::{Row, Summary, Verdict};
 
 /// Escapes text for HTML content and quoted attribute values.
@@ -30,13 +32,20 @@ text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f4f4f4}
 .unanalysed{color:#2958a6}.unknown{color:#777}.error{color:#8a1d8a}code{font-size:12px}\
 .summary span{margin-right:1rem}details{font-size:12px}";
 
-/// Writes the whole page.
+/// Writes the whole page: the summary (counted before, from a walk of its own), then the
+/// rows as they come.
 pub fn write_html(
     w: &mut dyn Write,
-    rows: &[Row],
+    rows: &dyn RowSource,
     summary: &Summary,
     opts: &RenderOptions,
-) -> io::Result<()> {
+) -> Result<()> {
+    write_head(w, summary, opts).map_err(writing)?;
+    rows.each(&mut |row| write_row(w, row))?;
+    writeln!(w, "</tbody></table></body></html>").map_err(writing)
+}
+
+fn write_head(w: &mut dyn Write, summary: &Summary, opts: &RenderOptions) -> io::Result<()> {
     writeln!(
         w,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -71,11 +80,7 @@ pub fn write_html(
         w,
         "<table><thead><tr><th>Verdict</th><th>Detections</th><th>Threat</th><th>Type</th>\
          <th>Size</th><th>Names</th><th>First seen</th><th>Last seen</th><th>Hash</th></tr></thead><tbody>"
-    )?;
-    for row in rows {
-        write_row(w, row)?;
-    }
-    writeln!(w, "</tbody></table></body></html>")
+    )
 }
 
 fn write_row(w: &mut dyn Write, row: &Row) -> io::Result<()> {

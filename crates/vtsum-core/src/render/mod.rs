@@ -4,6 +4,11 @@
 //! [`table`] replace terminal control characters ([`replace_controls`]); [`html`] escapes
 //! everything. All of them write to any [`std::io::Write`].
 //!
+//! Rows come from a [`RowSource`] (a job in a store, a page at a time, or a slice), so a
+//! report of a million rows is written without holding them: CSV, JSON Lines and JSON in
+//! one walk, the table, HTML and the workbook in two (column widths, the summary shown
+//! first, the row count). [`source`] says how the summary is completed on the way.
+//!
 //! [`Format`] is the registry: its name, a label for people, its content type, file
 //! extensions and whether the web app offers it as a download live here and nowhere else,
 //! so the CLI's `--format`/`-o` and the web's `?format=` cannot drift apart.
@@ -13,14 +18,20 @@ use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
+use crate::error::Result;
 use crate::report::{Row, Summary};
 
 pub mod csv;
 pub mod html;
+pub mod json;
+pub mod source;
 pub mod table;
 pub mod xlsx;
 
 pub use csv::{write_csv_header, write_csv_row};
+pub use json::write_jsonl_row;
+pub use source::{into_io, tally, RowSource, Visit};
+use source::{writing, Tally};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,7 +94,7 @@ impl Format {
         match self {
             Format::Table => "aligned columns for a terminal, coloured there",
             Format::Csv => "RFC 4180, cells that could run as formulas defused",
-            Format::Json => "one document: {\"summary\": …, \"results\": […]}",
+            Format::Json => "one document: {\"results\": […], \"summary\": …}",
             Format::Jsonl => "one row a line, written as each answer arrives",
             Format::Html => "one self-contained page, everything escaped",
             Format::Xlsx => "an Excel workbook, cells defused as in CSV (to -o or a pipe)",
@@ -219,7 +230,8 @@ pub struct RenderOptions {
     pub generated_at: String,
 }
 
-/// Writes a whole report in `format` to any writer.
+/// Writes a whole report in `format` from rows already in memory, with their summary
+/// already counted.
 pub fn render(
     mut w: impl Write,
     format: Format,
@@ -227,38 +239,55 @@ pub fn render(
     summary: &Summary,
     opts: &RenderOptions,
 ) -> io::Result<()> {
-    let w: &mut dyn Write = &mut w;
-    match format {
-        Format::Table => table::write_table(w, rows, opts.color),
-        Format::Csv => {
-            write_csv_header(w)?;
-            rows.iter().try_for_each(|r| write_csv_row(w, r))
-        }
-        Format::Json => {
-            #[derive(serde::Serialize)]
-            struct Report<'a> {
-                summary: &'a Summary,
-                results: &'a [Row],
-            }
-            serde_json::to_writer_pretty(
-                &mut *w,
-                &Report {
-                    summary,
-                    results: rows,
-                },
-            )?;
-            w.write_all(b"\n")
-        }
-        Format::Jsonl => rows.iter().try_for_each(|r| write_jsonl_row(w, r)),
-        Format::Html => html::write_html(w, rows, summary, opts),
-        Format::Xlsx => xlsx::write_xlsx(w, rows),
-    }
+    let mut summary = summary.clone();
+    write_report(&mut w, format, &rows, &mut Tally::given(&mut summary), opts).map_err(into_io)
 }
 
-/// Writes one row as a line of JSON.
-pub fn write_jsonl_row(w: &mut dyn Write, row: &Row) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, row)?;
-    w.write_all(b"\n")
+/// Writes a whole report in `format`, walking `rows` as the format needs (see the module
+/// docs) and never holding more than one row. `summary` comes with its own fields set
+/// (`requests`, `lines_without_hash`, ...) and `total` the number of hashes the report is
+/// of; its row counts (verdicts, cache hits, and `pending`, what the rows leave of the
+/// total) are taken from the rows written, and are there when this returns.
+///
+/// A failed write comes back as [`Error::Io`](crate::Error::Io) with the writer's error
+/// kind kept; a failure reading the rows as itself.
+pub fn render_rows(
+    w: &mut dyn Write,
+    format: Format,
+    rows: &dyn RowSource,
+    summary: &mut Summary,
+    opts: &RenderOptions,
+) -> Result<()> {
+    let mut tally = Tally::counting(summary);
+    write_report(w, format, rows, &mut tally, opts)?;
+    tally.finish();
+    Ok(())
+}
+
+fn write_report(
+    w: &mut dyn Write,
+    format: Format,
+    rows: &dyn RowSource,
+    tally: &mut Tally<'_>,
+    opts: &RenderOptions,
+) -> Result<()> {
+    match format {
+        Format::Table => table::write_table_rows(w, rows, tally, opts.color),
+        Format::Csv => {
+            write_csv_header(w).map_err(writing)?;
+            rows.each(&mut |r| {
+                tally.row(r);
+                write_csv_row(w, r)
+            })
+        }
+        Format::Json => json::write_json(w, rows, tally),
+        Format::Jsonl => rows.each(&mut |r| {
+            tally.row(r);
+            write_jsonl_row(w, r)
+        }),
+        Format::Html => html::write_html(w, rows, tally.ahead(rows)?, opts),
+        Format::Xlsx => xlsx::write_xlsx_rows(w, rows, tally),
+    }
 }
 
 #[cfg(test)]

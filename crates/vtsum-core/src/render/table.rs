@@ -1,8 +1,13 @@
 //! The terminal table. Every cell is cleaned of control characters first: a file named
 //! `\x1b[2J...` must not be able to clear the analyst's screen or fake a verdict colour.
+//!
+//! The column widths come from a first walk of the rows (each cut to its cap), the lines
+//! from a second, so no row is kept between them.
 
 use std::io::{self, Write};
 
+use super::source::{into_io, writing, RowSource, Tally};
+use crate::error::Result;
 use crate::report::{Row, Verdict};
 
 /// Replaces control characters and bidi overrides with U+FFFD, and line breaks with spaces.
@@ -60,13 +65,24 @@ fn cells(row: &Row) -> [String; 6] {
 
 /// Writes the rows as an aligned table.
 pub fn write_table(w: &mut dyn Write, rows: &[Row], color: bool) -> io::Result<()> {
-    let all: Vec<[String; 6]> = rows.iter().map(cells).collect();
+    let mut summary = crate::report::Summary::default();
+    write_table_rows(w, &rows, &mut Tally::given(&mut summary), color).map_err(into_io)
+}
+
+/// Writes the rows as an aligned table in two walks: the column widths, then the lines.
+pub(crate) fn write_table_rows(
+    w: &mut dyn Write,
+    rows: &dyn RowSource,
+    tally: &mut Tally<'_>,
+    color: bool,
+) -> Result<()> {
     let mut widths = HEADERS.map(str::len);
-    for r in &all {
-        for (i, c) in r.iter().enumerate() {
+    rows.each(&mut |row| {
+        for (i, c) in cells(row).iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count().min(CAPS[i]));
         }
-    }
+        Ok(())
+    })?;
     let line =
         |w: &mut dyn Write, cells: [String; 6], verdict: Option<Verdict>| -> io::Result<()> {
             let mut out = String::new();
@@ -87,11 +103,11 @@ pub fn write_table(w: &mut dyn Write, rows: &[Row], color: bool) -> io::Result<(
             }
             writeln!(w, "{}", out.trim_end())
         };
-    line(w, HEADERS.map(String::from), None)?;
-    for (row, cells) in rows.iter().zip(all) {
-        line(w, cells, Some(row.verdict))?;
-    }
-    Ok(())
+    line(w, HEADERS.map(String::from), None).map_err(writing)?;
+    rows.each(&mut |row| {
+        tally.row(row);
+        line(w, cells(row), Some(row.verdict))
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,8 @@
 //! The Excel workbook (`.xlsx`), written by `rust_xlsxwriter`: one sheet, a bold frozen
-//! header row with an autofilter, one row per hash, and the same columns as CSV.
+//! header row with an autofilter, one row per hash, and the same columns as CSV. The sheet
+//! is in `rust_xlsxwriter`'s constant-memory mode (rows to a temporary file as written,
+//! strings inline in the sheet rather than in `sharedStrings.xml`), so a workbook of a
+//! million rows costs no more memory than one of ten.
 //!
 //! The cells are CSV's typed cells ([`typed_cells`]): numbers go in as numbers straight
 //! from the [`Row`] (nothing is parsed back out of text), and every text cell is the CSV's,
@@ -7,11 +10,13 @@
 //! cell and never a formula; the defusing still matters because people copy cells into
 //! formula bars and re-save sheets as CSV.
 
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 
-use rust_xlsxwriter::{Format as CellFormat, Workbook, XlsxError};
+use rust_xlsxwriter::{Format as CellFormat, Workbook, Worksheet, XlsxError};
 
 use super::csv::{typed_cells, Cell, COLUMNS};
+use super::source::{into_io, writing, RowSource, Tally};
+use crate::error::Result;
 use crate::report::Row;
 
 /// The sheet's name.
@@ -51,30 +56,76 @@ pub fn fit_cell(text: &str) -> &str {
 }
 
 /// Writes the workbook of `rows` to `w`.
-///
-/// `rust_xlsxwriter` builds the zip in memory; writing the finished bytes keeps this
-/// function usable with any writer, `Send` or not.
 pub fn write_xlsx(w: &mut dyn Write, rows: &[Row]) -> io::Result<()> {
-    if rows.len() >= MAX_ROWS {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "an Excel sheet holds at most {} rows and this report has {}: \
-                 choose csv or jsonl instead",
-                MAX_ROWS - 1,
-                rows.len()
-            ),
-        ));
-    }
-    let book = workbook(rows).map_err(io::Error::other)?;
-    w.write_all(&book)
+    let mut summary = crate::report::Summary::default();
+    write_xlsx_rows(w, &rows, &mut Tally::given(&mut summary)).map_err(into_io)
 }
 
-/// The workbook's bytes: a zip (deflated) of Office Open XML parts.
-pub fn workbook(rows: &[Row]) -> Result<Vec<u8>, XlsxError> {
+/// Writes the workbook in two walks: the row count (a sheet's limit is checked before
+/// anything is written), then the rows.
+pub(crate) fn write_xlsx_rows(
+    w: &mut dyn Write,
+    rows: &dyn RowSource,
+    tally: &mut Tally<'_>,
+) -> Result<()> {
+    let mut count = 0usize;
+    rows.each(&mut |_| {
+        count += 1;
+        Ok(())
+    })?;
+    if count >= MAX_ROWS {
+        return Err(writing(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "an Excel sheet holds at most {} rows and this report has {count}: \
+                 choose csv or jsonl instead",
+                MAX_ROWS - 1,
+            ),
+        )));
+    }
+    workbook(w, rows, count, tally)
+}
+
+/// An error of the workbook writer, as an I/O error of the report.
+fn xlsx_error(e: XlsxError) -> io::Error {
+    io::Error::other(e)
+}
+
+/// Writes the workbook to `w`. The sheet is in constant-memory mode: each row goes to a
+/// temporary file as it is written (its strings inline, no shared-string table to grow),
+/// and the finished zip is built in another temporary file and copied out, so neither the
+/// cells nor the compressed bytes are held.
+fn workbook(
+    w: &mut dyn Write,
+    rows: &dyn RowSource,
+    count: usize,
+    tally: &mut Tally<'_>,
+) -> Result<()> {
+    let fail = |e: XlsxError| writing(xlsx_error(e));
     let mut book = Workbook::new();
-    let sheet = book.add_worksheet();
+    let sheet = book.add_worksheet_with_constant_memory().map_err(fail)?;
+    header(sheet, count).map_err(fail)?;
+    let mut row_number = 0u32;
+    rows.each(&mut |row| {
+        tally.row(row);
+        row_number += 1;
+        write_row(sheet, row_number, row).map_err(xlsx_error)
+    })?;
+    let mut zip = tempfile::tempfile().map_err(writing)?;
+    book.save_to_writer(&mut zip).map_err(fail)?;
+    zip.seek(SeekFrom::Start(0)).map_err(writing)?;
+    io::copy(&mut zip, w).map_err(writing)?;
+    Ok(())
+}
+
+/// The sheet's name, column widths, autofilter over `count` rows, frozen bold header row:
+/// everything but the rows, set before them as constant-memory mode wants.
+fn header(sheet: &mut Worksheet, count: usize) -> Result<(), XlsxError> {
     sheet.set_name(SHEET)?;
+    let last_row = u32::try_from(count).unwrap_or(u32::MAX);
+    let last_col = u16::try_from(COLUMNS.len() - 1).unwrap_or(u16::MAX);
+    sheet.autofilter(0, 0, last_row, last_col)?;
+    sheet.set_freeze_panes(1, 0)?;
     let bold = CellFormat::new().set_bold();
     for (col, name) in (0u16..).zip(COLUMNS) {
         sheet.write_string_with_format(0, col, name, &bold)?;
@@ -84,28 +135,27 @@ pub fn workbook(rows: &[Row]) -> Result<Vec<u8>, XlsxError> {
             sheet.set_column_width(col, *width)?;
         }
     }
-    for (row_number, row) in (1u32..).zip(rows) {
-        for (col, cell) in (0u16..).zip(typed_cells(row)) {
-            match cell {
-                Cell::Text(text) => {
-                    sheet.write_string(row_number, col, fit_cell(&text))?;
-                }
-                Cell::Word(word) => {
-                    sheet.write_string(row_number, col, word)?;
-                }
-                // Excel's numbers are doubles: exact to 2^53, far beyond a file size.
-                Cell::Number(n) => {
-                    sheet.write_number(row_number, col, n as f64)?;
-                }
-                Cell::Empty => {}
+    Ok(())
+}
+
+/// One report row's cells.
+fn write_row(sheet: &mut Worksheet, row_number: u32, row: &Row) -> Result<(), XlsxError> {
+    for (col, cell) in (0u16..).zip(typed_cells(row)) {
+        match cell {
+            Cell::Text(text) => {
+                sheet.write_string(row_number, col, fit_cell(&text))?;
             }
+            Cell::Word(word) => {
+                sheet.write_string(row_number, col, word)?;
+            }
+            // Excel's numbers are doubles: exact to 2^53, far beyond a file size.
+            Cell::Number(n) => {
+                sheet.write_number(row_number, col, n as f64)?;
+            }
+            Cell::Empty => {}
         }
     }
-    let last_row = u32::try_from(rows.len()).unwrap_or(u32::MAX);
-    let last_col = u16::try_from(COLUMNS.len() - 1).unwrap_or(u16::MAX);
-    sheet.autofilter(0, 0, last_row, last_col)?;
-    sheet.set_freeze_panes(1, 0)?;
-    book.save_to_buffer()
+    Ok(())
 }
 
 #[cfg(test)]
@@ -136,8 +186,9 @@ mod tests {
         let mut out = Vec::new();
         write_xlsx(&mut out, &[row]).unwrap();
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(out)).unwrap();
+        // The sheet holds its strings inline (constant-memory mode).
         let mut strings = String::new();
-        zip.by_name("xl/sharedStrings.xml")
+        zip.by_name("xl/worksheets/sheet1.xml")
             .unwrap()
             .read_to_string(&mut strings)
             .unwrap();

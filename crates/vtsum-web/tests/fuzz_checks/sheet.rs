@@ -15,18 +15,18 @@ use vtsum_core::report::{EngineResult, Row, Status, Summary, Verdict};
 use vtsum_core::Hash;
 
 /// Parts every workbook holds (it may hold more: styles, theme, document properties).
-const PARTS: [&str; 6] = [
+const PARTS: [&str; 5] = [
     "[Content_Types].xml",
     "_rels/.rels",
     "xl/workbook.xml",
     "xl/_rels/workbook.xml.rels",
     "xl/worksheets/sheet1.xml",
-    "xl/sharedStrings.xml",
 ];
 const SHEET: &str = PARTS[4];
-const SHARED: &str = PARTS[5];
+/// Shared strings: absent from vtsum's constant-memory sheets, which hold theirs inline.
+const SHARED: &str = "xl/sharedStrings.xml";
 
-/// A cell as read back: a string (shared, `_xHHHH_` decoded) or a number.
+/// A cell as read back: a string (inline or shared, `_xHHHH_` decoded) or a number.
 #[derive(Debug, PartialEq)]
 enum Cell {
     Text(String),
@@ -76,7 +76,8 @@ pub fn xlsx(data: &[u8]) {
     for want in PARTS {
         assert!(parts.contains_key(want), "no {want}");
     }
-    let strings = &parts[SHARED].strings;
+    let no_strings = Part::default();
+    let strings = &parts.get(SHARED).unwrap_or(&no_strings).strings;
     let sheet: BTreeMap<(u32, u32), Cell> = parts[SHEET]
         .cells
         .iter()
@@ -86,6 +87,7 @@ pub fn xlsx(data: &[u8]) {
                     let i: usize = value.parse().expect("a shared string index");
                     Cell::Text(decode_escapes(&strings[i]))
                 }
+                "inlineStr" => Cell::Text(decode_escapes(value)),
                 "" => Cell::Number(value.parse().expect("a number")),
                 other => panic!("a cell of type {other:?} at {at:?}"),
             };
@@ -197,7 +199,7 @@ fn parse(xml: &[u8], part: &str) -> Part {
                 match (part, name.as_str()) {
                     (SHARED, "si") => value = Some(String::new()),
                     (SHEET, "c") => cell = Some(cell_at(&attrs)),
-                    (SHEET, "v") => value = Some(String::new()),
+                    (SHEET, "v" | "is") => value = Some(String::new()),
                     _ => {}
                 }
                 open.push(name);

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
 use vtsum_core::extract::{extract_reader, Extracted, Extractor};
-use vtsum_core::render::{self, count, Format, RenderOptions};
+use vtsum_core::render::{self, count, Format, RenderOptions, RowSource};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
 use vtsum_core::store::JobSpec;
 use vtsum_store as store;
@@ -77,9 +77,17 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     let cancel = Cancel::new();
     if format == Format::Jsonl {
         // Rows finished by an earlier, interrupted run come first.
-        let (engine, job) = (engine.clone(), job.clone());
-        for row in blocking(move || engine.rows_with(&job, row_options)).await? {
-            write_jsonl(&output, &row, &cancel)?;
+        let (engine, job, to) = (engine.clone(), job.clone(), output.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut out = to.lock().unwrap_or_else(|e| e.into_inner());
+            let rows = engine.job_source(&job, row_options);
+            write_rows(&mut out, |w| {
+                rows.each(&mut |row| render::write_jsonl_row(w, row))
+            })
+        })
+        .await??;
+        if output.lock().unwrap_or_else(|e| e.into_inner()).stopped() {
+            cancel.cancel();
         }
     }
     let sink = |event: &Event| match event {
@@ -112,51 +120,65 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     bar.lock().unwrap_or_else(|e| e.into_inner()).clear();
     let outcome = outcome?;
 
-    let (job, rows) = {
+    let job = {
         let (engine, id) = (engine.clone(), job.id.clone());
         blocking(move || {
-            let job = engine
+            engine
                 .store()
                 .job_get(&id)?
-                .ok_or(vtsum_core::Error::NoSuchJob(id.0))?;
-            let rows = engine.rows_with(&job, row_options)?;
-            Ok((job, rows))
+                .ok_or(vtsum_core::Error::NoSuchJob(id.0))
         })
         .await?
     };
-    let mut summary = Summary {
+    let summary = Summary {
         requests: engine.requests_sent(),
         lines_without_hash: extracted.lines_without_hash,
         duplicates: extracted.duplicates,
-        pending: (job.total - job.done) as usize,
+        total: job.total as usize,
         resumes_at: match outcome {
             RunOutcome::WaitingQuota { resumes_at } => iso8601(resumes_at),
             _ => None,
         },
         ..Summary::default()
     };
-    summary.count_rows(&rows);
 
     // Read before the output is locked: no lock is held across a store call.
     let statuses = {
         let engine = engine.clone();
         blocking(move || engine.key_status()).await?
     };
-    let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(failed) = &out.failed {
+    if let Some(failed) = &output.lock().unwrap_or_else(|e| e.into_inner()).failed {
         anyhow::bail!(
             "{failed}. The scan stopped; the answers so far are saved, so running the same \
              command again (with somewhere to write) resumes it"
         );
     }
-    if format != Format::Jsonl {
-        let opts = RenderOptions {
-            color: format == Format::Table && use_color(args.color, args.output.is_some()),
-            title: format!("vtsum report: {}", label(&args)),
-            generated_at: iso8601(chrono::Utc::now().timestamp()).unwrap_or_default(),
-        };
-        out.write_with(|w| render::render(w, format, &rows, &summary, &opts))?;
-    }
+    let opts = RenderOptions {
+        color: format == Format::Table && use_color(args.color, args.output.is_some()),
+        title: format!("vtsum report: {}", label(&args)),
+        generated_at: iso8601(chrono::Utc::now().timestamp()).unwrap_or_default(),
+    };
+    // The rows go from the store to the output a page at a time, on a blocking thread:
+    // the store is read while writing. JSON Lines was written as the rows came, so only
+    // its counts are read here.
+    let summary = {
+        let (engine, output) = (engine.clone(), output.clone());
+        tokio::task::spawn_blocking(move || -> Result<Summary> {
+            let mut summary = summary;
+            let rows = engine.job_source(&job, row_options);
+            if format == Format::Jsonl {
+                render::tally(&rows, &mut summary)?;
+            } else {
+                let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
+                write_rows(&mut out, |w| {
+                    render::render_rows(w, format, &rows, &mut summary, &opts)
+                })?;
+            }
+            Ok(summary)
+        })
+        .await??
+    };
+    let out = output.lock().unwrap_or_else(|e| e.into_inner());
     if out.broken_pipe {
         return Ok(Exit::Ok);
     }
@@ -183,22 +205,45 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
             ));
             Exit::Interrupted
         }
-        RunOutcome::Done => exit_for_rows(&rows, args.fail_on),
+        RunOutcome::Done => exit_for_rows(&summary, args.fail_on),
     })
 }
 
-fn exit_for_rows(rows: &[Row], fail_on: Option<FailOn>) -> Exit {
-    let tripped = |r: &Row| match fail_on {
-        Some(FailOn::Malicious) => r.verdict == Verdict::Malicious,
-        Some(FailOn::Suspicious) => matches!(r.verdict, Verdict::Malicious | Verdict::Suspicious),
+/// The exit status of a finished scan, from its rows' verdict counts.
+fn exit_for_rows(summary: &Summary, fail_on: Option<FailOn>) -> Exit {
+    let any = |v: Verdict| summary.verdicts.get(v.as_str()).is_some_and(|n| *n > 0);
+    let tripped = match fail_on {
+        Some(FailOn::Malicious) => any(Verdict::Malicious),
+        Some(FailOn::Suspicious) => any(Verdict::Malicious) || any(Verdict::Suspicious),
         None => false,
     };
-    if rows.iter().any(tripped) {
+    if tripped {
         Exit::FailOn
-    } else if rows.iter().any(|r| r.verdict == Verdict::Error) {
+    } else if any(Verdict::Error) {
         Exit::LookupErrors
     } else {
         Exit::Ok
+    }
+}
+
+/// Writes rows read from the store to the output: a failed write is the output's (it
+/// remembers it, and a broken pipe is no error); a failed read of the store is returned.
+fn write_rows(
+    out: &mut Output,
+    f: impl FnOnce(&mut dyn std::io::Write) -> vtsum_core::Result<()>,
+) -> Result<()> {
+    let mut read_error = None;
+    out.write_with(|w| match f(w) {
+        Ok(()) => Ok(()),
+        Err(vtsum_core::Error::Io { source, .. }) => Err(source),
+        Err(e) => {
+            read_error = Some(e);
+            Ok(())
+        }
+    })?;
+    match read_error {
+        Some(e) => Err(anyhow::Error::new(e).context("cannot read the report's rows")),
+        None => Ok(()),
     }
 }
 

@@ -1,0 +1,113 @@
+//! `vtsum scan` renders straight from the store, a page at a time: a scan of a few
+//! thousand cached hashes must give, in every format, what the renderers make of the same
+//! rows held in memory (the slice path, as before streaming). Real processes against the
+//! fake VirusTotal.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+use vtsum_core::render::{render, Format, RenderOptions};
+use vtsum_core::report::{Row, Summary};
+
+/// Known files (the fake's corpus may hold fewer) and unknown hashes: several of the
+/// store's pages of rows together.
+const KNOWN: usize = 2_500;
+const UNKNOWN: u64 = 2_800;
+
+fn vtsum(fake: &fakevt::FakeVt, home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("vtsum").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("VTSUM_RETRY_BACKOFF", "10ms")
+        .env("VT_API_URL", fake.url())
+        .env("VT_API_KEY", "k1")
+        .env("VT_RATE", "100000/1s")
+        .env(
+            "VTSUM_STORE",
+            format!("sqlite:{}", home.join("vtsum.db").display()),
+        );
+    cmd
+}
+
+fn stdout(out: Output) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_scan_renders_every_format_as_the_rows_in_memory_do() {
+    let windows = [(100_000, Duration::from_secs(1))];
+    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut hashes = fake.corpus().sha256s(KNOWN);
+    hashes.extend((0..UNKNOWN).map(fakevt::unknown_hash));
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, hashes.join("\n")).unwrap();
+    let scan = |format: Format| {
+        let mut cmd = vtsum(&fake, dir.path());
+        cmd.args(["scan", "--format", format.name()]).arg(&input);
+        cmd
+    };
+    // Fill the cache; every later scan is answered from it, so its rows are the same.
+    stdout(tokio::task::block_in_place(|| scan(Format::Jsonl).output()).unwrap());
+    let asked = fake.counters().arrivals.len();
+
+    let json: serde_json::Value = serde_json::from_slice(&stdout(
+        tokio::task::block_in_place(|| scan(Format::Json).output()).unwrap(),
+    ))
+    .unwrap();
+    let rows: Vec<Row> = serde_json::from_value(json["results"].clone()).unwrap();
+    let summary: Summary = serde_json::from_value(json["summary"].clone()).unwrap();
+    assert_eq!(rows.len(), hashes.len());
+    assert!(rows.len() > 2 * vtsum_core::engine::JobRows::PAGE as usize);
+    assert!(rows.iter().all(|r| r.from_cache));
+    let inputs: Vec<&str> = rows.iter().map(|r| r.input.as_str()).collect();
+    assert_eq!(inputs, hashes, "input order kept across pages");
+
+    for format in Format::ALL {
+        let got = stdout(tokio::task::block_in_place(|| scan(format).output()).unwrap());
+        let mut opts = RenderOptions {
+            title: format!("vtsum report: {}", input.display()),
+            ..RenderOptions::default()
+        };
+        if format == Format::Html {
+            // The one thing that differs between two runs: when the report was made.
+            let text = String::from_utf8_lossy(&got);
+            let at = text.split("<p>Generated ").nth(1).unwrap();
+            opts.generated_at = at[..at.find("</p>").unwrap()].to_string();
+        }
+        let mut want = Vec::new();
+        render(&mut want, format, &rows, &summary, &opts).unwrap();
+        if format == Format::Xlsx {
+            // A workbook's zip carries its creation time: compare what a spreadsheet reads.
+            let (got, want) = (
+                vtsum_test_utils::xlsx::read_sheet(&got),
+                vtsum_test_utils::xlsx::read_sheet(&want),
+            );
+            assert_eq!(got.rows(), hashes.len() + 1);
+            assert_eq!(got.cells, want.cells, "xlsx");
+        } else {
+            assert!(
+                got == want,
+                "{format} differs from the rows rendered in memory:\n{}",
+                String::from_utf8_lossy(&got)
+                    .chars()
+                    .take(600)
+                    .collect::<String>()
+            );
+        }
+    }
+    assert_eq!(fake.counters().arrivals.len(), asked, "all from the cache");
+}
