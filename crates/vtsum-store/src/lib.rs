@@ -27,6 +27,7 @@ pub mod redis_queue;
 mod redis_quota;
 mod redis_scripts;
 pub mod sqlite;
+mod sqlite_pool;
 mod sqlite_quota;
 mod sqlite_rows;
 #[doc(hidden)]

@@ -4,10 +4,12 @@
 //! Keys live under a prefix (`vtsum:` unless the URL says `?prefix=`):
 //! `c:<id>` a cached answer (id = sha256 of a found file, or the hash asked for when
 //! unknown), `a:<hash>` → id for each of a file's hashes, sets `c:found`, `c:unknown` and
-//! `a:all`; `ledger:<day>` a hash of key id → requests; `j:<id>` a job's header hash,
-//! `j:<id>:h` its hashes (a list, in input order), `j:<id>:r` its results (index → JSON),
-//! and `jobs` (a sorted set by creation time). Every write that touches several keys is one
-//! Lua script, so it is atomic for every client (the scripts are in `redis_scripts`). A lost connection is re-opened once per
+//! `a:all`, and `c:stats` the cache's counts (kept by the scripts that write the cache);
+//! `ledger:<day>` a hash of key id → requests; `j:<id>` a job's header hash, `j:<id>:h` its
+//! hashes (a list, in input order), `j:<id>:r` its results (index → JSON), and `jobs` (a
+//! sorted set by creation time). Every write that touches several keys is one Lua script,
+//! so it is atomic for every client (the scripts are in `redis_scripts`). Calls take a
+//! connection from a small pool (`redis_link`); a lost connection is re-opened once per
 //! call, so a restarted server is picked up without restarting vtsum. Durability is the
 //! server's: run it with `appendonly yes` (see the README).
 
@@ -18,7 +20,7 @@ use std::time::Duration;
 use redis::{Connection, FromRedisValue};
 
 use crate::memory::entry_hashes;
-use crate::redis_link::Link;
+use crate::redis_link::{hide_password, Link};
 use crate::redis_queue::RedisQueue;
 use crate::redis_quota;
 use crate::redis_scripts as lua;
@@ -88,16 +90,6 @@ impl RedisStore {
 
     fn key(&self, rest: &str) -> String {
         format!("{}{rest}", self.prefix)
-    }
-}
-
-/// `redis://:secret@host/0` → `redis://:***@host/0`.
-fn hide_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_string(),
     }
 }
 
@@ -396,20 +388,5 @@ impl Store for RedisStore {
 
     fn job_delete(&self, id: &JobId) -> Result<bool> {
         Ok(self.script::<i64>(lua::JOB_DELETE, std::slice::from_ref(&id.0))? > 0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_hidden_in_messages() {
-        assert_eq!(
-            super::hide_password("redis://:hunter2@cache:6379/0"),
-            "redis://***@cache:6379/0"
-        );
-        assert_eq!(
-            super::hide_password("redis://127.0.0.1/1"),
-            "redis://127.0.0.1/1"
-        );
     }
 }

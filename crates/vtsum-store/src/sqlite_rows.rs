@@ -43,6 +43,31 @@ CREATE TABLE IF NOT EXISTS job_items (
     result TEXT,
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cache_counts (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    found INTEGER NOT NULL,
+    unknown INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+-- Counted once, when a file from before the counts is first opened; the triggers keep
+-- the row right from then on, for every process's writes.
+INSERT OR IGNORE INTO cache_counts (one, found, unknown, bytes)
+    SELECT 1, COALESCE(SUM(kind = 'found'), 0), COALESCE(SUM(kind = 'unknown'), 0),
+           COALESCE(SUM(LENGTH(entry)), 0)
+    FROM cache WHERE NOT EXISTS (SELECT 1 FROM cache_counts);
+CREATE TRIGGER IF NOT EXISTS cache_counts_insert AFTER INSERT ON cache BEGIN
+    UPDATE cache_counts SET found = found + (NEW.kind = 'found'),
+        unknown = unknown + (NEW.kind = 'unknown'), bytes = bytes + LENGTH(NEW.entry);
+END;
+CREATE TRIGGER IF NOT EXISTS cache_counts_update AFTER UPDATE ON cache BEGIN
+    UPDATE cache_counts SET found = found - (OLD.kind = 'found') + (NEW.kind = 'found'),
+        unknown = unknown - (OLD.kind = 'unknown') + (NEW.kind = 'unknown'),
+        bytes = bytes - LENGTH(OLD.entry) + LENGTH(NEW.entry);
+END;
+CREATE TRIGGER IF NOT EXISTS cache_counts_delete AFTER DELETE ON cache BEGIN
+    UPDATE cache_counts SET found = found - (OLD.kind = 'found'),
+        unknown = unknown - (OLD.kind = 'unknown'), bytes = bytes - LENGTH(OLD.entry);
+END;
 ";
 
 pub(super) fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
