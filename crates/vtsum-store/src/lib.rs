@@ -19,6 +19,7 @@ use vtsum_core::report::CacheEntry;
 use vtsum_core::store::Store;
 use vtsum_core::Result;
 
+mod codec;
 pub mod error;
 pub mod memory;
 pub mod redis;

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use redis::{Connection, FromRedisValue};
 
+use crate::codec::{decode_entry, decode_item};
 use crate::memory::entry_hashes;
 use crate::redis_link::{hide_password, Link};
 use crate::redis_queue::RedisQueue;
@@ -126,7 +127,7 @@ impl Store for RedisStore {
 
     fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
         let text: Option<String> = self.script(lua::CACHE_GET, &[hash.to_string()])?;
-        text.as_deref().map(decode).transpose()
+        text.as_deref().map(decode_entry).transpose()
     }
 
     fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
@@ -163,7 +164,7 @@ impl Store for RedisStore {
             let texts: Vec<Option<String>> =
                 self.run(|c| redis::cmd("MGET").arg(&keys).query(c))?;
             for text in texts.into_iter().flatten() {
-                each(decode(&text)?)?;
+                each(decode_entry(&text)?)?;
             }
         }
         Ok(())
@@ -343,7 +344,7 @@ impl Store for RedisStore {
                 Ok(JobItem {
                     index,
                     hash: stored_hash(&h)?,
-                    result: r.as_deref().map(decode).transpose()?,
+                    result: r.as_deref().map(decode_item).transpose()?,
                 })
             })
             .collect()

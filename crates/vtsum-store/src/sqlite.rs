@@ -29,12 +29,13 @@ use crate::sqlite_pool::{open_writer, Reader, Readers};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::codec::decode_entry;
 use crate::memory::entry_hashes;
 use crate::sqlite_quota;
 use crate::sqlite_rows::{
     finish_item, finish_job, item_from_row, job_from_row, JOB_COLUMNS, SCHEMA,
 };
-use crate::{decode, encode, entry_kind, StoreError};
+use crate::{encode, entry_kind, StoreError};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
@@ -141,7 +142,7 @@ impl Store for SqliteStore {
             .get_ref(0)
             .and_then(|v| v.as_str().map_err(Into::into))
             .map_err(|e| self.err(e))?;
-        decode(text).map(Some)
+        decode_entry(text).map(Some)
     }
 
     fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
@@ -205,7 +206,7 @@ impl Store for SqliteStore {
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         for text in rows {
-            each(decode(&text.map_err(|e| self.err(e))?)?)?;
+            each(decode_entry(&text.map_err(|e| self.err(e))?)?)?;
         }
         Ok(())
     }

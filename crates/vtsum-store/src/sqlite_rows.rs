@@ -1,6 +1,7 @@
 //! The SQLite store's tables (the schema) and how their rows become [`JobInfo`]s and
 //! [`JobItem`]s, apart from the store's queries in `sqlite.rs`.
 
+use crate::codec::decode_item;
 use crate::{decode, stored_hash};
 use vtsum_core::error::Result;
 use vtsum_core::store::{JobId, JobInfo, JobItem, JobSpec, JobState};
@@ -107,6 +108,6 @@ pub(super) fn finish_item((index, hash, result): (u64, String, Option<String>)) 
     Ok(JobItem {
         index,
         hash: stored_hash(&hash)?,
-        result: result.as_deref().map(decode).transpose()?,
+        result: result.as_deref().map(decode_item).transpose()?,
     })
 }
