@@ -5,22 +5,27 @@
 //! its own and many requests read at once; writes and the quota transactions keep the one
 //! writer connection behind its lock, as SQLite allows one writer at a time anyway.
 //!
-//! The pool is a `Mutex<Vec<Connection>>` checkout rather than r2d2: no dependency, the
-//! lock is held only to pop or push (never during a query), readers are opened on first
-//! need (a CLI that only writes opens none), and a read never waits for a free connection:
-//! when all are out it opens another, and only [`IDLE_READERS`] are kept afterwards.
-//! Readers are `query_only`, so a read path can never write by mistake.
+//! The pool is a `Mutex<Vec<Connection>>` checkout with a `Condvar` rather than r2d2: no
+//! dependency, the lock is held only to pop or push (never during a query), and readers are
+//! opened on first need (a CLI that only writes opens none) up to a bound of a few per core;
+//! when all are out a read waits for one to come back. Opening a reader per request beyond
+//! the bound instead (tried first) cost more than the wait: each new connection reads and
+//! parses the schema. Readers are `query_only`, so a read path can never write by mistake,
+//! and map the file into memory, so a page already in the OS cache is read without a copy.
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-/// Readers kept open between requests: a few per core covers the blocking threads that
-/// read at once on a small server, without holding many file handles.
-const IDLE_READERS: usize = 8;
+/// Readers per core: more than the cores can run, so a read waiting on the disk does not
+/// hold the others up.
+const READERS_PER_CORE: usize = 4;
+
+/// How much of the file readers map into memory (address space, not memory used).
+const MMAP_BYTES: &str = "1073741824";
 
 /// How long a statement waits on a lock held by another connection or process.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -44,37 +49,68 @@ pub(crate) fn open_writer(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// The idle reader connections of one database file.
+/// The reader connections of one database file.
 pub(crate) struct Readers {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+    max: usize,
+}
+
+struct Pool {
+    idle: Vec<Connection>,
+    /// Readers open, idle or checked out.
+    open: usize,
 }
 
 /// A reader checked out of the pool, given back when dropped.
 pub(crate) struct Reader<'a> {
-    pool: &'a Readers,
+    readers: &'a Readers,
     conn: Option<Connection>,
 }
 
 impl Readers {
     pub fn new(path: &Path) -> Readers {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Readers {
             path: path.to_path_buf(),
-            idle: Mutex::new(Vec::new()),
+            pool: Mutex::new(Pool {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            returned: Condvar::new(),
+            max: (cores * READERS_PER_CORE).clamp(4, 64),
         }
     }
 
-    /// An idle reader, or a new one when every reader is in use.
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An idle reader, a new one while there are fewer than the bound, or the next one
+    /// given back.
     pub fn get(&self) -> rusqlite::Result<Reader<'_>> {
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => self.open()?,
-        };
-        Ok(Reader {
-            pool: self,
+        let mut pool = self.pool();
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                return Ok(self.reader(conn));
+            }
+            if pool.open < self.max {
+                pool.open += 1;
+                drop(pool);
+                return self.open().map(|conn| self.reader(conn)).inspect_err(|_| {
+                    self.pool().open -= 1;
+                });
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn reader(&self, conn: Connection) -> Reader<'_> {
+        Reader {
+            readers: self,
             conn: Some(conn),
-        })
+        }
     }
 
     fn open(&self) -> rusqlite::Result<Connection> {
@@ -87,6 +123,7 @@ impl Readers {
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "query_only", "ON")?;
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         Ok(conn)
     }
 }
@@ -101,17 +138,55 @@ impl Deref for Reader<'_> {
 
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        let spare = {
-            let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < IDLE_READERS {
-                idle.push(conn);
-                None
-            } else {
-                Some(conn)
-            }
+        if let Some(conn) = self.conn.take() {
+            self.readers.pool().idle.push(conn);
+            self.readers.returned.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_stay_within_the_bound_and_see_the_writer_s_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pool.db");
+        let writer = open_writer(&path).unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let readers = Readers {
+            max: 2,
+            ..Readers::new(&path)
         };
-        // Closed outside the lock: closing can take a while (a WAL checkpoint).
-        drop(spare);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        let r = readers.get().unwrap();
+                        let n: i64 = r
+                            .query_row("SELECT SUM(n) FROM t", [], |r| r.get(0))
+                            .unwrap();
+                        assert!(n >= 1);
+                        assert!(readers.pool().open <= 2, "more readers than the bound");
+                    }
+                });
+            }
+        });
+        writer.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        let r = readers.get().unwrap();
+        let n: i64 = r
+            .query_row("SELECT SUM(n) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 3, "a reader sees what the writer committed");
+        assert!(
+            r.execute("INSERT INTO t VALUES (4)", []).is_err(),
+            "readers cannot write"
+        );
+        drop(r);
+        let pool = readers.pool();
+        assert_eq!(pool.idle.len(), pool.open, "every reader came back");
     }
 }
