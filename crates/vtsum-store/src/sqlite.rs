@@ -9,7 +9,6 @@
 //!   results as JSON [`ItemResult`]s, `NULL` while pending.
 //! - `quota_slots` and `hash_claims`: each key's sliding windows and the hashes in flight,
 //!   shared by every process on the file (see [`super::sqlite_quota`]).
-//!
 //! - `cache_counts`: the cache's found / unknown / bytes, kept by triggers on `cache` in
 //!   every write's own transaction (whichever process writes), so `cache_stats` reads one
 //!   row instead of counting a big cache on every front page.
@@ -25,12 +24,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::sqlite_pool::{open_writer, Reader, Readers};
-
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::codec::decode_entry;
 use crate::memory::entry_hashes;
+use crate::sqlite_pool::{open_writer, Reader, Readers};
 use crate::sqlite_quota;
 use crate::sqlite_rows::{
     finish_item, finish_job, item_from_row, job_from_row, JOB_COLUMNS, SCHEMA,
@@ -97,7 +95,8 @@ impl SqliteStore {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A reader of the pool, for plain reads: never waits for the writer.
+    /// A reader of the pool, for plain reads: never waits for the writer (only, when every
+    /// reader is out, for one to come back).
     fn reader(&self) -> Result<Reader<'_>> {
         self.readers.get().map_err(|e| self.err(e))
     }
