@@ -1,15 +1,21 @@
 //! Cached one-hash lookups over HTTP: `GET /api/v1/files/{hash}` on `vtsum serve` with a
-//! SQLite cache of N files, random cached hashes, `wrk` at 32 connections; `/healthz` on
-//! the same server in the same run is the anchor (the ceiling of the HTTP stack).
+//! cache of N files (SQLite, then Redis), random cached hashes, `wrk` at 32 connections;
+//! `/healthz` on the same server in the same run is the anchor (the ceiling of the HTTP
+//! stack). Also a `vtsum scan` of all N hashes when every one is already in the SQLite
+//! cache (rows/s): the CLI's cached path, with no HTTP in the way.
 //!
-//! Needs the release `vtsum` binary beside this one (`cargo build --release -p vtsum`) and
-//! `wrk` on the PATH (Debian's `wrk`). The cache is filled by a `vtsum scan` against the
-//! fake VirusTotal, as a user's would be.
+//! Needs the release `vtsum` binary beside this one (`cargo build --release -p vtsum`),
+//! `wrk` on the PATH (Debian's `wrk`) and `redis-server` (one is started on a free port and
+//! stopped afterwards; `--redis URL` or `VTSUM_BENCH_REDIS` names another, `--redis none`
+//! skips Redis). The caches are filled by a `vtsum scan` against the fake VirusTotal, as a
+//! user's would be.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use vtsum_test_utils::RedisServer;
 
 const KEY: &str = "bench-lookup-key";
 
@@ -41,6 +47,10 @@ fn parse_wrk(text: &str) -> Result<Measured, String> {
             _ => n,
         })
     };
+    // Non-2xx answers would make a fast but wrong figure.
+    if let Some(line) = text.lines().find(|l| l.contains("Non-2xx")) {
+        return Err(format!("wrk saw errors: {}", line.trim()));
+    }
     Ok(Measured {
         requests_per_sec: field("Requests/sec:")?
             .parse()
@@ -99,9 +109,77 @@ fn serve(
     Ok((child, url))
 }
 
+/// One bench run's fixed parts: the binary, the fake, the hashes and where files go.
+struct Bench {
+    bin: PathBuf,
+    fake: fakevt::FakeVt,
+    dir: PathBuf,
+    list: PathBuf,
+    script: PathBuf,
+    secs: u64,
+}
+
+impl Bench {
+    /// `vtsum scan` of every hash into `store`; returns how long it took.
+    fn scan(&self, store: &str, out: &str) -> Result<Duration, String> {
+        let started = Instant::now();
+        let status = Command::new(&self.bin)
+            .env_clear()
+            .env("HOME", &self.dir)
+            .env("VT_API_URL", self.fake.url())
+            .env("VT_API_KEY", KEY)
+            .env("VT_RATE", "1000000/1s")
+            .env("VTSUM_STORE", store)
+            .args(["scan", "-q", "--concurrency", "32", "--format", "csv", "-o"])
+            .arg(self.dir.join(out))
+            .arg(&self.list)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("vtsum scan into {store} failed: {status}"));
+        }
+        Ok(started.elapsed())
+    }
+
+    /// `/healthz` then the lookups, on one server over `store`.
+    fn http(&self, store: &str) -> Result<(Measured, Measured), String> {
+        let (mut server, url) = serve(&self.bin, &self.fake, store, &self.dir)?;
+        let health = wrk(&format!("{url}/healthz"), None, self.secs);
+        let lookups = wrk(&url, Some(&self.script), self.secs);
+        let _ = server.kill();
+        let _ = server.wait();
+        Ok((health?, lookups?))
+    }
+}
+
+fn table(title: &str, health: &Measured, lookups: &Measured) {
+    println!("{title}");
+    println!();
+    println!("| route | requests/s | p50 | p99 | vs /healthz |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (route, m) in [
+        ("GET /healthz (anchor)", health),
+        ("GET /api/v1/files/{hash}", lookups),
+    ] {
+        println!(
+            "| {route} | {:.0} | {:.2} ms | {:.2} ms | {:.2}x |",
+            m.requests_per_sec,
+            m.p50_ms,
+            m.p99_ms,
+            m.requests_per_sec / health.requests_per_sec
+        );
+    }
+    println!();
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let n: usize = crate::flag(args, "--files", 30_000)?;
     let secs: u64 = crate::flag(args, "--seconds", 10)?;
+    let given = crate::flag(
+        args,
+        "--redis",
+        std::env::var("VTSUM_BENCH_REDIS").unwrap_or_default(),
+    )?;
     let bin = crate::vtsum_binary()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -115,58 +193,66 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let dir = std::env::temp_dir().join(format!("vtsum-bench-lookups-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let store = format!("sqlite:{}", dir.join("vtsum.db").display());
     let hashes = fake.corpus().sha256s(n);
     let list = dir.join("hashes.txt");
     std::fs::write(&list, hashes.join("\n")).map_err(|e| e.to_string())?;
-    let filled = Command::new(&bin)
-        .env_clear()
-        .env("HOME", &dir)
-        .env("VT_API_URL", fake.url())
-        .env("VT_API_KEY", KEY)
-        .env("VT_RATE", "1000000/1s")
-        .env("VTSUM_STORE", &store)
-        .args(["scan", "-q", "--concurrency", "32", "--format", "csv", "-o"])
-        .arg(dir.join("fill.csv"))
-        .arg(&list)
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !filled.success() {
-        return Err(format!("filling the cache failed: {filled}"));
-    }
     // wrk picks a random cached hash for every request.
     let script = dir.join("random.lua");
-    let table: Vec<String> = hashes.iter().map(|h| format!("\"{h}\"")).collect();
+    let quoted: Vec<String> = hashes.iter().map(|h| format!("\"{h}\"")).collect();
     std::fs::write(
         &script,
         format!(
             "local h = {{{}}}\nrequest = function()\n  return wrk.format(nil, \"/api/v1/files/\" .. h[math.random(#h)])\nend\n",
-            table.join(",")
+            quoted.join(",")
         ),
     )
     .map_err(|e| e.to_string())?;
-    let (mut server, url) = serve(&bin, &fake, &store, &dir)?;
-    let health = wrk(&format!("{url}/healthz"), None, secs);
-    let lookups = wrk(&url, Some(&script), secs);
-    let _ = server.kill();
-    let _ = server.wait();
+    let bench = Bench {
+        bin,
+        fake,
+        dir: dir.clone(),
+        list,
+        script,
+        secs,
+    };
+    let result = measure(&bench, n, &given);
     let _ = std::fs::remove_dir_all(&dir);
-    let (health, lookups) = (health?, lookups?);
-    println!("SQLite cache of {n} files, wrk -t2 -c32 -d{secs}s, random cached hashes");
+    result
+}
+
+fn measure(bench: &Bench, n: usize, given: &str) -> Result<(), String> {
+    let secs = bench.secs;
+    let sqlite = format!("sqlite:{}", bench.dir.join("vtsum.db").display());
+    bench.scan(&sqlite, "fill.csv")?;
+    let cached = bench.scan(&sqlite, "cached.csv")?;
+    let (health, lookups) = bench.http(&sqlite)?;
+    table(
+        &format!("SQLite cache of {n} files, wrk -t2 -c32 -d{secs}s, random cached hashes"),
+        &health,
+        &lookups,
+    );
+    println!(
+        "`vtsum scan` of {n} hashes all in the SQLite cache: {:.2} s, {:.0} rows/s",
+        cached.as_secs_f64(),
+        n as f64 / cached.as_secs_f64()
+    );
     println!();
-    println!("| route | requests/s | p50 | p99 | vs /healthz |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
-    for (route, m) in [
-        ("GET /healthz (anchor)", &health),
-        ("GET /api/v1/files/{hash}", &lookups),
-    ] {
-        println!(
-            "| {route} | {:.0} | {:.2} ms | {:.2} ms | {:.2}x |",
-            m.requests_per_sec,
-            m.p50_ms,
-            m.p99_ms,
-            m.requests_per_sec / health.requests_per_sec
-        );
+    if given == "none" {
+        return Ok(());
     }
+    let own = if given.is_empty() {
+        Some(RedisServer::spawn(false)?)
+    } else {
+        None
+    };
+    let base = own.as_ref().map_or(given.to_string(), RedisServer::url);
+    let redis = format!("{base}?prefix=vtsum-bench-lookups:{}:", std::process::id());
+    bench.scan(&redis, "fill-redis.csv")?;
+    let (health, lookups) = bench.http(&redis)?;
+    table(
+        &format!("Redis cache of {n} files, wrk -t2 -c32 -d{secs}s, random cached hashes"),
+        &health,
+        &lookups,
+    );
     Ok(())
 }

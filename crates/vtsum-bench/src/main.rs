@@ -1,12 +1,14 @@
 //! `vtsum-bench`: the numbers in BENCHMARKS.md, measured in one run each.
 //!
 //! `cargo run --release -p vtsum-bench -- quota`, `... -- extract [--size-mb 200]` and
-//! `... -- workers` and `... -- across-runs` (after `cargo build --release -p vtsum`).
+//! `... -- workers`, `... -- across-runs`, `... -- lookups` and `... -- redis-conns` (after
+//! `cargo build --release -p vtsum`).
 
 mod across_runs;
 mod extract;
 mod lookups;
 mod quota;
+mod redis_conns;
 mod workers;
 
 fn main() {
@@ -17,10 +19,12 @@ fn main() {
         Some("workers") => workers::run(&args[1..]),
         Some("across-runs") => across_runs::run(&args[1..]),
         Some("lookups") => lookups::run(&args[1..]),
+        Some("redis-conns") => redis_conns::run(&args[1..]),
         _ => Err(
             "usage: vtsum-bench quota [--windows N] | extract [--size-mb N] [--file PATH] \
              | workers [--windows N] [--redis URL] | across-runs [--windows N] \
-             | lookups [--files N] [--seconds N]"
+             | lookups [--files N] [--seconds N] [--redis URL|none] \
+             | redis-conns [--seconds N] [--redis URL]"
                 .into(),
         ),
     };

@@ -19,6 +19,7 @@ use vtsum_core::report::CacheEntry;
 use vtsum_core::store::Store;
 use vtsum_core::Result;
 
+mod codec;
 pub mod error;
 pub mod memory;
 pub mod redis;
@@ -27,6 +28,7 @@ pub mod redis_queue;
 mod redis_quota;
 mod redis_scripts;
 pub mod sqlite;
+mod sqlite_pool;
 mod sqlite_quota;
 mod sqlite_rows;
 #[doc(hidden)]

@@ -31,6 +31,26 @@ struct Inner {
     /// Creation order, for jobs created within one second.
     created: HashMap<JobId, u64>,
     next_seq: u64,
+    /// The cache's counts, kept as entries come and go rather than counted on each ask.
+    stats: CacheStats,
+}
+
+impl Inner {
+    /// Counts an entry into the cache's stats (`added`) or out of them.
+    fn count(&mut self, entry: &CacheEntry, added: bool) {
+        let bytes = serde_json::to_vec(entry).map_or(0, |v| v.len() as u64);
+        let slot = match entry.lookup {
+            Lookup::Found(_) => &mut self.stats.found,
+            Lookup::Unknown => &mut self.stats.unknown,
+        };
+        if added {
+            *slot += 1;
+            self.stats.bytes += bytes;
+        } else {
+            *slot = slot.saturating_sub(1);
+            self.stats.bytes = self.stats.bytes.saturating_sub(bytes);
+        }
+    }
 }
 
 /// Everything in memory, behind one lock; the quota optionally in a file.
@@ -83,27 +103,23 @@ impl Store for MemoryStore {
             if h != &primary {
                 if let Some(old) = inner.entries.get(h) {
                     if matches!(old.lookup, Lookup::Unknown) {
-                        inner.entries.remove(h);
+                        if let Some(old) = inner.entries.remove(h) {
+                            inner.count(&old, false);
+                        }
                     }
                 }
             }
             inner.aliases.insert(h.clone(), primary.clone());
         }
-        inner.entries.insert(primary, entry.clone());
+        inner.count(entry, true);
+        if let Some(old) = inner.entries.insert(primary, entry.clone()) {
+            inner.count(&old, false);
+        }
         Ok(())
     }
 
     fn cache_stats(&self) -> Result<CacheStats> {
-        let inner = self.lock();
-        let mut stats = CacheStats::default();
-        for e in inner.entries.values() {
-            match e.lookup {
-                Lookup::Found(_) => stats.found += 1,
-                Lookup::Unknown => stats.unknown += 1,
-            }
-            stats.bytes += serde_json::to_vec(e).map_or(0, |v| v.len() as u64);
-        }
-        Ok(stats)
+        Ok(self.lock().stats.clone())
     }
 
     fn cache_clear(&self) -> Result<u64> {
@@ -111,6 +127,7 @@ impl Store for MemoryStore {
         let n = inner.entries.len() as u64;
         inner.entries.clear();
         inner.aliases.clear();
+        inner.stats = CacheStats::default();
         Ok(n)
     }
 

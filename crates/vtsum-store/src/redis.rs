@@ -4,10 +4,12 @@
 //! Keys live under a prefix (`vtsum:` unless the URL says `?prefix=`):
 //! `c:<id>` a cached answer (id = sha256 of a found file, or the hash asked for when
 //! unknown), `a:<hash>` → id for each of a file's hashes, sets `c:found`, `c:unknown` and
-//! `a:all`; `ledger:<day>` a hash of key id → requests; `j:<id>` a job's header hash,
-//! `j:<id>:h` its hashes (a list, in input order), `j:<id>:r` its results (index → JSON),
-//! and `jobs` (a sorted set by creation time). Every write that touches several keys is one
-//! Lua script, so it is atomic for every client (the scripts are in `redis_scripts`). A lost connection is re-opened once per
+//! `a:all`, and `c:stats` the cache's counts (kept by the scripts that write the cache);
+//! `ledger:<day>` a hash of key id → requests; `j:<id>` a job's header hash, `j:<id>:h` its
+//! hashes (a list, in input order), `j:<id>:r` its results (index → JSON), and `jobs` (a
+//! sorted set by creation time). Every write that touches several keys is one Lua script,
+//! so it is atomic for every client (the scripts are in `redis_scripts`). Calls take a
+//! connection from a small pool (`redis_link`); a lost connection is re-opened once per
 //! call, so a restarted server is picked up without restarting vtsum. Durability is the
 //! server's: run it with `appendonly yes` (see the README).
 
@@ -17,7 +19,8 @@ use std::time::Duration;
 
 use redis::{Connection, FromRedisValue};
 
-use crate::redis_link::Link;
+use crate::codec::{decode_entry, decode_item};
+use crate::redis_link::{hide_password, Link};
 use crate::redis_queue::RedisQueue;
 use crate::redis_quota;
 use crate::redis_scripts as lua;
@@ -90,16 +93,6 @@ impl RedisStore {
     }
 }
 
-/// `redis://:secret@host/0` → `redis://:***@host/0`.
-fn hide_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_string(),
-    }
-}
-
 fn job_from_fields(id: &JobId, fields: &BTreeMap<String, String>) -> Result<JobInfo> {
     let num = |name: &str| -> i64 { fields.get(name).and_then(|v| v.parse().ok()).unwrap_or(0) };
     let spec: JobSpec = decode(fields.get("spec").map_or("", String::as_str))?;
@@ -133,7 +126,7 @@ impl Store for RedisStore {
 
     fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
         let text: Option<String> = self.script(lua::CACHE_GET, &[hash.to_string()])?;
-        text.as_deref().map(decode).transpose()
+        text.as_deref().map(decode_entry).transpose()
     }
 
     fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
@@ -170,7 +163,7 @@ impl Store for RedisStore {
             let texts: Vec<Option<String>> =
                 self.run(|c| redis::cmd("MGET").arg(&keys).query(c))?;
             for text in texts.into_iter().flatten() {
-                each(decode(&text)?)?;
+                each(decode_entry(&text)?)?;
             }
         }
         Ok(())
@@ -350,7 +343,7 @@ impl Store for RedisStore {
                 Ok(JobItem {
                     index,
                     hash: stored_hash(&h)?,
-                    result: r.as_deref().map(decode).transpose()?,
+                    result: r.as_deref().map(decode_item).transpose()?,
                 })
             })
             .collect()
@@ -395,20 +388,5 @@ impl Store for RedisStore {
 
     fn job_delete(&self, id: &JobId) -> Result<bool> {
         Ok(self.script::<i64>(lua::JOB_DELETE, std::slice::from_ref(&id.0))? > 0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_hidden_in_messages() {
-        assert_eq!(
-            super::hide_password("redis://:hunter2@cache:6379/0"),
-            "redis://***@cache:6379/0"
-        );
-        assert_eq!(
-            super::hide_password("redis://127.0.0.1/1"),
-            "redis://127.0.0.1/1"
-        );
     }
 }

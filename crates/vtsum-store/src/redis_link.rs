@@ -1,10 +1,22 @@
-//! One Redis connection shared behind a lock, opened on first use and re-opened once per
-//! call after a loss, so a restarted server is picked up without restarting vtsum. Every
-//! Redis error becomes [`StoreError::Redis`] (inside `vtsum_core::Error::Store`) with the URL shown without its password, its
-//! source kept, and whether it means the server is out of reach (an outage to wait out)
-//! or refused the command (a bug to fail on).
+//! A small pool of Redis connections, opened on need and re-opened once per call after a
+//! loss, so a restarted server is picked up without restarting vtsum. Every Redis error
+//! becomes [`StoreError::Redis`] (inside `vtsum_core::Error::Store`) with the URL shown
+//! without its password, its source kept, and whether it means the server is out of reach
+//! (an outage to wait out) or refused the command (a bug to fail on).
+//!
+//! Why a pool of synchronous connections rather than redis-rs's multiplexed
+//! `ConnectionManager`: the `Store` trait is synchronous and its callers already run on
+//! blocking threads, so an async connection would need a runtime of its own and a hand-off
+//! to it and back for every command (two thread switches per call on a two-core machine),
+//! while a pooled connection does its round trip on the calling thread. Each call checks a
+//! connection out (the lock is held only to pop or push, never during a round trip), so
+//! concurrent requests no longer queue behind one socket; Redis runs one command at a time
+//! anyway, so multiplexing would save sockets, not time. Measured (`vtsum-bench
+//! redis-conns`, 32 threads fetching a 16 KB value): the pool ~75,000 calls/s, the
+//! multiplexed manager driven this way ~67,000, the one connection behind a lock ~18,000;
+//! see BENCHMARKS.md.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use redis::{Connection, FromRedisValue, Script};
@@ -12,10 +24,14 @@ use redis::{Connection, FromRedisValue, Script};
 use crate::StoreError;
 use vtsum_core::error::{Error, Result};
 
-/// A lazily (re)connected Redis connection.
+/// Connections kept open between calls: enough for the blocking threads of a small server.
+const IDLE: usize = 8;
+
+/// Lazily (re)connected Redis connections.
 pub(crate) struct Link {
     client: redis::Client,
-    conn: Mutex<Option<Connection>>,
+    /// Connections not in use, most recently used last.
+    idle: Mutex<Vec<Connection>>,
     /// The URL without its password, for messages.
     shown: String,
     /// How long a command may take before the server counts as unreachable.
@@ -26,7 +42,7 @@ impl Link {
     pub fn new(client: redis::Client, shown: String, timeout: Duration) -> Link {
         Link {
             client,
-            conn: Mutex::new(None),
+            idle: Mutex::new(Vec::new()),
             shown,
             timeout,
         }
@@ -55,8 +71,16 @@ impl Link {
         .into()
     }
 
-    fn connection(&self) -> MutexGuard<'_, Option<Connection>> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Gives a connection that answered back to the pool (or closes it, when enough wait).
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self.idle();
+        if idle.len() < IDLE {
+            idle.push(conn);
+        }
     }
 
     /// A new connection of its own (for a subscription), with this link's timeouts.
@@ -72,24 +96,30 @@ impl Link {
         Ok(conn)
     }
 
-    /// Runs `f` on the connection, re-opening it once if it was lost (a server restart).
+    /// Runs `f` on a connection of the pool, re-opening once if it was lost (a server
+    /// restart).
     pub fn run<T>(&self, f: impl Fn(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
-        let mut guard = self.connection();
         for attempt in 0..2 {
-            if guard.is_none() {
-                *guard = Some(self.open(self.timeout)?);
-            }
-            let conn = guard.as_mut().expect("connected above");
-            match f(conn) {
-                Ok(v) => return Ok(v),
+            let idle = self.idle().pop();
+            let mut conn = match idle {
+                Some(conn) => conn,
+                None => self.open(self.timeout)?,
+            };
+            match f(&mut conn) {
+                Ok(v) => {
+                    self.give_back(conn);
+                    return Ok(v);
+                }
                 Err(e) if attempt == 0 && (e.is_io_error() || e.is_connection_dropped()) => {
                     tracing::warn!("Redis connection lost ({e}); reconnecting");
-                    *guard = None;
+                    // The other idle ones were opened before the loss too.
+                    self.idle().clear();
                 }
                 Err(e) => {
-                    if e.is_io_error() || e.is_timeout() {
-                        // A half-read reply would poison the next command on this socket.
-                        *guard = None;
+                    // A half-read reply would poison the next command on this socket, so
+                    // only a connection that got a whole answer (an error reply) goes back.
+                    if !(e.is_io_error() || e.is_timeout() || e.is_connection_dropped()) {
+                        self.give_back(conn);
                     }
                     return Err(self.err(e));
                 }
@@ -114,5 +144,30 @@ impl Link {
             }
             inv.invoke(c)
         })
+    }
+}
+
+/// `redis://:secret@host/0` → `redis://:***@host/0`.
+pub(crate) fn hide_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_hidden_in_messages() {
+        assert_eq!(
+            super::hide_password("redis://:hunter2@cache:6379/0"),
+            "redis://***@cache:6379/0"
+        );
+        assert_eq!(
+            super::hide_password("redis://127.0.0.1/1"),
+            "redis://127.0.0.1/1"
+        );
     }
 }

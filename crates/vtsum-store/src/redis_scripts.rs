@@ -8,14 +8,30 @@ if not id then return false end
 return redis.call('GET', ARGV[1] .. 'c:' .. id)";
 
 // ARGV: prefix, primary id, kind, entry JSON, then every hash of the entry.
+// `c:stats` (found, unknown, bytes) is kept here once CACHE_STATS has counted it.
 pub const CACHE_PUT: &str = r"
 local p, primary, kind, entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local stats = p .. 'c:stats'
+local counted = redis.call('EXISTS', stats) == 1
+local function uncount(set, id)
+  if counted and redis.call('SISMEMBER', p .. 'c:' .. set, id) == 1 then
+    redis.call('HINCRBY', stats, set, -1)
+    redis.call('HINCRBY', stats, 'bytes', -redis.call('STRLEN', p .. 'c:' .. id))
+  end
+end
 for i = 5, #ARGV do
   local h = ARGV[i]
   if h ~= primary and redis.call('SISMEMBER', p .. 'c:unknown', h) == 1 then
+    uncount('unknown', h)
     redis.call('DEL', p .. 'c:' .. h)
     redis.call('SREM', p .. 'c:unknown', h)
   end
+end
+uncount('found', primary)
+uncount('unknown', primary)
+if counted then
+  redis.call('HINCRBY', stats, kind, 1)
+  redis.call('HINCRBY', stats, 'bytes', string.len(entry))
 end
 redis.call('SET', p .. 'c:' .. primary, entry)
 local other = kind == 'found' and 'unknown' or 'found'
@@ -27,15 +43,23 @@ for i = 5, #ARGV do
 end
 return 1";
 
+// Counts the cache once (a prefix filled before the counts were kept), then reads the
+// counts CACHE_PUT and CACHE_CLEAR keep.
 pub const CACHE_STATS: &str = r"
 local p = ARGV[1]
-local bytes = 0
-for _, set in ipairs({'c:found', 'c:unknown'}) do
-  for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
-    bytes = bytes + redis.call('STRLEN', p .. 'c:' .. id)
+local stats = p .. 'c:stats'
+if redis.call('EXISTS', stats) == 0 then
+  local bytes = 0
+  for _, set in ipairs({'c:found', 'c:unknown'}) do
+    for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
+      bytes = bytes + redis.call('STRLEN', p .. 'c:' .. id)
+    end
   end
+  redis.call('HSET', stats, 'found', redis.call('SCARD', p .. 'c:found'),
+    'unknown', redis.call('SCARD', p .. 'c:unknown'), 'bytes', bytes)
 end
-return {redis.call('SCARD', p .. 'c:found'), redis.call('SCARD', p .. 'c:unknown'), bytes}";
+local v = redis.call('HMGET', stats, 'found', 'unknown', 'bytes')
+return {tonumber(v[1]), tonumber(v[2]), tonumber(v[3])}";
 
 pub const CACHE_CLEAR: &str = r"
 local p = ARGV[1]
@@ -51,6 +75,7 @@ for _, h in ipairs(redis.call('SMEMBERS', p .. 'a:all')) do
   redis.call('DEL', p .. 'a:' .. h)
 end
 redis.call('DEL', p .. 'a:all')
+redis.call('HSET', p .. 'c:stats', 'found', 0, 'unknown', 0, 'bytes', 0)
 return n";
 
 // ARGV: prefix, id, spec, now, part size (0: not queued), hashes...

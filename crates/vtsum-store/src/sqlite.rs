@@ -9,11 +9,15 @@
 //!   results as JSON [`ItemResult`]s, `NULL` while pending.
 //! - `quota_slots` and `hash_claims`: each key's sliding windows and the hashes in flight,
 //!   shared by every process on the file (see [`super::sqlite_quota`]).
+//! - `cache_counts`: the cache's found / unknown / bytes, kept by triggers on `cache` in
+//!   every write's own transaction (whichever process writes), so `cache_stats` reads one
+//!   row instead of counting a big cache on every front page.
 //!
 //! Several processes may share the file: WAL lets readers work beside a writer, a busy
 //! timeout makes writers queue instead of failing, and every read-then-write runs in a
 //! `BEGIN IMMEDIATE` transaction, which takes the write lock up front so two processes can
-//! never deadlock upgrading read locks.
+//! never deadlock upgrading read locks. Within a process, reads go through a pool of
+//! reader connections and writes through one writer (see [`super::sqlite_pool`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,11 +26,13 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::codec::decode_entry;
+use crate::sqlite_pool::{open_writer, Reader, Readers};
 use crate::sqlite_quota;
 use crate::sqlite_rows::{
     finish_item, finish_job, item_from_row, job_from_row, JOB_COLUMNS, SCHEMA,
 };
-use crate::{decode, encode, entry_hashes, entry_kind, StoreError};
+use crate::{encode, entry_hashes, entry_kind, StoreError};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
@@ -40,7 +46,9 @@ const SCHEMA_VERSION: i64 = 1;
 /// A SQLite file holding cache, ledger and jobs.
 pub struct SqliteStore {
     path: PathBuf,
+    /// The one connection that writes (and runs the quota transactions).
     conn: Mutex<Connection>,
+    readers: Readers,
 }
 
 impl SqliteStore {
@@ -57,22 +65,7 @@ impl SqliteStore {
             }
             .into()
         };
-        let conn = Connection::open(path).map_err(wrap)?;
-        conn.busy_timeout(Duration::from_secs(15)).map_err(wrap)?;
-        // Switching to WAL does not wait on the busy handler: another process opening the
-        // same new file at the same moment gets SQLITE_BUSY at once, so try again a while.
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        while let Err(e) = conn.pragma_update(None, "journal_mode", "WAL") {
-            let busy = e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy);
-            if !busy || std::time::Instant::now() > deadline {
-                return Err(wrap(e));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(wrap)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(wrap)?;
+        let conn = open_writer(path).map_err(wrap)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(wrap)?;
@@ -92,11 +85,19 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            readers: Readers::new(path),
         })
     }
 
+    /// The writer, for writes and read-then-write transactions.
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A reader of the pool, for plain reads: never waits for the writer (only, when every
+    /// reader is out, for one to come back).
+    fn reader(&self) -> Result<Reader<'_>> {
+        self.readers.get().map_err(|e| self.err(e))
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {
@@ -114,7 +115,7 @@ impl Store for SqliteStore {
     }
 
     fn ping(&self) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         conn.query_row("SELECT COUNT(*) FROM jobs WHERE id = ''", [], |r| {
             r.get::<_, i64>(0)
         })
@@ -123,16 +124,23 @@ impl Store for SqliteStore {
     }
 
     fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
-        let conn = self.conn();
-        let text: Option<String> = conn
-            .query_row(
+        let conn = self.reader()?;
+        // Cached: the hot path of every lookup, parsed once per connection.
+        let mut stmt = conn
+            .prepare_cached(
                 "SELECT c.entry FROM cache_alias a JOIN cache c ON c.id = a.id WHERE a.hash = ?1",
-                [hash.as_str()],
-                |r| r.get(0),
             )
-            .optional()
             .map_err(|e| self.err(e))?;
-        text.as_deref().map(decode).transpose()
+        let mut rows = stmt.query([hash.as_str()]).map_err(|e| self.err(e))?;
+        let Some(row) = rows.next().map_err(|e| self.err(e))? else {
+            return Ok(None);
+        };
+        // Decoded straight from SQLite's buffer, without a copy of the text.
+        let text = row
+            .get_ref(0)
+            .and_then(|v| v.as_str().map_err(Into::into))
+            .map_err(|e| self.err(e))?;
+        decode_entry(text).map(Some)
     }
 
     fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
@@ -166,19 +174,14 @@ impl Store for SqliteStore {
     }
 
     fn cache_stats(&self) -> Result<CacheStats> {
-        let conn = self.conn();
-        conn.query_row(
-            "SELECT COALESCE(SUM(kind = 'found'), 0), COALESCE(SUM(kind = 'unknown'), 0),
-                    COALESCE(SUM(LENGTH(entry)), 0) FROM cache",
-            [],
-            |r| {
-                Ok(CacheStats {
-                    found: r.get(0)?,
-                    unknown: r.get(1)?,
-                    bytes: r.get(2)?,
-                })
-            },
-        )
+        let conn = self.reader()?;
+        conn.query_row("SELECT found, unknown, bytes FROM cache_counts", [], |r| {
+            Ok(CacheStats {
+                found: r.get(0)?,
+                unknown: r.get(1)?,
+                bytes: r.get(2)?,
+            })
+        })
         .map_err(|e| self.err(e))
     }
 
@@ -193,7 +196,7 @@ impl Store for SqliteStore {
     }
 
     fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn
             .prepare("SELECT entry FROM cache ORDER BY id")
             .map_err(|e| self.err(e))?;
@@ -201,13 +204,13 @@ impl Store for SqliteStore {
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         for text in rows {
-            each(decode(&text.map_err(|e| self.err(e))?)?)?;
+            each(decode_entry(&text.map_err(|e| self.err(e))?)?)?;
         }
         Ok(())
     }
 
     fn ledger_used(&self, key: &KeyId, day: &str) -> Result<u64> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         conn.query_row(
             "SELECT used FROM ledger WHERE key_id = ?1 AND day = ?2",
             params![key.0, day],
@@ -231,7 +234,7 @@ impl Store for SqliteStore {
     }
 
     fn ledger_day(&self, day: &str) -> Result<BTreeMap<KeyId, u64>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn
             .prepare("SELECT key_id, used FROM ledger WHERE day = ?1")
             .map_err(|e| self.err(e))?;
@@ -274,7 +277,7 @@ impl Store for SqliteStore {
     }
 
     fn job_get(&self, id: &JobId) -> Result<Option<JobInfo>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let row = conn
             .query_row(
                 &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
@@ -287,7 +290,7 @@ impl Store for SqliteStore {
     }
 
     fn job_list(&self) -> Result<Vec<JobInfo>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT {JOB_COLUMNS} FROM jobs ORDER BY created_at DESC, rowid DESC"
@@ -316,7 +319,7 @@ impl Store for SqliteStore {
     }
 
     fn job_pending(&self, id: &JobId) -> Result<Vec<JobItem>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn
             .prepare(
                 "SELECT idx, hash, result FROM job_items
@@ -355,7 +358,7 @@ impl Store for SqliteStore {
     }
 
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         let mut stmt = conn
             .prepare(
                 "SELECT idx, hash, result FROM job_items WHERE job_id = ?1 AND idx >= ?2

@@ -1,6 +1,7 @@
 //! The SQLite store's tables (the schema) and how their rows become [`JobInfo`]s and
 //! [`JobItem`]s, apart from the store's queries in `sqlite.rs`.
 
+use crate::codec::decode_item;
 use crate::{decode, stored_hash};
 use vtsum_core::error::Result;
 use vtsum_core::store::{JobId, JobInfo, JobItem, JobSpec, JobState};
@@ -43,6 +44,31 @@ CREATE TABLE IF NOT EXISTS job_items (
     result TEXT,
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cache_counts (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    found INTEGER NOT NULL,
+    unknown INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+-- Counted once, when a file from before the counts is first opened; the triggers keep
+-- the row right from then on, for every process's writes.
+INSERT OR IGNORE INTO cache_counts (one, found, unknown, bytes)
+    SELECT 1, COALESCE(SUM(kind = 'found'), 0), COALESCE(SUM(kind = 'unknown'), 0),
+           COALESCE(SUM(LENGTH(entry)), 0)
+    FROM cache WHERE NOT EXISTS (SELECT 1 FROM cache_counts);
+CREATE TRIGGER IF NOT EXISTS cache_counts_insert AFTER INSERT ON cache BEGIN
+    UPDATE cache_counts SET found = found + (NEW.kind = 'found'),
+        unknown = unknown + (NEW.kind = 'unknown'), bytes = bytes + LENGTH(NEW.entry);
+END;
+CREATE TRIGGER IF NOT EXISTS cache_counts_update AFTER UPDATE ON cache BEGIN
+    UPDATE cache_counts SET found = found - (OLD.kind = 'found') + (NEW.kind = 'found'),
+        unknown = unknown - (OLD.kind = 'unknown') + (NEW.kind = 'unknown'),
+        bytes = bytes - LENGTH(OLD.entry) + LENGTH(NEW.entry);
+END;
+CREATE TRIGGER IF NOT EXISTS cache_counts_delete AFTER DELETE ON cache BEGIN
+    UPDATE cache_counts SET found = found - (OLD.kind = 'found'),
+        unknown = unknown - (OLD.kind = 'unknown'), bytes = bytes - LENGTH(OLD.entry);
+END;
 ";
 
 pub(super) fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
@@ -82,6 +108,6 @@ pub(super) fn finish_item((index, hash, result): (u64, String, Option<String>)) 
     Ok(JobItem {
         index,
         hash: stored_hash(&hash)?,
-        result: result.as_deref().map(decode).transpose()?,
+        result: result.as_deref().map(decode_item).transpose()?,
     })
 }

@@ -123,6 +123,30 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn stats_kept_as_entries_come_and_go_match_a_fresh_count() {
+                let s = store();
+                assert_eq!(s.cache_stats().unwrap().found, 0);
+                s.cache_put(&unknown(h('b', 32), 1)).unwrap();
+                s.cache_put(&unknown(h('e', 64), 1)).unwrap();
+                // Replaces the unknown answer for 'b', then is replaced by a longer one.
+                s.cache_put(&found('a', 'b', 'c', 1)).unwrap();
+                s.cache_put(&found('a', 'b', 'c', 1_000_000)).unwrap();
+                s.cache_put(&unknown(h('e', 64), 300)).unwrap();
+                // Counted from scratch on a backend that counts on first ask.
+                let fresh = store();
+                fresh.cache_put(&found('a', 'b', 'c', 1_000_000)).unwrap();
+                fresh.cache_put(&unknown(h('e', 64), 300)).unwrap();
+                let kept = s.cache_stats().unwrap();
+                assert_eq!(kept, fresh.cache_stats().unwrap());
+                assert_eq!((kept.found, kept.unknown), (1, 1));
+                s.cache_clear().unwrap();
+                s.cache_put(&unknown(h('f', 40), 1)).unwrap();
+                let after = s.cache_stats().unwrap();
+                assert_eq!((after.found, after.unknown), (0, 1));
+                assert!(after.bytes > 0 && after.bytes < kept.bytes);
+            }
+
+            #[test]
             fn the_ledger_counts_per_key_and_day() {
                 let s = store();
                 let (a, b) = (KeyId("aaaa0000".into()), KeyId("bbbb0000".into()));

@@ -234,3 +234,41 @@ fn shared_quotas_grant_the_day_s_last_units_to_a_bigger_batch() {
         );
     }
 }
+
+fn unknown_entry(c: char, len: usize) -> vtsum_core::report::CacheEntry {
+    vtsum_core::report::CacheEntry {
+        queried: Hash::parse(&c.to_string().repeat(len)).unwrap(),
+        lookup: vtsum_core::report::Lookup::Unknown,
+        fetched_at: 1,
+    }
+}
+
+#[test]
+fn sqlite_counts_a_cache_written_before_the_counts_were_kept_and_every_process_s_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        s.cache_put(&unknown_entry('a', 32)).unwrap();
+        s.cache_put(&unknown_entry('b', 40)).unwrap();
+    }
+    // A file from before the counts: no table, no triggers.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "DROP TRIGGER cache_counts_insert; DROP TRIGGER cache_counts_update;
+             DROP TRIGGER cache_counts_delete; DROP TABLE cache_counts;",
+        )
+        .unwrap();
+    let (a, b) = (
+        SqliteStore::open(&path).unwrap(),
+        SqliteStore::open(&path).unwrap(),
+    );
+    let counted = a.cache_stats().unwrap();
+    assert_eq!((counted.found, counted.unknown), (0, 2));
+    // Another process's write shows in this one's counts.
+    b.cache_put(&unknown_entry('c', 64)).unwrap();
+    let kept = a.cache_stats().unwrap();
+    assert_eq!((kept.found, kept.unknown), (0, 3));
+    assert!(kept.bytes > counted.bytes);
+}
