@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod cache;
+pub mod extract;
 pub mod fake;
 pub mod quota;
 pub mod scan;
