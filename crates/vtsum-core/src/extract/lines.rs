@@ -111,7 +111,8 @@ pub fn scan_lines(text: &[u8], mut found: impl FnMut(Digest)) -> LineCounts {
         let (hex, nl) = next;
         let after = (base + 64).min(text.len());
         next = classify64(&text[after..(after + 64).min(text.len())]);
-        let mut starts = runs_of_32(hex as u128 | (next.0 as u128) << 64) as u64;
+        let window = hex as u128 | (next.0 as u128) << 64;
+        let mut starts = runs_of_32(window) as u64;
         // Positions (in this block) where a hash began.
         let mut hashes_here = 0u64;
         if resume > base {
@@ -119,11 +120,12 @@ pub fn scan_lines(text: &[u8], mut found: impl FnMut(Digest)) -> LineCounts {
             starts &= if skip >= 64 { 0 } else { !0u64 << skip };
         }
         while starts != 0 {
-            let p = base + starts.trailing_zeros() as usize;
-            let end = p + text[p..]
-                .iter()
-                .position(|&b| CLASS_HEX[b as usize] == 0)
-                .unwrap_or(text.len() - p);
+            let off = starts.trailing_zeros();
+            let p = base + off as usize;
+            // The run's length from the masks. A run reaching past the next block is over
+            // 64 digits (no hash); what is left of it starts next to a hex digit, so it
+            // cannot pass the neighbour test below either.
+            let end = p + (!(window >> off)).trailing_zeros() as usize;
             let clear =
                 (p == 0 || !is_word(text[p - 1])) && text.get(end).is_none_or(|&b| !is_word(b));
             if clear {
@@ -166,19 +168,6 @@ fn bits_between(from: u32, to: u32) -> u64 {
     let below = if from >= 64 { !0 } else { (1u64 << from) - 1 };
     upto & !below
 }
-
-/// 1 for hex digits.
-static CLASS_HEX: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        if (b as u8).is_ascii_hexdigit() {
-            t[b] = 1;
-        }
-        b += 1;
-    }
-    t
-};
 
 #[cfg(test)]
 mod tests {

@@ -33,6 +33,9 @@ pub fn run(args: ExtractArgs) -> Result<Exit> {
         } else {
             let file = File::open(path)
                 .map_err(|e| bad_input(format!("cannot open {}: {e}", shown(path))))?;
+            if let Ok(meta) = file.metadata() {
+                ex.expect_bytes(meta.len());
+            }
             ex.read_all(file, threads)
                 .map_err(|e| bad_input(format!("cannot read {}: {e}", shown(path))))?;
         }
@@ -44,7 +47,7 @@ pub fn run(args: ExtractArgs) -> Result<Exit> {
     let written = if args.count {
         write_count(&mut out, &found)
     } else {
-        write_hashes(&mut out, &found)
+        write_hashes(&mut out, &found, threads)
     };
     match written.and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
@@ -55,14 +58,30 @@ pub fn run(args: ExtractArgs) -> Result<Exit> {
     }
 }
 
-fn write_hashes(out: &mut impl Write, found: &Digests) -> io::Result<()> {
-    let mut hex = [0u8; 65];
-    for d in &found.digests {
-        let mut buf = [0u8; 64];
-        let text = d.hex(&mut buf);
-        hex[..text.len()].copy_from_slice(text);
-        hex[text.len()] = b'\n';
-        out.write_all(&hex[..=text.len()])?;
+/// Hashes per batch of output: each batch is turned into text on all threads, then
+/// written, so memory stays a few megabytes whatever the count.
+const BATCH: usize = 1 << 16;
+
+fn write_hashes(out: &mut impl Write, found: &Digests, threads: usize) -> io::Result<()> {
+    let threads = threads.max(1);
+    let mut texts = vec![Vec::new(); threads];
+    for batch in found.digests.chunks(BATCH * threads) {
+        let share = batch.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            for (text, digests) in texts.iter_mut().zip(batch.chunks(share)) {
+                s.spawn(move || {
+                    text.clear();
+                    let mut buf = [0u8; 64];
+                    for d in digests {
+                        text.extend_from_slice(d.hex(&mut buf));
+                        text.push(b'\n');
+                    }
+                });
+            }
+        });
+        for (text, _) in texts.iter().zip(batch.chunks(share)) {
+            out.write_all(text)?;
+        }
     }
     Ok(())
 }
