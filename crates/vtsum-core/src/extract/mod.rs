@@ -10,8 +10,11 @@
 //! edges go through the byte-at-a-time state machine here, which can stop and resume at any
 //! byte. So [`Extractor::feed`] takes chunks cut anywhere, and memory stays bounded whatever
 //! the input's size or line length (apart from the set of unique hashes, see [`seen`]).
-//! [`Extractor::read_all`] also splits each buffer of whole lines between threads
-//! ([`parallel`]). `memchr` finds the line ends that decide which scanner runs.
+//! [`Extractor::read_all`] reads a whole input with fixed buffers, scanning on worker
+//! threads while one thread keeps the set in input order ([`parallel`]). `memchr` finds
+//! the line ends that decide which scanner runs; `hashbrown` and `foldhash` keep the set
+//! ([`seen`]): both are already in the dependency tree, and std's `HashSet` has no way to
+//! store a 4-byte position while comparing by the digest it points to.
 
 use std::io::Read;
 
