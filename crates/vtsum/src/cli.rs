@@ -15,7 +15,8 @@ Examples:
   grep -h sha256 *.log | vtsum scan - --format jsonl | jq .verdict
   vtsum scan hashes.txt --fail-on malicious     exit 4 if anything is malicious (CI gate)
   vtsum serve --demo                            the web app at http://127.0.0.1:8080
-  vtsum quota                                   requests left per key today";
+  vtsum quota                                   requests left per key today
+  vtsum extract *.log > hashes.txt              the unique hashes only (offline, no key)";
 
 /// Turn a list of file hashes into a VirusTotal report, spending free API keys exactly at
 /// their limits.
@@ -103,6 +104,9 @@ pub enum Command {
     /// Look up every hash found in files or standard input and print a report.
     #[command(after_help = EXAMPLES)]
     Scan(ScanArgs),
+    /// Print the unique hashes found in files or standard input, one per line (offline, no
+    /// key needed).
+    Extract(ExtractArgs),
     /// Show each key's requests used and allowed (from VirusTotal and the local ledger).
     Quota(QuotaArgs),
     /// Inspect or empty the cache.
@@ -166,6 +170,16 @@ pub struct ScanArgs {
     /// Colour in the table: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: ColorWhen,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// Files to read hashes from; `-` or nothing for standard input.
+    #[arg(value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// Print only the summary: hashes by kind, lines without a hash, duplicates.
+    #[arg(long)]
+    pub count: bool,
 }
 
 /// `--color`.

@@ -46,6 +46,10 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let global = cli.global;
     match cli.command {
         Command::Scan(args) => commands::scan::run(&global, args).await,
+        // Pure CPU and file reads on threads of its own: no runtime needed.
+        Command::Extract(args) => {
+            tokio::task::spawn_blocking(move || commands::extract::run(args)).await?
+        }
         Command::Quota(args) => commands::quota::run(&global, args).await,
         // Nothing but store I/O: on a blocking thread, like every store call.
         Command::Cache(cmd) => {

@@ -23,6 +23,11 @@ pub fn extract(data: &[u8]) {
     }
     let chunked = ex.finish();
     assert_eq!(whole, chunked, "chunks of {chunk} changed the result");
+    // The threaded reader, with rounds small enough to cut lines and hashes anywhere.
+    let part = 2 + data.len() % 97;
+    let mut ex = Extractor::new();
+    ex.read_all_in(data, 2, part).expect("reading a slice");
+    assert_eq!(whole, ex.finish(), "two threads, {part}-byte parts");
 
     let mut seen = HashSet::new();
     let mut expected = Vec::new();

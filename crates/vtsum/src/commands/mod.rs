@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod cache_import;
+pub mod extract;
 pub mod fake;
 pub mod quota;
 pub mod scan;
