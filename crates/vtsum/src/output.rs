@@ -9,16 +9,26 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
-use vtsum_core::render::Format;
+use vtsum_core::render::{is_hostile_control, Format};
 
 use crate::cli::ColorWhen;
 use crate::exit::bad_input;
 
 /// Prints a line on stderr. An unwritable stderr (`2>/dev/full`, a closed terminal) must
-/// not stop or crash a scan whose report is fine, so failures are ignored.
+/// not stop or crash a scan whose report is fine, so failures are ignored. Messages carry
+/// file names and other outside text: every control character but the line break becomes
+/// U+FFFD, so none of them can colour, retitle or clear the terminal.
 pub fn say(text: &str) {
+    let shown: String = text
+        .chars()
+        .map(|c| match c {
+            '\n' => c,
+            c if is_hostile_control(c) => '\u{fffd}',
+            c => c,
+        })
+        .collect();
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{text}");
+    let _ = writeln!(err, "{shown}");
     let _ = err.flush();
 }
 

@@ -348,3 +348,25 @@ async fn csv_carries_no_terminal_escapes_from_virustotal_names() {
     );
     assert!(csv.contains("'=HYPERLINK"), "formulas stay defused");
 }
+
+/// A file name is the user's, but it may come from an attacker (an attachment's name): the
+/// message naming a file that cannot be opened carries no terminal escape of it.
+#[test]
+fn a_file_name_with_terminal_escapes_is_shown_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = dir
+        .path()
+        .join("evil\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m.txt");
+    let out = vtsum("http://127.0.0.1:9", dir.path())
+        .arg("scan")
+        .arg(&name)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("evil"), "the file is still named: {err}");
+    assert!(
+        !err.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+        "escapes reached the terminal: {err:?}"
+    );
+}
