@@ -107,6 +107,14 @@ pub trait Store: Send + Sync + 'static {
     /// Records a hash's result and updates the job's counters. Recording the same index
     /// twice keeps the first result.
     fn job_record(&self, id: &JobId, index: u64, result: &ItemResult, now: i64) -> Result<()>;
+    /// Records several results of one job, as one write where the backend can (a scan
+    /// answered from the cache records hundreds at a time). The same rules as
+    /// [`Store::job_record`] for each.
+    fn job_record_many(&self, id: &JobId, items: &[(u64, &ItemResult)], now: i64) -> Result<()> {
+        items
+            .iter()
+            .try_for_each(|(index, result)| self.job_record(id, *index, result, now))
+    }
     /// Items in input order, `offset` and at most `limit` of them.
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>>;
     /// Deletes a job and its items; returns whether it existed.

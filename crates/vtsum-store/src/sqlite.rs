@@ -30,7 +30,7 @@ use crate::codec::decode_entry;
 use crate::sqlite_pool::{open_writer, Reader, Readers};
 use crate::sqlite_quota;
 use crate::sqlite_rows::{
-    finish_item, finish_job, item_from_row, job_from_row, JOB_COLUMNS, SCHEMA,
+    finish_item, finish_job, item_from_row, job_from_row, record_items, JOB_COLUMNS, SCHEMA,
 };
 use crate::{encode, entry_hashes, entry_kind, StoreError};
 use vtsum_core::error::{Error, Result};
@@ -334,27 +334,12 @@ impl Store for SqliteStore {
     }
 
     fn job_record(&self, id: &JobId, index: u64, result: &ItemResult, now: i64) -> Result<()> {
-        let (hit, error) = match result {
-            ItemResult::Error { .. } => (0, 1),
-            ItemResult::Lookup { from_cache, .. } => (u64::from(*from_cache), 0),
-        };
+        self.job_record_many(id, &[(index, result)], now)
+    }
+
+    fn job_record_many(&self, id: &JobId, items: &[(u64, &ItemResult)], now: i64) -> Result<()> {
         let mut conn = self.conn();
-        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let changed = tx.execute(
-                "UPDATE job_items SET result = ?3 WHERE job_id = ?1 AND idx = ?2 AND result IS NULL",
-                params![id.0, index, encode(result)],
-            )?;
-            if changed == 1 {
-                tx.execute(
-                    "UPDATE jobs SET done = done + 1, cache_hits = cache_hits + ?2,
-                       errors = errors + ?3, updated_at = ?4 WHERE id = ?1",
-                    params![id.0, hit, error, now],
-                )?;
-            }
-            tx.commit()
-        };
-        run(&mut conn).map_err(|e| self.err(e))
+        record_items(&mut conn, id, items, now).map_err(|e| self.err(e))
     }
 
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {

@@ -1,9 +1,13 @@
-//! The SQLite store's tables (the schema) and how their rows become [`JobInfo`]s and
-//! [`JobItem`]s, apart from the store's queries in `sqlite.rs`.
+//! The SQLite store's tables (the schema), how their rows become [`JobInfo`]s and
+//! [`JobItem`]s, and how results are written into them, apart from the store's queries in
+//! `sqlite.rs`.
+
+use rusqlite::{params, Connection, TransactionBehavior};
 
 use crate::codec::decode_item;
-use crate::{decode, stored_hash};
+use crate::{decode, encode, stored_hash};
 use vtsum_core::error::Result;
+use vtsum_core::report::ItemResult;
 use vtsum_core::store::{JobId, JobInfo, JobItem, JobSpec, JobState};
 
 pub(super) const SCHEMA: &str = "
@@ -110,4 +114,38 @@ pub(super) fn finish_item((index, hash, result): (u64, String, Option<String>)) 
         hash: stored_hash(&hash)?,
         result: result.as_deref().map(decode_item).transpose()?,
     })
+}
+
+/// Records results of one job in one `BEGIN IMMEDIATE` transaction: each item only if it
+/// has none yet (a result is final), and the job's counters once for all of them.
+pub(crate) fn record_items(
+    conn: &mut Connection,
+    id: &JobId,
+    items: &[(u64, &ItemResult)],
+    now: i64,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (mut done, mut hits, mut errors) = (0u64, 0u64, 0u64);
+    {
+        let mut update = tx.prepare_cached(
+            "UPDATE job_items SET result = ?3 WHERE job_id = ?1 AND idx = ?2 AND result IS NULL",
+        )?;
+        for (index, result) in items {
+            if update.execute(params![id.0, index, encode(*result)])? == 1 {
+                done += 1;
+                match result {
+                    ItemResult::Error { .. } => errors += 1,
+                    ItemResult::Lookup { from_cache, .. } => hits += u64::from(*from_cache),
+                }
+            }
+        }
+    }
+    if done > 0 {
+        tx.execute(
+            "UPDATE jobs SET done = done + ?2, cache_hits = cache_hits + ?3,
+               errors = errors + ?4, updated_at = ?5 WHERE id = ?1",
+            params![id.0, done, hits, errors, now],
+        )?;
+    }
+    tx.commit()
 }

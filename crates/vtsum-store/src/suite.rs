@@ -203,6 +203,32 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn many_results_are_recorded_at_once_and_each_only_once() {
+                let s = store();
+                let id = JobId("fedcba9876543210fedcba9876543210".into());
+                let hashes = vec![h('5', 32), h('6', 40), h('7', 64), h('8', 32)];
+                s.job_create(&id, &spec(), &hashes, 100).unwrap();
+                s.job_record(&id, 1, &ok(false), 101).unwrap();
+                let error = ItemResult::Error {
+                    message: "x".into(),
+                };
+                // Index 1 already has its result: it stays, and is not counted again.
+                let batch = [(0, &ok(true)), (1, &ok(true)), (3, &error)];
+                s.job_record_many(&id, &batch, 102).unwrap();
+                s.job_record_many(&id, &batch, 103).unwrap();
+                let job = s.job_get(&id).unwrap().unwrap();
+                assert_eq!((job.done, job.cache_hits, job.errors), (3, 1, 1));
+                let items = s.job_items(&id, 0, 10).unwrap();
+                let results: Vec<_> = items.iter().map(|i| i.result.clone()).collect();
+                assert_eq!(
+                    results,
+                    vec![Some(ok(true)), Some(ok(false)), None, Some(error.clone())]
+                );
+                s.job_record_many(&id, &[], 104).unwrap();
+                assert_eq!(s.job_get(&id).unwrap().unwrap().done, 3);
+            }
+
+            #[test]
             fn job_state_list_and_delete() {
                 let s = store();
                 let a = JobId("a".repeat(32));

@@ -63,29 +63,48 @@ pub(super) struct Io {
 }
 
 impl Io {
-    /// Looks for each item in the cache and records the fresh ones in the job, in one
-    /// blocking call. Returns what it found for the items it got to, in order, and the
-    /// error that stopped it early, if one did (the rest were not looked at).
+    /// Looks for each item in the cache and records the fresh ones in the job, all in one
+    /// blocking call and the records in one write ([`Store::job_record_many`]). Returns
+    /// what it found for each item, in order, or the error that stopped it (then nothing
+    /// of the chunk was recorded, and every item goes on as a miss: it is looked at again
+    /// before it is sent).
     pub async fn answer_from_cache(&self, items: Vec<(u64, Hash)>) -> (Vec<Looked>, Option<Error>) {
         let io = self.clone();
-        let done = tokio::task::spawn_blocking(move || {
-            let mut found = Vec::with_capacity(items.len());
-            for (index, hash) in &items {
-                match io.look(*index, hash) {
-                    Ok(looked) => found.push(looked),
-                    Err(e) => return (found, Some(e)),
+        let done =
+            tokio::task::spawn_blocking(move || -> Result<Vec<Looked>> {
+                let mut found = Vec::with_capacity(items.len());
+                for (_, hash) in &items {
+                    let entry = io.store.cache_get(hash)?;
+                    found.push(entry.filter(|e| io.fresh.admits(e)).map(|entry| {
+                        ItemResult::Lookup {
+                            lookup: entry.lookup,
+                            from_cache: true,
+                            fetched_at: entry.fetched_at,
+                        }
+                    }));
                 }
+                let hits: Vec<(u64, &ItemResult)> = items
+                    .iter()
+                    .zip(&found)
+                    .filter_map(|((index, _), looked)| Some((*index, looked.as_ref()?)))
+                    .collect();
+                if !hits.is_empty() {
+                    io.store.job_record_many(&io.job, &hits, now_unix())?;
+                }
+                Ok(found)
+            })
+            .await;
+        match done {
+            Ok(Ok(found)) => (found, None),
+            Ok(Err(e)) => (Vec::new(), Some(e)),
+            Err(source) => {
+                let e = Error::Task {
+                    what: "the cache lookups",
+                    source,
+                };
+                (Vec::new(), Some(e))
             }
-            (found, None)
-        })
-        .await;
-        done.unwrap_or_else(|source| {
-            let e = Error::Task {
-                what: "the cache lookups",
-                source,
-            };
-            (Vec::new(), Some(e))
-        })
+        }
     }
 
     /// Looks for one item in the cache, and records it in the job if it is fresh.
