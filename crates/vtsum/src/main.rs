@@ -1,6 +1,12 @@
 //! The `vtsum` binary: parses arguments, sets up logging, runs a subcommand and turns its
 //! outcome into a documented exit code. `anyhow` lives here and nowhere else.
 
+/// mimalloc rather than glibc's malloc: a cached lookup decodes its answer on a blocking
+/// thread and frees it on a runtime thread, and glibc's per-thread arenas made that a fifth
+/// of the server's time in the profile (BENCHMARKS.md, "Cached one-hash lookups").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
