@@ -13,6 +13,7 @@ use vtsum_core::render::xlsx::fit_cell;
 use vtsum_core::render::{render, Format, RenderOptions};
 use vtsum_core::report::{EngineResult, Row, Status, Summary, Verdict};
 use vtsum_core::Hash;
+use vtsum_test_utils::xlsx::decode_escapes;
 
 /// Parts every workbook holds (it may hold more: styles, theme, document properties).
 const PARTS: [&str; 5] = [
@@ -123,34 +124,6 @@ pub fn xlsx(data: &[u8]) {
             assert_eq!(got, want.as_ref(), "row {r} column {c} changed");
         }
     }
-}
-
-/// Decodes Excel's `_xHHHH_` escapes, as a spreadsheet reads the text.
-fn decode_escapes(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("_x") {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let code = tail
-            .get(2..6)
-            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .filter(|_| tail.as_bytes().get(6) == Some(&b'_'))
-            .and_then(|h| u32::from_str_radix(h, 16).ok())
-            .and_then(char::from_u32);
-        match code {
-            Some(c) => {
-                out.push(c);
-                rest = &tail[7..];
-            }
-            None => {
-                out.push_str("_x");
-                rest = &tail[2..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Whether XML 1.0 can hold the character.
