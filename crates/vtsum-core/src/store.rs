@@ -183,10 +183,16 @@ where
     F: FnOnce(&dyn Store) -> Result<T> + Send + 'static,
 {
     let store = store.clone();
-    tokio::task::spawn_blocking(move || call(store.as_ref()))
+    off_runtime("a store call", move || call(store.as_ref())).await
+}
+
+/// Runs `call` on a Tokio blocking thread, for work that blocks (store I/O, reading a big
+/// input); `what` names it if that thread fails.
+pub async fn off_runtime<T: Send + 'static>(
+    what: &'static str,
+    call: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(call)
         .await
-        .map_err(|source| crate::Error::Task {
-            what: "a store call",
-            source,
-        })?
+        .map_err(|source| crate::Error::Task { what, source })?
 }

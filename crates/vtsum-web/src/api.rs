@@ -257,9 +257,7 @@ pub async fn file(
     // A fresh cached answer needs no job: one store read, off the async threads.
     let cached = {
         let (engine, hash) = (engine.clone(), hash.clone());
-        tokio::task::spawn_blocking(move || engine.cached(&hash))
-            .await
-            .map_err(|e| WebError::Internal(format!("cache lookup task: {e}")))??
+        store::off_runtime("a cache lookup", move || engine.cached(&hash)).await?
     };
     if let Some(result) = cached {
         return Ok(Json(Row::from_result(&hash, &result, options)));

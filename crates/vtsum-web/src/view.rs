@@ -85,16 +85,10 @@ pub struct QuotaView {
 
 /// Every key's state; empty without an engine. The ledger is read on a blocking thread.
 pub async fn keys(engine: Option<&Arc<Engine>>) -> Result<Vec<KeyView>, vtsum_core::Error> {
-    let Some(engine) = engine.cloned() else {
+    let Some(engine) = engine else {
         return Ok(Vec::new());
     };
-    let keys = tokio::task::spawn_blocking(move || engine.key_status())
-        .await
-        .map_err(|source| vtsum_core::Error::Task {
-            what: "reading the keys' quota",
-            source,
-        })??;
-    Ok(key_views(&keys))
+    Ok(key_views(&engine.key_status_off_runtime().await?))
 }
 
 /// The views of keys' states.

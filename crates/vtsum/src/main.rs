@@ -121,11 +121,3 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
-
-/// Runs store I/O (or anything else that blocks) on a Tokio blocking thread, never on the
-/// runtime's own threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    call: impl FnOnce() -> vtsum_core::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
-    Ok(tokio::task::spawn_blocking(call).await??)
-}

@@ -13,7 +13,7 @@ use super::now_unix;
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::report::{CacheEntry, ItemResult, Lookup};
-use crate::store::{self, JobId, JobState, Store};
+use crate::store::{self, off_runtime, JobId, JobState, Store};
 
 /// When a cached answer may stand for a new one.
 #[derive(Debug, Clone, Copy)]
@@ -70,56 +70,48 @@ impl Io {
     /// before it is sent).
     pub async fn answer_from_cache(&self, items: Vec<(u64, Hash)>) -> (Vec<Looked>, Option<Error>) {
         let io = self.clone();
-        let done =
-            tokio::task::spawn_blocking(move || -> Result<Vec<Looked>> {
-                let mut found = Vec::with_capacity(items.len());
-                for (_, hash) in &items {
-                    let entry = io.store.cache_get(hash)?;
-                    found.push(entry.filter(|e| io.fresh.admits(e)).map(|entry| {
-                        ItemResult::Lookup {
-                            lookup: entry.lookup,
-                            from_cache: true,
-                            fetched_at: entry.fetched_at,
-                        }
-                    }));
-                }
-                let hits: Vec<(u64, &ItemResult)> = items
-                    .iter()
-                    .zip(&found)
-                    .filter_map(|((index, _), looked)| Some((*index, looked.as_ref()?)))
-                    .collect();
-                if !hits.is_empty() {
-                    io.store.job_record_many(&io.job, &hits, now_unix())?;
-                }
-                Ok(found)
-            })
-            .await;
-        match done {
-            Ok(Ok(found)) => (found, None),
-            Ok(Err(e)) => (Vec::new(), Some(e)),
-            Err(source) => {
-                let e = Error::Task {
-                    what: "the cache lookups",
-                    source,
-                };
-                (Vec::new(), Some(e))
+        let done = off_runtime("the cache lookups", move || {
+            let found = items
+                .iter()
+                .map(|(_, hash)| io.fresh_answer(hash))
+                .collect::<Result<Vec<Looked>>>()?;
+            let hits: Vec<(u64, &ItemResult)> = items
+                .iter()
+                .zip(&found)
+                .filter_map(|((index, _), looked)| Some((*index, looked.as_ref()?)))
+                .collect();
+            if !hits.is_empty() {
+                io.store.job_record_many(&io.job, &hits, now_unix())?;
             }
+            Ok(found)
+        })
+        .await;
+        match done {
+            Ok(found) => (found, None),
+            Err(e) => (Vec::new(), Some(e)),
         }
+    }
+
+    /// The cache's answer for `hash` if it is fresh, as a result of this job.
+    fn fresh_answer(&self, hash: &Hash) -> Result<Looked> {
+        let entry = self.store.cache_get(hash)?;
+        Ok(entry
+            .filter(|e| self.fresh.admits(e))
+            .map(|entry| ItemResult::Lookup {
+                lookup: entry.lookup,
+                from_cache: true,
+                fetched_at: entry.fetched_at,
+            }))
     }
 
     /// Looks for one item in the cache, and records it in the job if it is fresh.
     fn look(&self, index: u64, hash: &Hash) -> Result<Looked> {
-        let Some(entry) = self.store.cache_get(hash)?.filter(|e| self.fresh.admits(e)) else {
-            return Ok(None);
-        };
-        let result = ItemResult::Lookup {
-            lookup: entry.lookup,
-            from_cache: true,
-            fetched_at: entry.fetched_at,
-        };
-        self.store
-            .job_record(&self.job, index, &result, now_unix())?;
-        Ok(Some(result))
+        let found = self.fresh_answer(hash)?;
+        if let Some(result) = &found {
+            self.store
+                .job_record(&self.job, index, result, now_unix())?;
+        }
+        Ok(found)
     }
 
     /// Takes one item: answered from the cache if another job or process fetched it
@@ -127,7 +119,7 @@ impl Io {
     /// lets go, so the cache is looked at once more after claiming).
     pub async fn take(&self, index: u64, hash: &Hash) -> Result<Take> {
         let (io, hash) = (self.clone(), hash.clone());
-        run("taking a hash", move || {
+        off_runtime("taking a hash", move || {
             if let Some(result) = io.look(index, &hash)? {
                 return Ok(Take::Answered(result));
             }
@@ -156,7 +148,7 @@ impl Io {
         cache: bool,
     ) -> Result<()> {
         let (io, hash, result) = (self.clone(), hash.clone(), result.clone());
-        run("saving a result", move || {
+        off_runtime("saving a result", move || {
             if let (
                 true,
                 ItemResult::Lookup {
@@ -184,7 +176,7 @@ impl Io {
             return;
         }
         let io = self.clone();
-        let _ = run("releasing claims", move || {
+        let _ = off_runtime("releasing claims", move || {
             io.release_now(&hashes);
             Ok(())
         })
@@ -215,14 +207,4 @@ impl Io {
         })
         .await
     }
-}
-
-/// Runs a blocking step; `what` names it if the blocking task fails.
-async fn run<T: Send + 'static>(
-    what: &'static str,
-    step: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(step)
-        .await
-        .map_err(|source| Error::Task { what, source })?
 }

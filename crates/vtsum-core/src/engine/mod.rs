@@ -207,6 +207,12 @@ impl Engine {
         Ok(self.pool().status(Instant::now(), &ledgers))
     }
 
+    /// [`Engine::key_status`] from async code: the ledger is read on a blocking thread.
+    pub async fn key_status_off_runtime(self: &Arc<Self>) -> Result<Vec<KeyStatus>> {
+        let engine = self.clone();
+        crate::store::off_runtime("reading the keys' quota", move || engine.key_status()).await
+    }
+
     /// Requests this process sent, by key id.
     pub fn requests_sent(&self) -> std::collections::BTreeMap<String, u64> {
         self.pool().sent()

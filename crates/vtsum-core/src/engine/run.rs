@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use super::io::{Freshness, Io};
+use super::io::Io;
 use super::{now_unix, Cancel, Engine, Event, Progress, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
@@ -134,13 +134,9 @@ impl Engine {
         let io = Io {
             store: self.store.clone(),
             job: id.clone(),
-            fresh: Freshness {
-                max_age_found: self.cfg.max_age_found,
-                max_age_unknown: self.cfg.max_age_unknown,
-                // `--refresh` wants answers fetched by this job, which also makes a
-                // resumed refresh keep what it already fetched.
-                fetched_after: job.spec.refresh.then_some(job.created_at),
-            },
+            // `--refresh` wants answers fetched by this job, which also makes a resumed
+            // refresh keep what it already fetched.
+            fresh: self.freshness(job.spec.refresh.then_some(job.created_at)),
             shared: self.store.shares_quota(),
             // Starts with the process id: a store on one machine frees a dead one's claims.
             token: format!("{}-{}", std::process::id(), JobId::random().0),

@@ -74,16 +74,9 @@ pub async fn snapshot(
         job: job.clone(),
         eta_secs,
     }];
-    let keys = match engine.cloned() {
+    let keys = match engine {
         None => Ok(Vec::new()),
-        Some(engine) => tokio::task::spawn_blocking(move || engine.key_status())
-            .await
-            .unwrap_or_else(|source| {
-                Err(crate::Error::Task {
-                    what: "reading the keys' quota",
-                    source,
-                })
-            }),
+        Some(engine) => engine.key_status_off_runtime().await,
     };
     match keys {
         Ok(keys) => updates.push(JobUpdate::Keys { keys }),

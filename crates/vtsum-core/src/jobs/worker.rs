@@ -15,7 +15,7 @@ use super::updates::{event_update, snapshot, JobUpdate};
 use crate::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
 use crate::queue::{Part, WorkQueue};
-use crate::store::{self, JobId, JobInfo};
+use crate::store::{self, off_runtime, JobId, JobInfo};
 
 /// How long a part may go untouched before another worker takes it over.
 pub const DEFAULT_CLAIM_AFTER: Duration = Duration::from_secs(15);
@@ -58,7 +58,7 @@ pub async fn run(engine: Arc<Engine>, queue: Arc<dyn WorkQueue>, cfg: WorkerConf
     while !stop.is_cancelled() {
         let next = {
             let (queue, cfg) = (queue.clone(), cfg.clone());
-            off_thread("taking a part", move || {
+            off_runtime("taking a part", move || {
                 queue.next_part(&cfg.name, BLOCK, cfg.claim_after)
             })
             .await
@@ -83,16 +83,6 @@ pub async fn run(engine: Arc<Engine>, queue: Arc<dyn WorkQueue>, cfg: WorkerConf
     tracing::info!("worker {} stopped", cfg.name);
 }
 
-/// Runs `call` (a queue round trip) on a blocking thread.
-async fn off_thread<T: Send + 'static>(
-    what: &'static str,
-    call: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(call)
-        .await
-        .map_err(|source| Error::Task { what, source })?
-}
-
 /// Reads a job's header off the async threads.
 async fn job_get(engine: &Engine, id: &JobId) -> Result<Option<JobInfo>> {
     let id = id.clone();
@@ -103,7 +93,7 @@ async fn job_get(engine: &Engine, id: &JobId) -> Result<Option<JobInfo>> {
 /// made good by the next tick).
 async fn publish(queue: &Arc<dyn WorkQueue>, job: &JobId, updates: Vec<JobUpdate>) {
     let (queue, job) = (queue.clone(), job.clone());
-    let sent = off_thread("publishing progress", move || {
+    let sent = off_runtime("publishing progress", move || {
         updates
             .iter()
             .try_for_each(|u| queue.publish(&job, &u.to_wire()))
@@ -117,7 +107,7 @@ async fn publish(queue: &Arc<dyn WorkQueue>, job: &JobId, updates: Vec<JobUpdate
 /// Removes a finished part from the queue.
 async fn finish(queue: &Arc<dyn WorkQueue>, part: &Part) -> Result<()> {
     let (queue, part) = (queue.clone(), part.clone());
-    off_thread("finishing a part", move || queue.finish(&part)).await
+    off_runtime("finishing a part", move || queue.finish(&part)).await
 }
 
 /// Runs one part. `Err`: the store failed; the part stays in the queue.
@@ -173,7 +163,7 @@ async fn run_part(
                 _ = tick.tick() => {
                     if touched.elapsed() >= touch_every {
                         let (q, name, p) = (queue.clone(), cfg.name.clone(), part.clone());
-                        if let Err(e) = off_thread("touching a part", move || q.touch(&name, &p)).await {
+                        if let Err(e) = off_runtime("touching a part", move || q.touch(&name, &p)).await {
                             tracing::debug!("cannot touch part {}: {e}", part.entry);
                         }
                         touched = tokio::time::Instant::now();

@@ -48,10 +48,7 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
         engine.apply_figures((key.id().clone(), read)).await?;
     }
     let engine = Arc::new(engine);
-    let statuses = {
-        let engine = engine.clone();
-        crate::blocking(move || engine.key_status()).await?
-    };
+    let statuses = engine.key_status_off_runtime().await?;
     let rows: Vec<KeyQuota> = statuses
         .into_iter()
         .zip(errors)

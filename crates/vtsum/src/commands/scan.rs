@@ -8,10 +8,9 @@ use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
 use vtsum_core::extract::{extract_reader, Extracted, Extractor};
 use vtsum_core::render::{self, count, Format, RenderOptions, RowSource};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
-use vtsum_core::store::JobSpec;
+use vtsum_core::store::{off_runtime, JobSpec};
 use vtsum_store as store;
 
-use crate::blocking;
 use crate::cli::{FailOn, GlobalArgs, ScanArgs};
 use crate::demo;
 use crate::exit::Exit;
@@ -64,7 +63,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     };
     let (job, resumed) = {
         let (engine, hashes) = (engine.clone(), extracted.hashes.clone());
-        blocking(move || engine.open_scan(spec, &hashes)).await?
+        off_runtime("opening the scan", move || engine.open_scan(spec, &hashes)).await?
     };
     if resumed && job.done > 0 {
         note(&format!(
@@ -122,7 +121,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
 
     let job = {
         let (engine, id) = (engine.clone(), job.id.clone());
-        blocking(move || {
+        off_runtime("reading the scan's job", move || {
             engine
                 .store()
                 .job_get(&id)?
@@ -143,10 +142,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     };
 
     // Read before the output is locked: no lock is held across a store call.
-    let statuses = {
-        let engine = engine.clone();
-        blocking(move || engine.key_status()).await?
-    };
+    let statuses = engine.key_status_off_runtime().await?;
     if let Some(failed) = &output.lock().unwrap_or_else(|e| e.into_inner()).failed {
         anyhow::bail!(
             "{failed}. The scan stopped; the answers so far are saved, so running the same \
