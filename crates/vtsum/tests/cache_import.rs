@@ -2,46 +2,28 @@
 //! own JSON: real processes, a real SQLite file, a real Redis, the fake VirusTotal's
 //! counters to prove an imported answer is never asked for again.
 
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::Duration;
+mod support;
 
-use assert_cmd::cargo::CommandCargoExt;
-
-async fn fake() -> fakevt::FakeVt {
-    let windows = [(100, Duration::from_millis(100))];
-    fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
-        .await
-        .unwrap()
-}
+use support::{fake, success};
 
 /// `vtsum` on `store`, pointed at `fake`, with nothing else from the environment.
-fn vtsum(fake: &fakevt::FakeVt, home: &Path, store: &str) -> Command {
-    let mut cmd = Command::cargo_bin("vtsum").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("VT_API_URL", fake.url())
-        .env("VT_API_KEY", "k1")
-        .env("VT_RATE", "100/100ms")
-        .env("VTSUM_STORE", store);
+fn run(fake: &fakevt::FakeVt, home: &Path, store: &str) -> Command {
+    let mut cmd = support::vtsum(fake, home);
+    cmd.env("VTSUM_STORE", store);
     cmd
 }
 
-fn ok(out: Output) -> Output {
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{:?}: {stderr}", out.status);
-    out
-}
+use std::path::Path;
+use std::process::Command;
 
 /// The export's lines, sorted: two stores hold the same answers when these are equal.
 fn export(fake: &fakevt::FakeVt, home: &Path, store: &str) -> Vec<String> {
-    let out = ok(vtsum(fake, home, store)
-        .args(["cache", "export"])
-        .output()
-        .unwrap());
+    let out = success(
+        run(fake, home, store)
+            .args(["cache", "export"])
+            .output()
+            .unwrap(),
+    );
     let mut lines: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -52,18 +34,20 @@ fn export(fake: &fakevt::FakeVt, home: &Path, store: &str) -> Vec<String> {
 }
 
 fn import(fake: &fakevt::FakeVt, home: &Path, store: &str, file: &Path) -> String {
-    let out = ok(vtsum(fake, home, store)
-        .args(["cache", "import"])
-        .arg(file)
-        .output()
-        .unwrap());
+    let out = success(
+        run(fake, home, store)
+            .args(["cache", "import"])
+            .arg(file)
+            .output()
+            .unwrap(),
+    );
     String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 // The fake serves on the test runtime while the processes run: a second worker thread.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_to_redis_to_sqlite_keeps_every_answer() {
-    let fake = fake().await;
+    let fake = fake(&["k1"]).await;
     let home = tempfile::tempdir().unwrap();
     let first = format!("sqlite:{}", home.path().join("a.db").display());
     let redis = format!(
@@ -76,12 +60,14 @@ async fn sqlite_to_redis_to_sqlite_keeps_every_answer() {
     hashes.extend((0..3).map(fakevt::unknown_hash));
     let input = home.path().join("in.txt");
     std::fs::write(&input, hashes.join("\n")).unwrap();
-    ok(vtsum(&fake, home.path(), &first)
-        .args(["scan", "-q", "-o"])
-        .arg(home.path().join("r.csv"))
-        .arg(&input)
-        .output()
-        .unwrap());
+    success(
+        run(&fake, home.path(), &first)
+            .args(["scan", "-q", "-o"])
+            .arg(home.path().join("r.csv"))
+            .arg(&input)
+            .output()
+            .unwrap(),
+    );
 
     let from_first = export(&fake, home.path(), &first);
     assert_eq!(from_first.len(), 15, "12 files and 3 unknown hashes cached");
@@ -101,7 +87,7 @@ async fn sqlite_to_redis_to_sqlite_keeps_every_answer() {
 // The fake serves on the test runtime while the processes run: a second worker thread.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn virustotal_json_is_imported_and_never_asked_for_again() {
-    let fake = fake().await;
+    let fake = fake(&["k1"]).await;
     let home = tempfile::tempdir().unwrap();
     let store = format!("sqlite:{}", home.path().join("v.db").display());
     let hashes = fake.corpus().sha256s(5);
@@ -147,11 +133,13 @@ async fn virustotal_json_is_imported_and_never_asked_for_again() {
 
     let input = home.path().join("in.txt");
     std::fs::write(&input, hashes.join("\n")).unwrap();
-    let out = ok(vtsum(&fake, home.path(), &store)
-        .args(["scan", "-q", "--format", "csv"])
-        .arg(&input)
-        .output()
-        .unwrap());
+    let out = success(
+        run(&fake, home.path(), &store)
+            .args(["scan", "-q", "--format", "csv"])
+            .arg(&input)
+            .output()
+            .unwrap(),
+    );
     assert_eq!(
         fake.counters().arrivals.len(),
         asked_for_the_files,

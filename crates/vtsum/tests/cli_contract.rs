@@ -4,63 +4,14 @@
 //! and `NO_COLOR`, standard input, and where each setting comes from (flag > environment >
 //! config file). Real processes against the fake VirusTotal; counts from its counters.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+mod support;
 
-use assert_cmd::cargo::CommandCargoExt;
+use support::{bare, fake, input, json, ok, vtsum};
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
 use serde_json::Value;
-
-async fn fake(keys: &[&str]) -> fakevt::FakeVt {
-    let windows = [(100, Duration::from_millis(100))];
-    fakevt::spawn(vtsum_test_utils::fake_config(keys, &windows, None))
-        .await
-        .unwrap()
-}
-
-/// `vtsum` with nothing from the outside environment but what is set here.
-fn bare(home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("vtsum").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("VTSUM_RETRY_BACKOFF", "10ms");
-    cmd
-}
-
-/// `vtsum` pointed at `fake` with key `k1` and a store in `home`.
-fn vtsum(fake: &fakevt::FakeVt, home: &Path) -> Command {
-    let mut cmd = bare(home);
-    cmd.env("VT_API_URL", fake.url())
-        .env("VT_API_KEY", "k1")
-        .env("VT_RATE", "100/100ms")
-        .env(
-            "VTSUM_STORE",
-            format!("sqlite:{}", home.join("vtsum.db").display()),
-        );
-    cmd
-}
-
-/// `known` corpus sha256s and `unknown` unknown hashes, one a line, in a file.
-fn input(fake: &fakevt::FakeVt, dir: &Path, known: usize, unknown: u64) -> (PathBuf, Vec<String>) {
-    let mut hashes = fake.corpus().sha256s(known);
-    hashes.extend((0..unknown).map(fakevt::unknown_hash));
-    let path = dir.join("in.txt");
-    std::fs::write(&path, hashes.join("\n")).unwrap();
-    (path, hashes)
-}
-
-fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{:?}: {stderr}", out.status);
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_str(&ok(out)).unwrap()
-}
 
 fn verdicts(report: &Value, verdict: &str) -> usize {
     report["results"]

@@ -3,11 +3,12 @@
 //! rows held in memory (the slice path, as before streaming). Real processes against the
 //! fake VirusTotal.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
+
+use support::{success, vtsum};
+
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
 use vtsum_core::render::{render, Format, RenderOptions};
 use vtsum_core::report::{Row, Summary};
 
@@ -15,34 +16,6 @@ use vtsum_core::report::{Row, Summary};
 /// store's pages of rows together.
 const KNOWN: usize = 2_500;
 const UNKNOWN: u64 = 2_800;
-
-fn vtsum(fake: &fakevt::FakeVt, home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("vtsum").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("VTSUM_RETRY_BACKOFF", "10ms")
-        .env("VT_API_URL", fake.url())
-        .env("VT_API_KEY", "k1")
-        .env("VT_RATE", "100000/1s")
-        .env(
-            "VTSUM_STORE",
-            format!("sqlite:{}", home.join("vtsum.db").display()),
-        );
-    cmd
-}
-
-fn stdout(out: Output) -> Vec<u8> {
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_scan_renders_every_format_as_the_rows_in_memory_do() {
@@ -57,16 +30,17 @@ async fn a_cached_scan_renders_every_format_as_the_rows_in_memory_do() {
     std::fs::write(&input, hashes.join("\n")).unwrap();
     let scan = |format: Format| {
         let mut cmd = vtsum(&fake, dir.path());
+        cmd.env("VT_RATE", "100000/1s");
         cmd.args(["scan", "--format", format.name()]).arg(&input);
         cmd
     };
     // Fill the cache; every later scan is answered from it, so its rows are the same.
-    stdout(tokio::task::block_in_place(|| scan(Format::Jsonl).output()).unwrap());
+    success(tokio::task::block_in_place(|| scan(Format::Jsonl).output()).unwrap());
     let asked = fake.counters().arrivals.len();
 
-    let json: serde_json::Value = serde_json::from_slice(&stdout(
-        tokio::task::block_in_place(|| scan(Format::Json).output()).unwrap(),
-    ))
+    let json: serde_json::Value = serde_json::from_slice(
+        &success(tokio::task::block_in_place(|| scan(Format::Json).output()).unwrap()).stdout,
+    )
     .unwrap();
     let rows: Vec<Row> = serde_json::from_value(json["results"].clone()).unwrap();
     let summary: Summary = serde_json::from_value(json["summary"].clone()).unwrap();
@@ -77,7 +51,7 @@ async fn a_cached_scan_renders_every_format_as_the_rows_in_memory_do() {
     assert_eq!(inputs, hashes, "input order kept across pages");
 
     for format in Format::ALL {
-        let got = stdout(tokio::task::block_in_place(|| scan(format).output()).unwrap());
+        let got = success(tokio::task::block_in_place(|| scan(format).output()).unwrap()).stdout;
         let mut opts = RenderOptions {
             title: format!("vtsum report: {}", input.display()),
             ..RenderOptions::default()

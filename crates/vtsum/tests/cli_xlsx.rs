@@ -2,58 +2,13 @@
 //! pipe write a real workbook (read back with `vtsum_test_utils::xlsx`), and a terminal
 //! is refused one. Real processes against the fake VirusTotal.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use support::{fake, input, json, ok, vtsum};
+
 use std::process::{Command, Output};
-use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
-use serde_json::Value;
 use vtsum_test_utils::xlsx::XCell;
-
-async fn fake() -> fakevt::FakeVt {
-    let windows = [(100, Duration::from_millis(100))];
-    fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
-        .await
-        .unwrap()
-}
-
-/// `vtsum` with a clean environment, pointed at `fake` with a store in `home`.
-fn vtsum(fake: &fakevt::FakeVt, home: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("vtsum").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("VTSUM_RETRY_BACKOFF", "10ms")
-        .env("VT_API_URL", fake.url())
-        .env("VT_API_KEY", "k1")
-        .env("VT_RATE", "100/100ms")
-        .env(
-            "VTSUM_STORE",
-            format!("sqlite:{}", home.join("vtsum.db").display()),
-        );
-    cmd
-}
-
-/// `known` corpus sha256s and `unknown` unknown hashes, one a line, in a file.
-fn input(fake: &fakevt::FakeVt, dir: &Path, known: usize, unknown: u64) -> (PathBuf, Vec<String>) {
-    let mut hashes = fake.corpus().sha256s(known);
-    hashes.extend((0..unknown).map(fakevt::unknown_hash));
-    let path = dir.join("in.txt");
-    std::fs::write(&path, hashes.join("\n")).unwrap();
-    (path, hashes)
-}
-
-fn ok(out: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{:?}: {stderr}", out.status);
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_str(&ok(out)).expect("JSON on stdout")
-}
 
 /// Runs a command in a pseudo-terminal (`script`, which passes the exit status on with
 /// `-e`), so vtsum sees a terminal on stdout; stdout holds stderr too, as on a terminal.
@@ -76,7 +31,7 @@ fn in_terminal(cmd: &Command) -> Output {
 /// row, numbers as numbers; `--format xlsx` to a terminal is refused with exit 2.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xlsx_goes_to_a_file_or_a_pipe_and_is_refused_on_a_terminal() {
-    let fake = fake().await;
+    let fake = fake(&["k1"]).await;
     let dir = tempfile::tempdir().unwrap();
     let (path, hashes) = input(&fake, dir.path(), 5, 1);
     let report = json(

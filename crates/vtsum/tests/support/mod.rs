@@ -1,12 +1,81 @@
-//! Helpers for tests that run vtsum as a process: start it and wait until it is ready,
-//! stop it, and drive a job through the web API.
+//! Helpers for tests that run vtsum as a process: a fake VirusTotal and `vtsum` pointed at
+//! it with nothing from the outside environment, an input file, a run's output; start a
+//! server and wait until it is ready, stop it, and drive a job through the web API.
 #![allow(dead_code)] // each test file uses its own share of these
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use assert_cmd::cargo::CommandCargoExt;
+
 use serde_json::Value;
+
+/// A fake VirusTotal in this test process accepting `keys`, 100 requests per 100 ms each.
+pub async fn fake(keys: &[&str]) -> fakevt::FakeVt {
+    let windows = [(100, Duration::from_millis(100))];
+    fakevt::spawn(vtsum_test_utils::fake_config(keys, &windows, None))
+        .await
+        .unwrap()
+}
+
+/// `vtsum` with nothing from the outside environment but what is set here.
+pub fn bare(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("vtsum").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("VTSUM_RETRY_BACKOFF", "10ms");
+    cmd
+}
+
+/// `vtsum` pointed at `fake` with key `k1` at 100 per 100 ms and a SQLite store in `home`
+/// (later `.env` calls override any of these).
+pub fn vtsum(fake: &fakevt::FakeVt, home: &Path) -> Command {
+    let mut cmd = bare(home);
+    cmd.env("VT_API_URL", fake.url())
+        .env("VT_API_KEY", "k1")
+        .env("VT_RATE", "100/100ms")
+        .env(
+            "VTSUM_STORE",
+            format!("sqlite:{}", home.join("vtsum.db").display()),
+        );
+    cmd
+}
+
+/// `known` corpus sha256s and `unknown` unknown hashes, one a line, in a file.
+pub fn input(
+    fake: &fakevt::FakeVt,
+    dir: &Path,
+    known: usize,
+    unknown: u64,
+) -> (PathBuf, Vec<String>) {
+    let mut hashes = fake.corpus().sha256s(known);
+    hashes.extend((0..unknown).map(fakevt::unknown_hash));
+    let path = dir.join("in.txt");
+    std::fs::write(&path, hashes.join("\n")).unwrap();
+    (path, hashes)
+}
+
+/// The run's output, once it is known to have succeeded (its stderr in the message if not).
+pub fn success(out: Output) -> Output {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    out
+}
+
+/// The stdout of a run that succeeded.
+pub fn ok(out: &Output) -> String {
+    String::from_utf8_lossy(&success(out.clone()).stdout).into_owned()
+}
+
+/// The JSON on the stdout of a run that succeeded.
+pub fn json(out: &Output) -> Value {
+    serde_json::from_str(&ok(out)).expect("JSON on stdout")
+}
 
 /// Starts a process and waits until a line of its stderr contains `ready`; returns the
 /// process and the rest of that line.
