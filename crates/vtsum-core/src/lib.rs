@@ -19,6 +19,7 @@ pub mod quota;
 pub mod rate;
 pub mod render;
 pub mod report;
+pub mod results;
 pub mod store;
 pub mod vt;
 

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::hash::Hash;
 use crate::key::KeyId;
-use crate::report::{CacheEntry, ItemResult};
+use crate::report::{CacheEntry, ItemResult, RowOptions};
+use crate::results::{ResultCounts, ResultPage, ResultQuery};
 
 pub use crate::job::{JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState};
 
@@ -117,6 +118,14 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Items in input order, `offset` and at most `limit` of them.
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>>;
+    /// One page of a job's finished rows, filtered and sorted as `query` says.
+    fn job_page(&self, job: &JobInfo, query: &ResultQuery) -> Result<ResultPage> {
+        crate::results::scan_page(self, job, query)
+    }
+    /// Counts over all of a job's finished rows (verdicts by `options.threshold`).
+    fn job_counts(&self, job: &JobInfo, options: RowOptions) -> Result<ResultCounts> {
+        crate::results::scan_counts(self, job, options)
+    }
     /// Deletes a job and its items; returns whether it existed.
     fn job_delete(&self, id: &JobId) -> Result<bool>;
 
