@@ -224,6 +224,37 @@ fn measure(bench: &Bench, n: usize, given: &str) -> Result<(), String> {
     let secs = bench.secs;
     let sqlite = format!("sqlite:{}", bench.dir.join("vtsum.db").display());
     bench.scan(&sqlite, "fill.csv")?;
+    let on_disk = ["vtsum.db", "vtsum.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(bench.dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum::<u64>();
+    println!(
+        "SQLite cache of {n} files on disk (file and WAL): {:.1} MB, {} bytes per file",
+        on_disk as f64 / 1e6,
+        on_disk / n as u64
+    );
+    // The cache's own tables and indexes, apart from the fill job's rows (sqlite3's dbstat).
+    let db = bench.dir.join("vtsum.db");
+    let sizes = Command::new("sqlite3")
+        .arg(&db)
+        .arg(
+            "PRAGMA wal_checkpoint(TRUNCATE); SELECT SUM(pgsize) FROM dbstat WHERE name IN \
+             ('answers', 'documents', 'answers_md5', 'answers_sha1', 'sqlite_autoindex_answers_1');",
+        )
+        .output()
+        .map_err(|e| format!("sqlite3: {e} (install Debian's sqlite3)"))?;
+    let text = String::from_utf8_lossy(&sizes.stdout);
+    let cache_bytes: u64 = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    println!(
+        "of which the cache's tables and indexes: {:.1} MB, {} bytes per file",
+        cache_bytes as f64 / 1e6,
+        cache_bytes / n as u64
+    );
     let cached = bench.scan(&sqlite, "cached.csv")?;
     let (health, lookups) = bench.http(&sqlite)?;
     table(

@@ -23,8 +23,10 @@ pub const MAX_DOCUMENT: usize = 64 << 20;
 pub fn read_document(text: &[u8], fetched_at: i64) -> Result<Vec<CacheEntry>, String> {
     let value: Value = serde_json::from_slice(text).map_err(|e| format!("not JSON: {e}"))?;
     if value.get("queried").is_some() {
-        let entry: CacheEntry =
-            serde_json::from_value(value).map_err(|e| format!("not a vtsum cache entry: {e}"))?;
+        // Read again from the text: a document inside is kept as the text it is.
+        let text = std::str::from_utf8(text).map_err(|e| format!("not UTF-8: {e}"))?;
+        let entry = crate::stored::decode_entry(text)
+            .map_err(|e| format!("not a vtsum cache entry: {e}"))?;
         return Ok(vec![entry]);
     }
     match value.get("data") {

@@ -21,6 +21,7 @@ pub mod render;
 pub mod report;
 pub mod results;
 pub mod store;
+pub mod stored;
 pub mod vt;
 
 pub use error::{Error, Result};

@@ -52,7 +52,38 @@ pub struct FileReport {
     pub last_seen: Option<i64>,
     pub last_analysis: Option<i64>,
     pub reputation: Option<i64>,
+    /// Per-engine results. Empty in answers read back from a store, which keeps them only
+    /// inside [`FileReport::document`] (see [`crate::store::Store::cache_document`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub engines: BTreeMap<String, EngineResult>,
+    /// VirusTotal's own answer about the file, as a v3 document (`{"data": {…}}`): the body
+    /// exactly as it came for a v3 lookup. Kept by the cache, compressed, and read only when
+    /// asked for; absent in answers read back for reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<Document>,
+}
+
+/// A JSON document kept as the text it came as (VirusTotal's answer about a file).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Document(Box<serde_json::value::RawValue>);
+
+impl Document {
+    /// Checks `text` is one JSON value and keeps it as it is.
+    pub fn new(text: String) -> Result<Document, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(Document)
+    }
+
+    /// The document's text.
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for Document {
+    fn eq(&self, other: &Document) -> bool {
+        self.text() == other.text()
+    }
 }
 
 /// The answer to one lookup: VirusTotal knows the file, or it does not.

@@ -2,7 +2,7 @@
 //! sorted by a column, `offset` and `limit` into that order. This is what lets the web app
 //! show a million-row job without the browser ever holding it.
 //!
-//! [`ResultQuery`] and [`ResultPage`] cross the [`crate::store::Store`] boundary. A store
+//! [`ResultQuery`] and [`ResultPage`] cross the `Store` boundary. A store
 //! with indexes answers with a query of its own; [`scan_page`] is the reference answer, by
 //! walking every item once (memory: one sort key per matching row, not the rows), used by
 //! stores without indexes and as the oracle the store suite checks the others against.
@@ -13,9 +13,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::job::{JobId, JobInfo};
+use crate::job::JobItem;
 use crate::report::{Row, RowOptions, Verdict};
-use crate::store::Store;
+
+/// Reads a job's items: `offset` and at most `limit` of them, in input order (the store's
+/// `job_items`).
+pub type ReadItems<'a> = &'a dyn Fn(u64, u64) -> Result<Vec<JobItem>>;
 
 /// Most rows one page may hold.
 pub const MAX_LIMIT: u64 = 1_000;
@@ -177,15 +180,14 @@ fn order(query: &ResultQuery, a: &(Option<Key>, u64), b: &(Option<Key>, u64)) ->
 const CHUNK: u64 = 1_000;
 
 /// Calls `each` with every finished row of a job and its position, in input order.
-pub fn each_row<S: Store + ?Sized>(
-    store: &S,
-    id: &JobId,
+pub fn each_row(
+    read: ReadItems<'_>,
     options: RowOptions,
     each: &mut dyn FnMut(u64, Row),
 ) -> Result<()> {
     let mut offset = 0;
     loop {
-        let items = store.job_items(id, offset, CHUNK)?;
+        let items = read(offset, CHUNK)?;
         let n = items.len() as u64;
         for item in items {
             if let Some(result) = &item.result {
@@ -200,13 +202,9 @@ pub fn each_row<S: Store + ?Sized>(
 }
 
 /// The reference answer to a query: one walk to choose the page, one to read its rows.
-pub fn scan_page<S: Store + ?Sized>(
-    store: &S,
-    job: &JobInfo,
-    query: &ResultQuery,
-) -> Result<ResultPage> {
+pub fn scan_page(read: ReadItems<'_>, query: &ResultQuery) -> Result<ResultPage> {
     let mut keys = Vec::new();
-    each_row(store, &job.id, query.options, &mut |index, row| {
+    each_row(read, query.options, &mut |index, row| {
         if matches(query, &row) {
             keys.push((key_of(query.sort, index, &row), index));
         }
@@ -222,7 +220,7 @@ pub fn scan_page<S: Store + ?Sized>(
         .collect();
     let mut found: BTreeMap<u64, Row> = BTreeMap::new();
     let set: std::collections::HashSet<u64> = wanted.iter().copied().collect();
-    each_row(store, &job.id, query.options, &mut |index, row| {
+    each_row(read, query.options, &mut |index, row| {
         if set.contains(&index) {
             found.insert(index, row);
         }
@@ -235,13 +233,9 @@ pub fn scan_page<S: Store + ?Sized>(
 }
 
 /// The reference counts of a job's finished rows.
-pub fn scan_counts<S: Store + ?Sized>(
-    store: &S,
-    job: &JobInfo,
-    options: RowOptions,
-) -> Result<ResultCounts> {
+pub fn scan_counts(read: ReadItems<'_>, options: RowOptions) -> Result<ResultCounts> {
     let mut counts = ResultCounts::default();
-    each_row(store, &job.id, options, &mut |_, row| {
+    each_row(read, options, &mut |_, row| {
         counts.total += 1;
         *counts
             .verdicts

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::hash::Hash;
 use crate::key::KeyId;
-use crate::report::{CacheEntry, ItemResult, RowOptions};
+use crate::report::{CacheEntry, Document, ItemResult, RowOptions};
 use crate::results::{ResultCounts, ResultPage, ResultQuery};
 
 pub use crate::job::{JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState};
@@ -71,14 +71,32 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// The cached answer for a hash, found by any of md5, sha1 or sha256 of a found file,
-    /// or by the exact hash of an unknown one. Freshness is the caller's decision.
-    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>>;
-    /// Stores an answer, replacing older answers for the same file.
-    fn cache_put(&self, entry: &CacheEntry) -> Result<()>;
+    /// or by the exact hash of an unknown one. Freshness is the caller's decision. What a
+    /// report needs: a found file comes without `engines` and `document`, which only
+    /// [`Store::cache_document`] reads.
+    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
+        Ok(self
+            .cache_get_many(std::slice::from_ref(hash))?
+            .pop()
+            .flatten())
+    }
+    /// [`Store::cache_get`] for many hashes at once, in the order asked: one query (or
+    /// round trip) per batch where the backend can.
+    fn cache_get_many(&self, hashes: &[Hash]) -> Result<Vec<Option<CacheEntry>>>;
+    /// VirusTotal's document about a cached found file (see [`crate::report::Document`]),
+    /// by any of its hashes; `None` for an unknown or uncached hash.
+    fn cache_document(&self, hash: &Hash) -> Result<Option<Document>>;
+    /// Stores an answer, replacing older answers for the same file. A found file's
+    /// document is kept (built from the report when it has none: [`crate::vt::document`]).
+    fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
+        self.cache_put_many(std::slice::from_ref(entry))
+    }
+    /// [`Store::cache_put`] for many answers, as one write where the backend can.
+    fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()>;
     fn cache_stats(&self) -> Result<CacheStats>;
     /// Removes every cached answer; returns how many there were.
     fn cache_clear(&self) -> Result<u64>;
-    /// Calls `each` for every cached answer (for `vtsum cache export`).
+    /// Calls `each` for every cached answer, documents included (for `vtsum cache export`).
     fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()>;
 
     /// Requests spent by a key on a UTC day (`YYYY-MM-DD`).
@@ -120,11 +138,15 @@ pub trait Store: Send + Sync + 'static {
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>>;
     /// One page of a job's finished rows, filtered and sorted as `query` says.
     fn job_page(&self, job: &JobInfo, query: &ResultQuery) -> Result<ResultPage> {
-        crate::results::scan_page(self, job, query)
+        crate::results::scan_page(
+            &|offset, limit| self.job_items(&job.id, offset, limit),
+            query,
+        )
     }
     /// Counts over all of a job's finished rows (verdicts by `options.threshold`).
     fn job_counts(&self, job: &JobInfo, options: RowOptions) -> Result<ResultCounts> {
-        crate::results::scan_counts(self, job, options)
+        let read = |offset, limit| self.job_items(&job.id, offset, limit);
+        crate::results::scan_counts(&read, options)
     }
     /// Deletes a job and its items; returns whether it existed.
     fn job_delete(&self, id: &JobId) -> Result<bool>;

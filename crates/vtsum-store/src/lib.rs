@@ -15,24 +15,27 @@
 //! | [`error`] | this crate's error, carried inside `vtsum_core::Error::Store` |
 
 use vtsum_core::hash::Hash;
-use vtsum_core::report::CacheEntry;
+use vtsum_core::report::{CacheEntry, Document, FileReport, ItemResult, Lookup};
 use vtsum_core::store::Store;
 use vtsum_core::Result;
 
-mod codec;
 pub mod error;
 pub mod memory;
+mod packed;
 pub mod redis;
 mod redis_link;
 pub mod redis_queue;
 mod redis_quota;
 mod redis_scripts;
 pub mod sqlite;
+mod sqlite_cache;
 mod sqlite_pool;
 mod sqlite_quota;
 mod sqlite_rows;
 #[doc(hidden)]
 pub mod suite;
+#[doc(hidden)]
+pub mod suite_cache;
 
 pub use error::StoreError;
 pub use vtsum_core::store::without_credentials;
@@ -57,8 +60,8 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> String {
 /// The kind a backend files a cached answer under: `found` or `unknown`.
 pub(crate) fn entry_kind(entry: &CacheEntry) -> &'static str {
     match entry.lookup {
-        vtsum_core::report::Lookup::Found(_) => "found",
-        vtsum_core::report::Lookup::Unknown => "unknown",
+        Lookup::Found(_) => "found",
+        Lookup::Unknown => "unknown",
     }
 }
 
@@ -104,10 +107,65 @@ pub fn open(url: &str, default_sqlite: &std::path::Path) -> Result<std::sync::Ar
     Err(bad("unknown kind of store"))
 }
 
+/// A lookup as reports read it back: a found file without its engines and document.
+pub(crate) fn slim(lookup: &Lookup) -> Lookup {
+    match lookup {
+        Lookup::Found(file) if !file.engines.is_empty() || file.document.is_some() => {
+            Lookup::Found(Box::new(FileReport {
+                engines: Default::default(),
+                document: None,
+                ..(**file).clone()
+            }))
+        }
+        other => other.clone(),
+    }
+}
+
+/// A job's result as stores keep it: the lookup [`slim`] (the cache has the rest).
+pub(crate) fn slim_result(result: &ItemResult) -> ItemResult {
+    match result {
+        ItemResult::Lookup {
+            lookup,
+            from_cache,
+            fetched_at,
+        } => ItemResult::Lookup {
+            lookup: slim(lookup),
+            from_cache: *from_cache,
+            fetched_at: *fetched_at,
+        },
+        other => other.clone(),
+    }
+}
+
+/// An entry as reports read it back (see [`slim`]).
+pub(crate) fn slim_entry(entry: &CacheEntry) -> CacheEntry {
+    CacheEntry {
+        queried: entry.queried.clone(),
+        lookup: slim(&entry.lookup),
+        fetched_at: entry.fetched_at,
+    }
+}
+
+/// The document a backend keeps for an entry: a found file's own, or one built from it.
+pub(crate) fn entry_document(entry: &CacheEntry) -> Option<Document> {
+    match &entry.lookup {
+        Lookup::Found(file) => Some(vtsum_core::vt::document::of(file)),
+        Lookup::Unknown => None,
+    }
+}
+
+/// The entry of a found file with its document put back (engines stay in the document).
+pub(crate) fn with_document(mut entry: CacheEntry, document: Option<Document>) -> CacheEntry {
+    if let Lookup::Found(file) = &mut entry.lookup {
+        file.document = document;
+    }
+    entry
+}
+
 /// The hashes an entry can be found by, and the one it is stored under.
 pub(crate) fn entry_hashes(entry: &CacheEntry) -> (String, Vec<String>) {
     match &entry.lookup {
-        vtsum_core::report::Lookup::Found(f) => {
+        Lookup::Found(f) => {
             let mut all = vec![f.sha256.to_ascii_lowercase()];
             all.extend(
                 f.md5
@@ -119,8 +177,6 @@ pub(crate) fn entry_hashes(entry: &CacheEntry) -> (String, Vec<String>) {
             all.dedup();
             (f.sha256.to_ascii_lowercase(), all)
         }
-        vtsum_core::report::Lookup::Unknown => {
-            (entry.queried.to_string(), vec![entry.queried.to_string()])
-        }
+        Lookup::Unknown => (entry.queried.to_string(), vec![entry.queried.to_string()]),
     }
 }

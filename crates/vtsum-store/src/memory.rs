@@ -10,12 +10,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use crate::entry_hashes;
 use crate::sqlite::SqliteStore;
+use crate::{entry_document, entry_hashes, slim_entry, slim_result, with_document};
 use vtsum_core::error::Result;
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
-use vtsum_core::report::{CacheEntry, ItemResult, Lookup};
+use vtsum_core::report::{CacheEntry, Document, ItemResult, Lookup};
 use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
 };
@@ -36,6 +36,38 @@ struct Inner {
 }
 
 impl Inner {
+    /// The entry a hash finds: by alias for a found file, by itself for an unknown one.
+    fn entry(&self, hash: &Hash) -> Option<&CacheEntry> {
+        let primary = self
+            .aliases
+            .get(hash.as_str())
+            .map(String::as_str)
+            .unwrap_or(hash.as_str());
+        self.entries.get(primary)
+    }
+
+    fn put(&mut self, entry: CacheEntry) {
+        let (primary, all) = entry_hashes(&entry);
+        for h in &all {
+            // A file that became known replaces the "unknown" answers for its hashes.
+            if h != &primary
+                && self
+                    .entries
+                    .get(h)
+                    .is_some_and(|old| old.lookup == Lookup::Unknown)
+            {
+                if let Some(old) = self.entries.remove(h) {
+                    self.count(&old, false);
+                }
+            }
+            self.aliases.insert(h.clone(), primary.clone());
+        }
+        self.count(&entry, true);
+        if let Some(old) = self.entries.insert(primary, entry) {
+            self.count(&old, false);
+        }
+    }
+
     /// Counts an entry into the cache's stats (`added`) or out of them.
     fn count(&mut self, entry: &CacheEntry, added: bool) {
         let bytes = serde_json::to_vec(entry).map_or(0, |v| v.len() as u64);
@@ -85,35 +117,28 @@ impl Store for MemoryStore {
         "none (in memory)".to_string()
     }
 
-    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
+    fn cache_get_many(&self, hashes: &[Hash]) -> Result<Vec<Option<CacheEntry>>> {
         let inner = self.lock();
-        let primary = inner
-            .aliases
-            .get(hash.as_str())
-            .map(String::as_str)
-            .unwrap_or(hash.as_str());
-        Ok(inner.entries.get(primary).cloned())
+        Ok(hashes
+            .iter()
+            .map(|hash| inner.entry(hash).map(slim_entry))
+            .collect())
     }
 
-    fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
+    fn cache_document(&self, hash: &Hash) -> Result<Option<Document>> {
+        let inner = self.lock();
+        Ok(inner.entry(hash).and_then(|e| match &e.lookup {
+            Lookup::Found(file) => file.document.clone(),
+            Lookup::Unknown => None,
+        }))
+    }
+
+    fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()> {
         let mut inner = self.lock();
-        let (primary, all) = entry_hashes(entry);
-        for h in &all {
-            // A file that became known replaces the "unknown" answers for its hashes.
-            if h != &primary {
-                if let Some(old) = inner.entries.get(h) {
-                    if matches!(old.lookup, Lookup::Unknown) {
-                        if let Some(old) = inner.entries.remove(h) {
-                            inner.count(&old, false);
-                        }
-                    }
-                }
-            }
-            inner.aliases.insert(h.clone(), primary.clone());
-        }
-        inner.count(entry, true);
-        if let Some(old) = inner.entries.insert(primary, entry.clone()) {
-            inner.count(&old, false);
+        for entry in entries {
+            // Kept as a backend on disk keeps it: the columns, and the document.
+            let full = with_document(slim_entry(entry), entry_document(entry));
+            inner.put(full);
         }
         Ok(())
     }
@@ -262,7 +287,7 @@ impl Store for MemoryStore {
         if item.result.is_some() {
             return Ok(());
         }
-        item.result = Some(result.clone());
+        item.result = Some(slim_result(result));
         info.done += 1;
         info.updated_at = now;
         match result {

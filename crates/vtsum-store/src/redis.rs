@@ -2,8 +2,10 @@
 //! the same server — several CLIs, web servers and workers on several machines.
 //!
 //! Keys live under a prefix (`vtsum:` unless the URL says `?prefix=`):
-//! `c:<id>` a cached answer (id = sha256 of a found file, or the hash asked for when
-//! unknown), `a:<hash>` → id for each of a file's hashes, sets `c:found`, `c:unknown` and
+//! `c:<id>` a cached answer as reports read it (id = sha256 of a found file, or the hash
+//! asked for when unknown), `d:<id>` a found file's VirusTotal document, zstd-compressed
+//! (see `packed`; absent for files cached before documents were kept, whose `c:<id>`
+//! still holds their engines), `a:<hash>` → id for each of a file's hashes, sets `c:found`, `c:unknown` and
 //! `a:all`, and `c:stats` the cache's counts (kept by the scripts that write the cache);
 //! `ledger:<day>` a hash of key id → requests; `j:<id>` a job's header hash, `j:<id>:h` its
 //! hashes (a list, in input order), `j:<id>:r` its results (index → JSON), and `jobs` (a
@@ -19,21 +21,25 @@ use std::time::Duration;
 
 use redis::{Connection, FromRedisValue};
 
-use crate::codec::{decode_entry, decode_item};
+use crate::packed::{pack, unpack};
 use crate::redis_link::{hide_password, Link};
 use crate::redis_queue::RedisQueue;
 use crate::redis_quota;
 use crate::redis_scripts as lua;
-use crate::{decode, encode, entry_hashes, entry_kind, stored_hash};
+use crate::{
+    decode, encode, entry_document, entry_hashes, entry_kind, slim_entry, slim_result, stored_hash,
+    with_document,
+};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
 use vtsum_core::queue::{WorkQueue, PART_SIZE};
-use vtsum_core::report::{CacheEntry, ItemResult};
+use vtsum_core::report::{CacheEntry, Document, ItemResult};
 use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState, QuotaRequest, SharedGrant,
     Store,
 };
+use vtsum_core::stored::{decode_entry, decode_item};
 
 /// A Redis-backed store. Cheap to share behind an `Arc`.
 pub struct RedisStore {
@@ -84,7 +90,11 @@ impl RedisStore {
         self.link.run(f)
     }
 
-    fn script<T: FromRedisValue>(&self, source: &str, args: &[String]) -> Result<T> {
+    fn script<T: FromRedisValue>(
+        &self,
+        source: &str,
+        args: &[impl redis::ToRedisArgs],
+    ) -> Result<T> {
         self.link.script(source, &self.prefix, args)
     }
 
@@ -124,21 +134,62 @@ impl Store for RedisStore {
             .map(drop)
     }
 
-    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
-        let text: Option<String> = self.script(lua::CACHE_GET, &[hash.to_string()])?;
-        text.as_deref().map(decode_entry).transpose()
+    fn cache_get_many(&self, hashes: &[Hash]) -> Result<Vec<Option<CacheEntry>>> {
+        let mut out = Vec::with_capacity(hashes.len());
+        // A few hundred hashes a script: one round trip each, short enough not to hold up
+        // the server's other clients.
+        for chunk in hashes.chunks(256) {
+            let args: Vec<&str> = chunk.iter().map(Hash::as_str).collect();
+            let texts: Vec<Option<String>> = self.script(lua::CACHE_GET_MANY, &args)?;
+            for text in texts {
+                // Entries written before documents were kept still hold their engines.
+                out.push(
+                    text.as_deref()
+                        .map(decode_entry)
+                        .transpose()?
+                        .map(|e| slim_entry(&e)),
+                );
+            }
+        }
+        Ok(out)
     }
 
-    fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
-        let (primary, all) = entry_hashes(entry);
-        let kind = entry_kind(entry);
-        let mut args = vec![primary, kind.to_string(), encode(entry)];
-        args.extend(all);
-        self.script::<i64>(lua::CACHE_PUT, &args).map(|_| ())
+    fn cache_document(&self, hash: &Hash) -> Result<Option<Document>> {
+        let found: Option<(Vec<u8>, String)> =
+            self.script(lua::CACHE_DOCUMENT, &[hash.as_str()])?;
+        let Some((packed, entry)) = found else {
+            return Ok(None);
+        };
+        if !packed.is_empty() {
+            return unpack(&packed).map(Some);
+        }
+        if entry.is_empty() {
+            return Ok(None);
+        }
+        Ok(entry_document(&decode_entry(&entry)?))
+    }
+
+    fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()> {
+        for chunk in entries.chunks(100) {
+            let mut args: Vec<Vec<u8>> = Vec::new();
+            for entry in chunk {
+                let (primary, all) = entry_hashes(entry);
+                let packed = entry_document(entry).map(|d| pack(&d)).unwrap_or_default();
+                args.push(primary.into_bytes());
+                args.push(entry_kind(entry).as_bytes().to_vec());
+                args.push(encode(&slim_entry(entry)).into_bytes());
+                args.push(packed);
+                args.push(all.len().to_string().into_bytes());
+                args.extend(all.into_iter().map(String::into_bytes));
+            }
+            self.script::<i64>(lua::CACHE_PUT_MANY, &args)?;
+        }
+        Ok(())
     }
 
     fn cache_stats(&self) -> Result<CacheStats> {
-        let (found, unknown, bytes): (u64, u64, u64) = self.script(lua::CACHE_STATS, &[])?;
+        let (found, unknown, bytes): (u64, u64, u64) =
+            self.script(lua::CACHE_STATS, &[] as &[&str])?;
         Ok(CacheStats {
             found,
             unknown,
@@ -147,7 +198,7 @@ impl Store for RedisStore {
     }
 
     fn cache_clear(&self) -> Result<u64> {
-        self.script(lua::CACHE_CLEAR, &[])
+        self.script(lua::CACHE_CLEAR, &[] as &[&str])
     }
 
     fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()> {
@@ -162,8 +213,12 @@ impl Store for RedisStore {
                 .collect();
             let texts: Vec<Option<String>> =
                 self.run(|c| redis::cmd("MGET").arg(&keys).query(c))?;
-            for text in texts.into_iter().flatten() {
-                each(decode_entry(&text)?)?;
+            for (id, text) in chunk.iter().zip(texts) {
+                if let Some(text) = text {
+                    let entry = decode_entry(&text)?;
+                    let document = self.cache_document(&stored_hash(id)?)?;
+                    each(with_document(entry, document))?;
+                }
             }
         }
         Ok(())
@@ -305,7 +360,7 @@ impl Store for RedisStore {
         let args = [
             id.0.clone(),
             index.to_string(),
-            encode(result),
+            encode(&slim_result(result)),
             hit.to_string(),
             err.to_string(),
             now.to_string(),

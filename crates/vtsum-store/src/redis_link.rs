@@ -133,7 +133,7 @@ impl Link {
         &self,
         source: &str,
         prefix: &str,
-        args: &[String],
+        args: &[impl redis::ToRedisArgs],
     ) -> Result<T> {
         let script = Script::new(source);
         self.run(|c| {

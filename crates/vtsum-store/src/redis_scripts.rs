@@ -2,44 +2,73 @@
 //! script, so every client sees it whole. Every script takes the key prefix as `ARGV[1]`;
 //! the key layout is described in `redis.rs`.
 
-pub const CACHE_GET: &str = r"
-local id = redis.call('GET', ARGV[1] .. 'a:' .. ARGV[2])
-if not id then return false end
-return redis.call('GET', ARGV[1] .. 'c:' .. id)";
+// ARGV: prefix, then hashes; answers each hash's entry (or false), in order.
+pub const CACHE_GET_MANY: &str = r"
+local p = ARGV[1]
+local out = {}
+for i = 2, #ARGV do
+  local id = redis.call('GET', p .. 'a:' .. ARGV[i])
+  out[i - 1] = id and redis.call('GET', p .. 'c:' .. id) or false
+end
+return out";
 
-// ARGV: prefix, primary id, kind, entry JSON, then every hash of the entry.
+// ARGV: prefix, hash; answers the file's compressed document and its entry (for a file
+// cached before documents were kept), or false.
+pub const CACHE_DOCUMENT: &str = r"
+local p = ARGV[1]
+local id = redis.call('GET', p .. 'a:' .. ARGV[2])
+if not id then return false end
+return {redis.call('GET', p .. 'd:' .. id) or '', redis.call('GET', p .. 'c:' .. id) or ''}";
+
+// ARGV: prefix, then per entry: primary id, kind, entry JSON, compressed document (empty
+// for none), the number of its hashes, and every hash of the entry.
 // `c:stats` (found, unknown, bytes) is kept here once CACHE_STATS has counted it.
-pub const CACHE_PUT: &str = r"
-local p, primary, kind, entry = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+pub const CACHE_PUT_MANY: &str = r"
+local p = ARGV[1]
 local stats = p .. 'c:stats'
 local counted = redis.call('EXISTS', stats) == 1
+local function size(id)
+  return redis.call('STRLEN', p .. 'c:' .. id) + redis.call('STRLEN', p .. 'd:' .. id)
+end
 local function uncount(set, id)
   if counted and redis.call('SISMEMBER', p .. 'c:' .. set, id) == 1 then
     redis.call('HINCRBY', stats, set, -1)
-    redis.call('HINCRBY', stats, 'bytes', -redis.call('STRLEN', p .. 'c:' .. id))
+    redis.call('HINCRBY', stats, 'bytes', -size(id))
   end
 end
-for i = 5, #ARGV do
-  local h = ARGV[i]
-  if h ~= primary and redis.call('SISMEMBER', p .. 'c:unknown', h) == 1 then
-    uncount('unknown', h)
-    redis.call('DEL', p .. 'c:' .. h)
-    redis.call('SREM', p .. 'c:unknown', h)
+local at = 2
+while at <= #ARGV do
+  local primary, kind, entry, doc = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local n = tonumber(ARGV[at + 4])
+  local first, last = at + 5, at + 4 + n
+  for i = first, last do
+    local h = ARGV[i]
+    if h ~= primary and redis.call('SISMEMBER', p .. 'c:unknown', h) == 1 then
+      uncount('unknown', h)
+      redis.call('DEL', p .. 'c:' .. h, p .. 'd:' .. h)
+      redis.call('SREM', p .. 'c:unknown', h)
+    end
   end
-end
-uncount('found', primary)
-uncount('unknown', primary)
-if counted then
-  redis.call('HINCRBY', stats, kind, 1)
-  redis.call('HINCRBY', stats, 'bytes', string.len(entry))
-end
-redis.call('SET', p .. 'c:' .. primary, entry)
-local other = kind == 'found' and 'unknown' or 'found'
-redis.call('SADD', p .. 'c:' .. kind, primary)
-redis.call('SREM', p .. 'c:' .. other, primary)
-for i = 5, #ARGV do
-  redis.call('SET', p .. 'a:' .. ARGV[i], primary)
-  redis.call('SADD', p .. 'a:all', ARGV[i])
+  uncount('found', primary)
+  uncount('unknown', primary)
+  if counted then
+    redis.call('HINCRBY', stats, kind, 1)
+    redis.call('HINCRBY', stats, 'bytes', string.len(entry) + string.len(doc))
+  end
+  redis.call('SET', p .. 'c:' .. primary, entry)
+  if doc == '' then
+    redis.call('DEL', p .. 'd:' .. primary)
+  else
+    redis.call('SET', p .. 'd:' .. primary, doc)
+  end
+  local other = kind == 'found' and 'unknown' or 'found'
+  redis.call('SADD', p .. 'c:' .. kind, primary)
+  redis.call('SREM', p .. 'c:' .. other, primary)
+  for i = first, last do
+    redis.call('SET', p .. 'a:' .. ARGV[i], primary)
+    redis.call('SADD', p .. 'a:all', ARGV[i])
+  end
+  at = last + 1
 end
 return 1";
 
@@ -52,7 +81,7 @@ if redis.call('EXISTS', stats) == 0 then
   local bytes = 0
   for _, set in ipairs({'c:found', 'c:unknown'}) do
     for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
-      bytes = bytes + redis.call('STRLEN', p .. 'c:' .. id)
+      bytes = bytes + redis.call('STRLEN', p .. 'c:' .. id) + redis.call('STRLEN', p .. 'd:' .. id)
     end
   end
   redis.call('HSET', stats, 'found', redis.call('SCARD', p .. 'c:found'),
@@ -66,7 +95,7 @@ local p = ARGV[1]
 local n = 0
 for _, set in ipairs({'c:found', 'c:unknown'}) do
   for _, id in ipairs(redis.call('SMEMBERS', p .. set)) do
-    redis.call('DEL', p .. 'c:' .. id)
+    redis.call('DEL', p .. 'c:' .. id, p .. 'd:' .. id)
     n = n + 1
   end
   redis.call('DEL', p .. set)

@@ -1,17 +1,16 @@
 //! The embedded SQLite store, vtsum's default: one file, zero set-up.
 //!
-//! Schema (version 1, in `PRAGMA user_version`):
-//! - `cache(id, kind, fetched_at, entry)`: one row per answer, `id` the sha256 of a found
-//!   file or the queried hash of an unknown one, `entry` the JSON [`CacheEntry`];
-//!   `cache_alias(hash, id)` finds a row by any of md5, sha1 and sha256.
+//! Schema (version 2, in `PRAGMA user_version`):
+//! - `answers` and `documents`: the cache, a report's columns as columns and VirusTotal's
+//!   document compressed apart (see [`super::sqlite_cache`]; version 1's JSON entries are
+//!   converted when such a file is first opened).
 //! - `ledger(key_id, day, used)`: requests per key id per UTC day. Never the key itself.
 //! - `jobs(...)` and `job_items(job_id, idx, hash, result)`: a job's hashes and their
 //!   results as JSON [`ItemResult`]s, `NULL` while pending.
 //! - `quota_slots` and `hash_claims`: each key's sliding windows and the hashes in flight,
 //!   shared by every process on the file (see [`super::sqlite_quota`]).
-//! - `cache_counts`: the cache's found / unknown / bytes, kept by triggers on `cache` in
-//!   every write's own transaction (whichever process writes), so `cache_stats` reads one
-//!   row instead of counting a big cache on every front page.
+//! - `cache_counts`: the cache's found / unknown / bytes, kept by triggers in every
+//!   write's own transaction (whichever process writes).
 //!
 //! Several processes may share the file: WAL lets readers work beside a writer, a busy
 //! timeout makes writers queue instead of failing, and every read-then-write runs in a
@@ -26,22 +25,23 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::codec::decode_entry;
+use crate::sqlite_cache;
 use crate::sqlite_pool::{open_writer, Reader, Readers};
 use crate::sqlite_quota;
 use crate::sqlite_rows::{
     finish_item, finish_job, item_from_row, job_from_row, record_items, JOB_COLUMNS, SCHEMA,
 };
-use crate::{encode, entry_hashes, entry_kind, StoreError};
+use crate::{encode, StoreError};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
-use vtsum_core::report::{CacheEntry, ItemResult};
+use vtsum_core::report::{CacheEntry, Document, ItemResult};
 use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
 };
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: the cache as columns and compressed documents (`sqlite_cache`); 1 kept JSON entries.
+const SCHEMA_VERSION: i64 = 2;
 
 /// A SQLite file holding cache, ledger and jobs.
 pub struct SqliteStore {
@@ -77,11 +77,23 @@ impl SqliteStore {
         }
         // One write transaction taken up front, so processes opening the file together
         // queue on the busy handler instead of failing to upgrade a read lock.
-        conn.execute_batch(&format!(
-            "BEGIN IMMEDIATE; {SCHEMA} {} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;",
-            sqlite_quota::SCHEMA
-        ))
-        .map_err(wrap)?;
+        let mut conn = conn;
+        let upgrade = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Read again under the lock: another process may have upgraded the file.
+            let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            tx.execute_batch(&format!(
+                "{SCHEMA} {} {}",
+                sqlite_cache::SCHEMA,
+                sqlite_quota::SCHEMA
+            ))?;
+            if version < 2 {
+                sqlite_cache::migrate_v1(&tx)?;
+            }
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()
+        };
+        upgrade(&mut conn).map_err(wrap)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -123,51 +135,27 @@ impl Store for SqliteStore {
         .map_err(|e| self.err(e))
     }
 
-    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
+    fn cache_get_many(&self, hashes: &[Hash]) -> Result<Vec<Option<CacheEntry>>> {
         let conn = self.reader()?;
-        // Cached: the hot path of every lookup, parsed once per connection.
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT c.entry FROM cache_alias a JOIN cache c ON c.id = a.id WHERE a.hash = ?1",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([hash.as_str()]).map_err(|e| self.err(e))?;
-        let Some(row) = rows.next().map_err(|e| self.err(e))? else {
-            return Ok(None);
-        };
-        // Decoded straight from SQLite's buffer, without a copy of the text.
-        let text = row
-            .get_ref(0)
-            .and_then(|v| v.as_str().map_err(Into::into))
-            .map_err(|e| self.err(e))?;
-        decode_entry(text).map(Some)
+        let mut out = Vec::with_capacity(hashes.len());
+        // A few hundred a query: SQLite takes up to 32,766 parameters, but a statement of
+        // that size is parsed for each distinct batch length.
+        for chunk in hashes.chunks(256) {
+            let found = sqlite_cache::get_many(&conn, chunk, &|e| self.err(e))?;
+            out.extend(found.into_iter().map(|f| f.map(|(_, entry)| entry)));
+        }
+        Ok(out)
     }
 
-    fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
-        let (primary, all) = entry_hashes(entry);
-        let kind = entry_kind(entry);
+    fn cache_document(&self, hash: &Hash) -> Result<Option<Document>> {
+        sqlite_cache::document(&*self.reader()?, hash, &|e| self.err(e))
+    }
+
+    fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()> {
         let mut conn = self.conn();
         let run = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // A file that became known replaces the "unknown" answers for its hashes.
-            for h in all.iter().filter(|h| **h != primary) {
-                tx.execute(
-                    "DELETE FROM cache WHERE id = ?1 AND kind = 'unknown'",
-                    [h.as_str()],
-                )?;
-            }
-            tx.execute(
-                "INSERT INTO cache (id, kind, fetched_at, entry) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,
-                   fetched_at = excluded.fetched_at, entry = excluded.entry",
-                params![primary, kind, entry.fetched_at, encode(entry)],
-            )?;
-            for h in &all {
-                tx.execute(
-                    "INSERT OR REPLACE INTO cache_alias (hash, id) VALUES (?1, ?2)",
-                    params![h, primary],
-                )?;
-            }
+            sqlite_cache::put_many(&tx, entries)?;
             tx.commit()
         };
         run(&mut conn).map_err(|e| self.err(e))
@@ -187,26 +175,14 @@ impl Store for SqliteStore {
 
     fn cache_clear(&self) -> Result<u64> {
         let conn = self.conn();
-        conn.execute("DELETE FROM cache_alias", [])
-            .map_err(|e| self.err(e))?;
         let n = conn
-            .execute("DELETE FROM cache", [])
+            .execute("DELETE FROM answers", [])
             .map_err(|e| self.err(e))?;
         Ok(n as u64)
     }
 
     fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()> {
-        let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare("SELECT entry FROM cache ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?;
-        for text in rows {
-            each(decode_entry(&text.map_err(|e| self.err(e))?)?)?;
-        }
-        Ok(())
+        sqlite_cache::export(&*self.reader()?, each, &|e| self.err(e))
     }
 
     fn ledger_used(&self, key: &KeyId, day: &str) -> Result<u64> {

@@ -4,24 +4,13 @@
 
 use rusqlite::{params, Connection, TransactionBehavior};
 
-use crate::codec::decode_item;
-use crate::{decode, encode, stored_hash};
+use crate::{decode, encode, slim_result, stored_hash};
 use vtsum_core::error::Result;
 use vtsum_core::report::ItemResult;
 use vtsum_core::store::{JobId, JobInfo, JobItem, JobSpec, JobState};
+use vtsum_core::stored::decode_item;
 
 pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS cache (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    fetched_at INTEGER NOT NULL,
-    entry TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cache_alias (
-    hash TEXT PRIMARY KEY,
-    id TEXT NOT NULL REFERENCES cache(id) ON DELETE CASCADE
-);
-CREATE INDEX IF NOT EXISTS cache_alias_id ON cache_alias(id);
 CREATE TABLE IF NOT EXISTS ledger (
     key_id TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -48,31 +37,6 @@ CREATE TABLE IF NOT EXISTS job_items (
     result TEXT,
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS cache_counts (
-    one INTEGER PRIMARY KEY CHECK (one = 1),
-    found INTEGER NOT NULL,
-    unknown INTEGER NOT NULL,
-    bytes INTEGER NOT NULL
-);
--- Counted once, when a file from before the counts is first opened; the triggers keep
--- the row right from then on, for every process's writes.
-INSERT OR IGNORE INTO cache_counts (one, found, unknown, bytes)
-    SELECT 1, COALESCE(SUM(kind = 'found'), 0), COALESCE(SUM(kind = 'unknown'), 0),
-           COALESCE(SUM(LENGTH(entry)), 0)
-    FROM cache WHERE NOT EXISTS (SELECT 1 FROM cache_counts);
-CREATE TRIGGER IF NOT EXISTS cache_counts_insert AFTER INSERT ON cache BEGIN
-    UPDATE cache_counts SET found = found + (NEW.kind = 'found'),
-        unknown = unknown + (NEW.kind = 'unknown'), bytes = bytes + LENGTH(NEW.entry);
-END;
-CREATE TRIGGER IF NOT EXISTS cache_counts_update AFTER UPDATE ON cache BEGIN
-    UPDATE cache_counts SET found = found - (OLD.kind = 'found') + (NEW.kind = 'found'),
-        unknown = unknown - (OLD.kind = 'unknown') + (NEW.kind = 'unknown'),
-        bytes = bytes - LENGTH(OLD.entry) + LENGTH(NEW.entry);
-END;
-CREATE TRIGGER IF NOT EXISTS cache_counts_delete AFTER DELETE ON cache BEGIN
-    UPDATE cache_counts SET found = found - (OLD.kind = 'found'),
-        unknown = unknown - (OLD.kind = 'unknown'), bytes = bytes - LENGTH(OLD.entry);
-END;
 ";
 
 pub(super) fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(JobInfo, String)> {
@@ -131,7 +95,7 @@ pub(crate) fn record_items(
             "UPDATE job_items SET result = ?3 WHERE job_id = ?1 AND idx = ?2 AND result IS NULL",
         )?;
         for (index, result) in items {
-            if update.execute(params![id.0, index, encode(*result)])? == 1 {
+            if update.execute(params![id.0, index, encode(&slim_result(result))])? == 1 {
                 done += 1;
                 match result {
                     ItemResult::Error { .. } => errors += 1,

@@ -17,6 +17,8 @@ macro_rules! store_suite {
                 ($make)()
             }
 
+            $crate::cache_layout_suite!();
+
             fn h(c: char, len: usize) -> Hash {
                 Hash::parse(&c.to_string().repeat(len)).unwrap()
             }

@@ -6,7 +6,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use vtsum_core::engine::{job_rows, now_unix, Cancel, JobRows, RunOptions, RunOutcome};
+use vtsum_core::engine::{
+    fill_engines, job_rows, now_unix, Cancel, JobRows, RunOptions, RunOutcome,
+};
 use vtsum_core::render::{self, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary};
 use vtsum_core::store::{self, JobId, JobInfo, JobOrigin, JobSpec, Store};
@@ -260,7 +262,8 @@ pub async fn file(
         store::off_runtime("a cache lookup", move || engine.cached(&hash)).await?
     };
     if let Some(result) = cached {
-        return Ok(Json(Row::from_result(&hash, &result, options)));
+        let row = Row::from_result(&hash, &result, options);
+        return Ok(Json(with_engines(&app, row, options).await?));
     }
     // A miss is a one-hash job: the same cache rules, quota and retries as everything else.
     let spec = JobSpec {
@@ -298,7 +301,19 @@ pub async fn file(
     let row = rows?
         .pop()
         .ok_or_else(|| WebError::Internal("the lookup finished without a result".into()))?;
-    Ok(Json(row))
+    Ok(Json(with_engines(&app, row, options).await?))
+}
+
+/// A row with its per-engine results from the cached document, when they were asked for.
+async fn with_engines(app: &App, mut row: Row, options: RowOptions) -> Result<Row, WebError> {
+    if !options.engines {
+        return Ok(row);
+    }
+    Ok(store::blocking(&app.inner.store, move |s| {
+        fill_engines(s, &mut row)?;
+        Ok(row)
+    })
+    .await?)
 }
 
 /// `GET /api/v1/quota`.

@@ -50,12 +50,8 @@ async fn api_version_v2_sends_four_hashes_a_request() {
 fn age_cache(db: &Path, days: i64) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let secs = days * 86_400;
-    conn.execute(
-        "UPDATE cache SET fetched_at = fetched_at - ?1,
-           entry = json_set(entry, '$.fetched_at', json_extract(entry, '$.fetched_at') - ?1)",
-        [secs],
-    )
-    .unwrap();
+    conn.execute("UPDATE answers SET fetched_at = fetched_at - ?1", [secs])
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

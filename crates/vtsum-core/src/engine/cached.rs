@@ -6,7 +6,9 @@ use super::io::Freshness;
 use super::Engine;
 use crate::error::Result;
 use crate::hash::Hash;
-use crate::report::ItemResult;
+use crate::report::{ItemResult, Row, Status};
+use crate::store::Store;
+use crate::vt::v3;
 
 impl Engine {
     /// When a cached answer may stand for a new one: within `--max-age`
@@ -37,4 +39,26 @@ impl Engine {
             fetched_at: entry.fetched_at,
         }))
     }
+}
+
+/// Fills a found row's per-engine results from the file's cached document: reports read
+/// only the columns, so rows are built without them. A row whose file is no longer cached
+/// keeps an empty list.
+pub fn fill_engines(store: &dyn Store, row: &mut Row) -> Result<()> {
+    let has = row.engines.as_ref().is_some_and(|e| !e.is_empty());
+    if row.status != Status::Found || has {
+        return Ok(());
+    }
+    let Some(hash) = row.sha256.as_deref().and_then(Hash::parse) else {
+        return Ok(());
+    };
+    let engines = match store.cache_document(&hash)? {
+        // A document the cache kept parses; one that does not shows no engines.
+        Some(document) => v3::parse_file(document.text().as_bytes())
+            .map(|file| file.engines)
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    row.engines = Some(engines);
+    Ok(())
 }

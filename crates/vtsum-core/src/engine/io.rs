@@ -71,10 +71,13 @@ impl Io {
     pub async fn answer_from_cache(&self, items: Vec<(u64, Hash)>) -> (Vec<Looked>, Option<Error>) {
         let io = self.clone();
         let done = off_runtime("the cache lookups", move || {
-            let found = items
-                .iter()
-                .map(|(_, hash)| io.fresh_answer(hash))
-                .collect::<Result<Vec<Looked>>>()?;
+            let hashes: Vec<Hash> = items.iter().map(|(_, hash)| hash.clone()).collect();
+            let found: Vec<Looked> = io
+                .store
+                .cache_get_many(&hashes)?
+                .into_iter()
+                .map(|entry| io.fresh(entry))
+                .collect();
             let hits: Vec<(u64, &ItemResult)> = items
                 .iter()
                 .zip(&found)
@@ -94,14 +97,18 @@ impl Io {
 
     /// The cache's answer for `hash` if it is fresh, as a result of this job.
     fn fresh_answer(&self, hash: &Hash) -> Result<Looked> {
-        let entry = self.store.cache_get(hash)?;
-        Ok(entry
+        Ok(self.fresh(self.store.cache_get(hash)?))
+    }
+
+    /// A cached entry as a result of this job, if it is fresh.
+    fn fresh(&self, entry: Option<CacheEntry>) -> Looked {
+        entry
             .filter(|e| self.fresh.admits(e))
             .map(|entry| ItemResult::Lookup {
                 lookup: entry.lookup,
                 from_cache: true,
                 fetched_at: entry.fetched_at,
-            }))
+            })
     }
 
     /// Looks for one item in the cache, and records it in the job if it is fresh.

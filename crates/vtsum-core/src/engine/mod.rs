@@ -31,6 +31,7 @@ mod record;
 mod run;
 mod take;
 
+pub use cached::fill_engines;
 pub use cancel::Cancel;
 pub use figures::FiguresRead;
 
@@ -312,7 +313,10 @@ impl RowSource for JobRows<'_> {
             let n = items.len() as u64;
             for item in &items {
                 if let Some(result) = &item.result {
-                    let row = Row::from_result(&item.hash, result, self.options);
+                    let mut row = Row::from_result(&item.hash, result, self.options);
+                    if self.options.engines {
+                        fill_engines(self.store, &mut row)?;
+                    }
                     visit(&row).map_err(writing)?;
                 }
             }

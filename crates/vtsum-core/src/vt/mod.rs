@@ -11,6 +11,7 @@ use crate::key::KeyId;
 use crate::report::Lookup;
 
 pub mod client;
+pub mod document;
 pub mod v2;
 pub mod v3;
 

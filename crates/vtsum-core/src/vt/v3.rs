@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::report::{EngineResult, FileReport, Stats};
+use crate::report::{Document, EngineResult, FileReport, Stats};
 
 /// Longest string kept from VirusTotal's data, in bytes.
 pub const MAX_STRING: usize = 1_000;
@@ -113,6 +113,10 @@ pub fn parse_file(body: &[u8]) -> Result<FileReport, String> {
         last_analysis,
         reputation: int(a("reputation")),
         engines,
+        // The body as it came (valid UTF-8: it parsed as JSON).
+        document: std::str::from_utf8(body)
+            .ok()
+            .and_then(|text| Document::new(text.to_string()).ok()),
     })
 }
 

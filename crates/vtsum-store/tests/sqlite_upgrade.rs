@@ -1,0 +1,139 @@
+//! A cache file written by an older vtsum (schema 1: one JSON entry a row, engines inside)
+//! opens in the new layout with every answer, its engines and its counts.
+
+use vtsum_core::report::{CacheEntry, EngineResult, FileReport, Lookup, Stats};
+use vtsum_core::store::Store;
+use vtsum_core::vt::v3;
+use vtsum_core::Hash;
+use vtsum_store::sqlite::SqliteStore;
+
+/// Schema 1's cache, as vtsum wrote it until the layout changed.
+const V1: &str = "
+CREATE TABLE cache (id TEXT PRIMARY KEY, kind TEXT NOT NULL, fetched_at INTEGER NOT NULL,
+    entry TEXT NOT NULL);
+CREATE TABLE cache_alias (hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL REFERENCES cache(id) ON DELETE CASCADE);
+CREATE TABLE cache_counts (one INTEGER PRIMARY KEY CHECK (one = 1), found INTEGER NOT NULL,
+    unknown INTEGER NOT NULL, bytes INTEGER NOT NULL);
+INSERT INTO cache_counts VALUES (1, 7, 7, 7);
+CREATE TRIGGER cache_counts_insert AFTER INSERT ON cache BEGIN
+    UPDATE cache_counts SET found = found + 1; END;
+PRAGMA user_version = 1;
+";
+
+fn h(c: char, n: usize) -> Hash {
+    Hash::parse(&c.to_string().repeat(n)).unwrap()
+}
+
+fn old_found() -> CacheEntry {
+    let mut file = FileReport {
+        sha256: "a".repeat(64),
+        md5: Some("b".repeat(32)),
+        sha1: Some("c".repeat(40)),
+        stats: Stats {
+            malicious: 9,
+            undetected: 50,
+            ..Stats::default()
+        },
+        analysed: true,
+        threat_label: Some("trojan.x".into()),
+        names: vec!["x.exe".into()],
+        ..FileReport::default()
+    };
+    file.engines.insert(
+        "Engine".into(),
+        EngineResult {
+            category: "malicious".into(),
+            result: Some("Evil".into()),
+            version: None,
+            update: None,
+        },
+    );
+    CacheEntry {
+        queried: h('b', 32),
+        lookup: Lookup::Found(Box::new(file)),
+        fetched_at: 100,
+    }
+}
+
+#[test]
+fn a_schema_1_cache_is_converted_with_its_engines_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let found = old_found();
+    let unknown = CacheEntry {
+        queried: h('d', 40),
+        lookup: Lookup::Unknown,
+        fetched_at: 5,
+    };
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(V1).unwrap();
+        for (id, kind, entry, aliases) in [
+            (
+                "a".repeat(64),
+                "found",
+                &found,
+                vec!["a".repeat(64), "b".repeat(32), "c".repeat(40)],
+            ),
+            ("d".repeat(40), "unknown", &unknown, vec!["d".repeat(40)]),
+        ] {
+            let text = serde_json::to_string(entry).unwrap();
+            conn.execute(
+                "INSERT INTO cache VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![id, kind, entry.fetched_at, text],
+            )
+            .unwrap();
+            for alias in aliases {
+                conn.execute("INSERT INTO cache_alias VALUES (?1, ?2)", [&alias, &id])
+                    .unwrap();
+            }
+        }
+        // An entry no version could read: dropped, not fatal.
+        conn.execute(
+            "INSERT INTO cache VALUES ('e', 'found', 1, '{not json')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    for hash in [h('a', 64), h('b', 32), h('c', 40)] {
+        let got = store.cache_get(&hash).unwrap().expect("found by each hash");
+        let Lookup::Found(file) = &got.lookup else {
+            panic!("found")
+        };
+        assert_eq!(file.stats.malicious, 9);
+        assert_eq!(file.threat_label.as_deref(), Some("trojan.x"));
+        assert!(file.engines.is_empty(), "reports read no engines");
+        assert_eq!(got.queried, h('b', 32));
+    }
+    let document = store
+        .cache_document(&h('c', 40))
+        .unwrap()
+        .expect("a document");
+    let engines = v3::parse_file(document.text().as_bytes()).unwrap().engines;
+    let Lookup::Found(old) = &found.lookup else {
+        unreachable!()
+    };
+    assert_eq!(engines, old.engines);
+    assert_eq!(store.cache_get(&h('d', 40)).unwrap(), Some(unknown));
+    let stats = store.cache_stats().unwrap();
+    assert_eq!((stats.found, stats.unknown), (1, 1), "counted afresh");
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let left: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('cache', 'cache_alias')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the old tables are gone");
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    // Opening again changes nothing.
+    let again = SqliteStore::open(&path).unwrap();
+    assert_eq!(again.cache_stats().unwrap(), stats);
+}
