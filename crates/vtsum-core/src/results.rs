@@ -76,18 +76,23 @@ pub struct ResultQuery {
     /// Only rows with this verdict.
     pub verdict: Option<Verdict>,
     /// Only rows whose input, hashes, threat label, type, names or tags contain this text,
-    /// ignoring ASCII case. Lower-cased and bounded by [`ResultQuery::new_text`].
+    /// ignoring ASCII case (as SQL's `lower` does). Made by [`ResultQuery::new_text`].
     pub text: Option<String>,
     /// How rows are built (the job's threshold decides verdicts).
     pub options: RowOptions,
 }
 
 impl ResultQuery {
-    /// The free-text filter as stored in a query: trimmed, lower-cased, at most
-    /// [`MAX_TEXT`] characters, `None` when empty.
+    /// The free-text filter as stored in a query: trimmed, without control characters,
+    /// ASCII lower-cased, at most [`MAX_TEXT`] characters, `None` when empty.
     pub fn new_text(text: &str) -> Option<String> {
-        let text: String = text.trim().chars().take(MAX_TEXT).collect();
-        (!text.is_empty()).then(|| text.to_lowercase())
+        let text: String = text
+            .trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_TEXT)
+            .collect();
+        (!text.is_empty()).then(|| text.to_ascii_lowercase())
     }
 }
 
@@ -118,7 +123,7 @@ pub fn matches(query: &ResultQuery, row: &Row) -> bool {
     let Some(text) = &query.text else {
         return true;
     };
-    let hit = |s: &str| s.to_lowercase().contains(text.as_str());
+    let hit = |s: &str| s.to_ascii_lowercase().contains(text.as_str());
     [
         Some(&row.input),
         row.md5.as_ref(),

@@ -29,13 +29,18 @@ mod redis_quota;
 mod redis_scripts;
 pub mod sqlite;
 mod sqlite_cache;
+mod sqlite_columns;
+mod sqlite_page;
 mod sqlite_pool;
 mod sqlite_quota;
+mod sqlite_results;
 mod sqlite_rows;
 #[doc(hidden)]
 pub mod suite;
 #[doc(hidden)]
 pub mod suite_cache;
+#[doc(hidden)]
+pub mod suite_pages;
 
 pub use error::StoreError;
 pub use vtsum_core::store::without_credentials;

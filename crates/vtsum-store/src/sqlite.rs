@@ -5,8 +5,8 @@
 //!   document compressed apart (see [`super::sqlite_cache`]; version 1's JSON entries are
 //!   converted when such a file is first opened).
 //! - `ledger(key_id, day, used)`: requests per key id per UTC day. Never the key itself.
-//! - `jobs(...)` and `job_items(job_id, idx, hash, result)`: a job's hashes and their
-//!   results as JSON [`ItemResult`]s, `NULL` while pending.
+//! - `jobs(...)`, `job_items(job_id, idx, hash)` and `job_results`: a job's hashes and the
+//!   results recorded so far, as columns (see [`super::sqlite_results`]).
 //! - `quota_slots` and `hash_claims`: each key's sliding windows and the hashes in flight,
 //!   shared by every process on the file (see [`super::sqlite_quota`]).
 //! - `cache_counts`: the cache's found / unknown / bytes, kept by triggers in every
@@ -26,16 +26,17 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::sqlite_cache;
+use crate::sqlite_page;
 use crate::sqlite_pool::{open_writer, Reader, Readers};
 use crate::sqlite_quota;
-use crate::sqlite_rows::{
-    finish_item, finish_job, item_from_row, job_from_row, record_items, JOB_COLUMNS, SCHEMA,
-};
+use crate::sqlite_results;
+use crate::sqlite_rows::{finish_job, job_from_row, record_items, JOB_COLUMNS, SCHEMA};
 use crate::{encode, StoreError};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
-use vtsum_core::report::{CacheEntry, Document, ItemResult};
+use vtsum_core::report::{CacheEntry, Document, ItemResult, RowOptions};
+use vtsum_core::results::{ResultCounts, ResultPage, ResultQuery};
 use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
 };
@@ -83,12 +84,14 @@ impl SqliteStore {
             // Read again under the lock: another process may have upgraded the file.
             let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
             tx.execute_batch(&format!(
-                "{SCHEMA} {} {}",
-                sqlite_cache::SCHEMA,
+                "{SCHEMA} {} {} {}",
+                sqlite_cache::schema(),
+                sqlite_results::schema(),
                 sqlite_quota::SCHEMA
             ))?;
             if version < 2 {
                 sqlite_cache::migrate_v1(&tx)?;
+                sqlite_results::migrate_v1(&tx)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()
@@ -295,18 +298,11 @@ impl Store for SqliteStore {
     }
 
     fn job_pending(&self, id: &JobId) -> Result<Vec<JobItem>> {
-        let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT idx, hash, result FROM job_items
-                 WHERE job_id = ?1 AND result IS NULL ORDER BY idx",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([&id.0], item_from_row)
-            .map_err(|e| self.err(e))?;
-        rows.map(|r| finish_item(r.map_err(|e| self.err(e))?))
-            .collect()
+        self.job_pending_in(id, 0, u64::MAX)
+    }
+
+    fn job_pending_in(&self, id: &JobId, from: u64, to: u64) -> Result<Vec<JobItem>> {
+        sqlite_results::items(&*self.reader()?, id, from, to, true).map_err(|e| self.err(e))
     }
 
     fn job_record(&self, id: &JobId, index: u64, result: &ItemResult, now: i64) -> Result<()> {
@@ -319,22 +315,32 @@ impl Store for SqliteStore {
     }
 
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {
-        let conn = self.reader()?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT idx, hash, result FROM job_items WHERE job_id = ?1 AND idx >= ?2
-                 ORDER BY idx LIMIT ?3",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![id.0, offset, limit], item_from_row)
-            .map_err(|e| self.err(e))?;
-        rows.map(|r| finish_item(r.map_err(|e| self.err(e))?))
-            .collect()
+        let to = offset.saturating_add(limit);
+        sqlite_results::items(&*self.reader()?, id, offset, to, false).map_err(|e| self.err(e))
+    }
+
+    fn job_page(&self, job: &JobInfo, query: &ResultQuery) -> Result<ResultPage> {
+        // Verdicts are ranked by the job's threshold when recorded: another one is counted
+        // the slow way.
+        if query.options.threshold != job.spec.row_options.threshold {
+            let read = |offset, limit| self.job_items(&job.id, offset, limit);
+            return vtsum_core::results::scan_page(&read, query);
+        }
+        sqlite_page::page(&*self.reader()?, &job.id, query).map_err(|e| self.err(e))
+    }
+
+    fn job_counts(&self, job: &JobInfo, options: RowOptions) -> Result<ResultCounts> {
+        if options.threshold != job.spec.row_options.threshold {
+            let read = |offset, limit| self.job_items(&job.id, offset, limit);
+            return vtsum_core::results::scan_counts(&read, options);
+        }
+        sqlite_page::counts(&*self.reader()?, &job.id).map_err(|e| self.err(e))
     }
 
     fn job_delete(&self, id: &JobId) -> Result<bool> {
         let conn = self.conn();
+        conn.execute("DELETE FROM job_results WHERE job_id = ?1", [&id.0])
+            .map_err(|e| self.err(e))?;
         conn.execute("DELETE FROM job_items WHERE job_id = ?1", [&id.0])
             .map_err(|e| self.err(e))?;
         let n = conn

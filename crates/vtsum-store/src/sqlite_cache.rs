@@ -17,14 +17,20 @@ use std::collections::HashMap;
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
 
+use crate::entry_document;
 use crate::packed::{pack, unpack};
-use crate::{encode, entry_document, stored_hash};
+use crate::sqlite_columns::{
+    bind_file, bytes, hex, read_file, FILE_COLUMNS, FILE_COLUMN_DEFS, FILE_COUNT,
+};
 use vtsum_core::error::Result;
 use vtsum_core::hash::{Hash, HashKind};
-use vtsum_core::report::{CacheEntry, Document, FileReport, Lookup, Stats};
+use vtsum_core::report::{CacheEntry, Document, Lookup};
 use vtsum_core::stored::decode_entry;
 
-pub(crate) const SCHEMA: &str = "
+/// The cache's tables, indexes and count triggers.
+pub(crate) fn schema() -> String {
+    format!(
+        "
 CREATE TABLE IF NOT EXISTS answers (
     n INTEGER PRIMARY KEY,
     id BLOB NOT NULL UNIQUE,
@@ -33,11 +39,7 @@ CREATE TABLE IF NOT EXISTS answers (
     found INTEGER NOT NULL,
     asked INTEGER NOT NULL,
     fetched_at INTEGER NOT NULL,
-    malicious INTEGER, suspicious INTEGER, undetected INTEGER, harmless INTEGER,
-    timeout INTEGER, type_unsupported INTEGER, failure INTEGER, analysed INTEGER,
-    threat_label TEXT, type_description TEXT, size INTEGER, meaningful_name TEXT,
-    names TEXT, tags TEXT,
-    first_seen INTEGER, last_seen INTEGER, last_analysis INTEGER, reputation INTEGER
+    {FILE_COLUMN_DEFS}
 );
 CREATE INDEX IF NOT EXISTS answers_md5 ON answers(md5) WHERE md5 IS NOT NULL;
 CREATE INDEX IF NOT EXISTS answers_sha1 ON answers(sha1) WHERE sha1 IS NOT NULL;
@@ -78,128 +80,55 @@ END;
 CREATE TRIGGER IF NOT EXISTS documents_delete AFTER DELETE ON documents BEGIN
     UPDATE cache_counts SET bytes = bytes - LENGTH(OLD.zstd);
 END;
-";
-
-const COLUMNS: &str = "n, id, md5, sha1, found, asked, fetched_at, malicious, suspicious, \
-    undetected, harmless, timeout, type_unsupported, failure, analysed, threat_label, \
-    type_description, size, meaningful_name, names, tags, first_seen, last_seen, \
-    last_analysis, reputation";
-
-/// A hash's bytes (its hex decoded; a [`Hash`] is always valid lower-case hex).
-fn bytes(hex: &str) -> Vec<u8> {
-    let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-    hex.as_bytes()
-        .chunks(2)
-        .map(|pair| digit(pair[0]) << 4 | digit(*pair.get(1).unwrap_or(&b'0')))
-        .collect()
+"
+    )
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn list(v: &[String]) -> Option<String> {
-    (!v.is_empty()).then(|| encode(&v))
+/// The columns every read of `answers` selects, in [`read_row`]'s order.
+fn columns() -> String {
+    format!("n, id, md5, sha1, found, asked, fetched_at, {FILE_COLUMNS}")
 }
 
 /// An answer's row read back: its number, the hex of each hash it is found by, the entry.
 type Read = (i64, Vec<String>, CacheEntry);
 
-fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowData> {
-    Ok(RowData {
-        n: row.get(0)?,
-        hashes: [row.get(1)?, row.get(2)?, row.get(3)?],
-        found: row.get(4)?,
-        asked: row.get(5)?,
-        fetched_at: row.get(6)?,
-        counts: [7, 8, 9, 10, 11, 12, 13].map(|i| row.get::<_, Option<u32>>(i)),
-        analysed: row.get(14)?,
-        texts: [15, 16, 18].map(|i| row.get::<_, Option<String>>(i)),
-        size: row.get(17)?,
-        lists: [19, 20].map(|i| row.get::<_, Option<String>>(i)),
-        times: [21, 22, 23, 24].map(|i| row.get::<_, Option<i64>>(i)),
-    })
+fn bad_hash(column: usize, text: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Blob,
+        format!("bad hash {text:?}").into(),
+    )
 }
 
-/// The columns of one row, before they are checked.
-struct RowData {
-    n: i64,
-    /// id, md5, sha1.
-    hashes: [Option<Vec<u8>>; 3],
-    found: bool,
-    asked: u8,
-    fetched_at: i64,
-    counts: [rusqlite::Result<Option<u32>>; 7],
-    analysed: Option<bool>,
-    texts: [rusqlite::Result<Option<String>>; 3],
-    size: Option<u64>,
-    lists: [rusqlite::Result<Option<String>>; 2],
-    times: [rusqlite::Result<Option<i64>>; 4],
-}
-
-fn finish(data: RowData) -> Result<Read> {
-    let corrupt = |e: rusqlite::Error| vtsum_core::Error::Corrupt(e.to_string());
-    let n = data.n;
-    let hexes: Vec<Option<String>> = data.hashes.iter().map(|h| h.as_deref().map(hex)).collect();
-    let id = hexes[0].clone().unwrap_or_default();
-    let all: Vec<String> = hexes.iter().flatten().cloned().collect();
-    if !data.found {
-        let entry = CacheEntry {
-            queried: stored_hash(&id)?,
-            lookup: Lookup::Unknown,
-            fetched_at: data.fetched_at,
-        };
-        return Ok((n, all, entry));
-    }
-    let [malicious, suspicious, undetected, harmless, timeout, type_unsupported, failure] =
-        data.counts;
-    let count = |c: rusqlite::Result<Option<u32>>| c.map(Option::unwrap_or_default);
-    let stats = Stats {
-        malicious: count(malicious).map_err(corrupt)?,
-        suspicious: count(suspicious).map_err(corrupt)?,
-        undetected: count(undetected).map_err(corrupt)?,
-        harmless: count(harmless).map_err(corrupt)?,
-        timeout: count(timeout).map_err(corrupt)?,
-        type_unsupported: count(type_unsupported).map_err(corrupt)?,
-        failure: count(failure).map_err(corrupt)?,
-    };
-    let [threat_label, type_description, meaningful_name] = data.texts;
-    let [names, tags] = data.lists;
-    let list = |v: rusqlite::Result<Option<String>>| -> Result<Vec<String>> {
-        match v.map_err(corrupt)? {
-            Some(text) => crate::decode(&text),
-            None => Ok(Vec::new()),
-        }
-    };
-    let [first_seen, last_seen, last_analysis, reputation] = data.times;
-    let file = FileReport {
-        sha256: id.clone(),
-        md5: hexes[1].clone(),
-        sha1: hexes[2].clone(),
-        stats,
-        analysed: data.analysed.unwrap_or(false),
-        threat_label: threat_label.map_err(corrupt)?,
-        type_description: type_description.map_err(corrupt)?,
-        size: data.size,
-        meaningful_name: meaningful_name.map_err(corrupt)?,
-        names: list(names)?,
-        tags: list(tags)?,
-        first_seen: first_seen.map_err(corrupt)?,
-        last_seen: last_seen.map_err(corrupt)?,
-        last_analysis: last_analysis.map_err(corrupt)?,
-        reputation: reputation.map_err(corrupt)?,
-        engines: Default::default(),
-        document: None,
-    };
-    let queried = hexes
-        .get(usize::from(data.asked))
-        .cloned()
+fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Read> {
+    let n: i64 = row.get(0)?;
+    let id = hex(row.get_ref(1)?.as_blob()?);
+    let md5 = row.get_ref(2)?.as_blob_or_null()?.map(hex);
+    let sha1 = row.get_ref(3)?.as_blob_or_null()?.map(hex);
+    let found: bool = row.get(4)?;
+    let asked: u8 = row.get(5)?;
+    let fetched_at: i64 = row.get(6)?;
+    let all: Vec<String> = [Some(&id), md5.as_ref(), sha1.as_ref()]
+        .into_iter()
         .flatten()
-        .unwrap_or(id);
+        .cloned()
+        .collect();
+    let queried_text = match asked {
+        1 => md5.clone(),
+        2 => sha1.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| id.clone());
+    let queried = Hash::parse(&queried_text).ok_or_else(|| bad_hash(1, &queried_text))?;
+    let lookup = if found {
+        Lookup::Found(Box::new(read_file(row, 7, id, md5, sha1)?))
+    } else {
+        Lookup::Unknown
+    };
     let entry = CacheEntry {
-        queried: stored_hash(&queried)?,
-        lookup: Lookup::Found(Box::new(file)),
-        fetched_at: data.fetched_at,
+        queried,
+        lookup,
+        fetched_at,
     };
     Ok((n, all, entry))
 }
@@ -213,7 +142,7 @@ fn select(conn: &Connection, sql: &str, args: &[Vec<u8>], sqlite: Wrap<'_>) -> R
     let rows = stmt
         .query_map(params_from_iter(args), read_row)
         .map_err(sqlite)?;
-    rows.map(|r| finish(r.map_err(sqlite)?)).collect()
+    rows.map(|r| r.map_err(sqlite)).collect()
 }
 
 /// The answers for `hashes`, in order: one query per kind of hash asked.
@@ -222,7 +151,10 @@ pub(crate) fn get_many(
     hashes: &[Hash],
     sqlite: Wrap<'_>,
 ) -> Result<Vec<Option<(i64, CacheEntry)>>> {
-    let mut by_hash: HashMap<String, (i64, CacheEntry)> = HashMap::new();
+    let mut rows: Vec<(i64, CacheEntry)> = Vec::new();
+    // Each hash a row is found by → that row; a found file wins over an unknown answer
+    // for one of its hashes.
+    let mut by_hash: HashMap<String, usize> = HashMap::new();
     for kind in [HashKind::Md5, HashKind::Sha1, HashKind::Sha256] {
         let asked: Vec<Vec<u8>> = hashes
             .iter()
@@ -241,23 +173,26 @@ pub(crate) fn get_many(
             HashKind::Sha1 => format!(" OR sha1 IN ({marks})"),
             HashKind::Sha256 => String::new(),
         };
-        let sql = format!("SELECT {COLUMNS} FROM answers WHERE id IN ({marks}){also}");
+        let sql = format!(
+            "SELECT {} FROM answers WHERE id IN ({marks}){also}",
+            columns()
+        );
         for (n, all, entry) in select(conn, &sql, &asked, sqlite)? {
+            let known = matches!(entry.lookup, Lookup::Found(_));
+            rows.push((n, entry));
             for h in all {
-                // A found file wins over an unknown answer for one of its hashes.
-                let known = matches!(entry.lookup, Lookup::Found(_));
-                match by_hash.get(&h) {
-                    Some((_, old)) if matches!(old.lookup, Lookup::Found(_)) && !known => {}
-                    _ => {
-                        by_hash.insert(h, (n, entry.clone()));
-                    }
+                let keep = by_hash
+                    .get(&h)
+                    .is_some_and(|&i| matches!(rows[i].1.lookup, Lookup::Found(_)) && !known);
+                if !keep {
+                    by_hash.insert(h, rows.len() - 1);
                 }
             }
         }
     }
     Ok(hashes
         .iter()
-        .map(|h| by_hash.get(h.as_str()).cloned())
+        .map(|h| by_hash.get(h.as_str()).map(|&i| rows[i].clone()))
         .collect())
 }
 
@@ -322,56 +257,34 @@ fn put(tx: &Transaction<'_>, entry: &CacheEntry) -> rusqlite::Result<()> {
         HashKind::Md5 => 1,
         HashKind::Sha1 => 2,
     };
-    let s = &file.stats;
-    let n: i64 = tx
-        .prepare_cached(
-            "INSERT INTO answers (id, md5, sha1, found, asked, fetched_at, malicious, suspicious,
-                undetected, harmless, timeout, type_unsupported, failure, analysed, threat_label,
-                type_description, size, meaningful_name, names, tags, first_seen, last_seen,
-                last_analysis, reputation)
-             VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, ?19, ?20, ?21, ?22, ?23)
-             ON CONFLICT(id) DO UPDATE SET md5 = excluded.md5, sha1 = excluded.sha1, found = 1,
-                asked = excluded.asked, fetched_at = excluded.fetched_at,
-                malicious = excluded.malicious, suspicious = excluded.suspicious,
-                undetected = excluded.undetected, harmless = excluded.harmless,
-                timeout = excluded.timeout, type_unsupported = excluded.type_unsupported,
-                failure = excluded.failure, analysed = excluded.analysed,
-                threat_label = excluded.threat_label, type_description = excluded.type_description,
-                size = excluded.size, meaningful_name = excluded.meaningful_name,
-                names = excluded.names, tags = excluded.tags, first_seen = excluded.first_seen,
-                last_seen = excluded.last_seen, last_analysis = excluded.last_analysis,
-                reputation = excluded.reputation
-             RETURNING n",
-        )?
-        .query_row(
-            params![
-                id,
-                md5,
-                sha1,
-                asked,
-                entry.fetched_at,
-                s.malicious,
-                s.suspicious,
-                s.undetected,
-                s.harmless,
-                s.timeout,
-                s.type_unsupported,
-                s.failure,
-                file.analysed,
-                file.threat_label,
-                file.type_description,
-                file.size,
-                file.meaningful_name,
-                list(&file.names),
-                list(&file.tags),
-                file.first_seen,
-                file.last_seen,
-                file.last_analysis,
-                file.reputation,
-            ],
-            |r| r.get(0),
-        )?;
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT INTO answers (id, md5, sha1, found, asked, fetched_at, {FILE_COLUMNS})
+         VALUES (?1, ?2, ?3, 1, ?4, ?5, {})
+         ON CONFLICT(id) DO UPDATE SET md5 = excluded.md5, sha1 = excluded.sha1, found = 1,
+            asked = excluded.asked, fetched_at = excluded.fetched_at, {}
+         RETURNING n",
+        (6..6 + FILE_COUNT)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        FILE_COLUMNS
+            .split(", ")
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    ))?;
+    stmt.raw_bind_parameter(1, &id)?;
+    stmt.raw_bind_parameter(2, &md5)?;
+    stmt.raw_bind_parameter(3, &sha1)?;
+    stmt.raw_bind_parameter(4, asked)?;
+    stmt.raw_bind_parameter(5, entry.fetched_at)?;
+    bind_file(&mut stmt, 6, file)?;
+    let mut rows = stmt.raw_query();
+    let n: i64 = match rows.next()? {
+        Some(row) => row.get(0)?,
+        None => return Err(rusqlite::Error::QueryReturnedNoRows),
+    };
+    drop(rows);
     if let Some(document) = entry_document(entry) {
         // An upsert, not a replace: REPLACE's delete fires no trigger, and the counts
         // would keep the old document's bytes.
@@ -390,7 +303,10 @@ pub(crate) fn export(
     each: &mut dyn FnMut(CacheEntry) -> Result<()>,
     sqlite: Wrap<'_>,
 ) -> Result<()> {
-    let sql = format!("SELECT {COLUMNS} FROM answers WHERE id > ?1 ORDER BY id LIMIT 500");
+    let sql = format!(
+        "SELECT {} FROM answers WHERE id > ?1 ORDER BY id LIMIT 500",
+        columns()
+    );
     let mut after: Vec<u8> = Vec::new();
     loop {
         let page = select(conn, &sql, std::slice::from_ref(&after), sqlite)?;

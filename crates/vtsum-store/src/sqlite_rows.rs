@@ -1,14 +1,14 @@
-//! The SQLite store's tables (the schema), how their rows become [`JobInfo`]s and
-//! [`JobItem`]s, and how results are written into them, apart from the store's queries in
-//! `sqlite.rs`.
+//! The SQLite store's tables for the ledger and jobs (the schema), how their rows become
+//! [`JobInfo`]s, and how results are recorded, apart from the store's queries in
+//! `sqlite.rs` (results themselves: `sqlite_results`).
 
 use rusqlite::{params, Connection, TransactionBehavior};
 
-use crate::{decode, encode, slim_result, stored_hash};
+use crate::decode;
+use crate::sqlite_results;
 use vtsum_core::error::Result;
 use vtsum_core::report::ItemResult;
-use vtsum_core::store::{JobId, JobInfo, JobItem, JobSpec, JobState};
-use vtsum_core::stored::decode_item;
+use vtsum_core::store::{JobId, JobInfo, JobSpec, JobState};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger (
@@ -34,7 +34,6 @@ CREATE TABLE IF NOT EXISTS job_items (
     job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
     idx INTEGER NOT NULL,
     hash TEXT NOT NULL,
-    result TEXT,
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
 ";
@@ -66,20 +65,6 @@ pub(super) fn finish_job((mut info, spec): (JobInfo, String)) -> Result<JobInfo>
     Ok(info)
 }
 
-pub(super) fn item_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(u64, String, Option<String>)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-}
-
-pub(super) fn finish_item((index, hash, result): (u64, String, Option<String>)) -> Result<JobItem> {
-    Ok(JobItem {
-        index,
-        hash: stored_hash(&hash)?,
-        result: result.as_deref().map(decode_item).transpose()?,
-    })
-}
-
 /// Records results of one job in one `BEGIN IMMEDIATE` transaction: each item only if it
 /// has none yet (a result is final), and the job's counters once for all of them.
 pub(crate) fn record_items(
@@ -89,21 +74,7 @@ pub(crate) fn record_items(
     now: i64,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (mut done, mut hits, mut errors) = (0u64, 0u64, 0u64);
-    {
-        let mut update = tx.prepare_cached(
-            "UPDATE job_items SET result = ?3 WHERE job_id = ?1 AND idx = ?2 AND result IS NULL",
-        )?;
-        for (index, result) in items {
-            if update.execute(params![id.0, index, encode(&slim_result(result))])? == 1 {
-                done += 1;
-                match result {
-                    ItemResult::Error { .. } => errors += 1,
-                    ItemResult::Lookup { from_cache, .. } => hits += u64::from(*from_cache),
-                }
-            }
-        }
-    }
+    let (done, hits, errors) = sqlite_results::record(&tx, id, items)?;
     if done > 0 {
         tx.execute(
             "UPDATE jobs SET done = done + ?2, cache_hits = cache_hits + ?3,

@@ -18,6 +18,7 @@ macro_rules! store_suite {
             }
 
             $crate::cache_layout_suite!();
+            $crate::page_suite!();
 
             fn h(c: char, len: usize) -> Hash {
                 Hash::parse(&c.to_string().repeat(len)).unwrap()

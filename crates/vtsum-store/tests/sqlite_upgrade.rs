@@ -1,10 +1,12 @@
 //! A cache file written by an older vtsum (schema 1: one JSON entry a row, engines inside)
 //! opens in the new layout with every answer, its engines and its counts.
 
-use vtsum_core::report::{CacheEntry, EngineResult, FileReport, Lookup, Stats};
-use vtsum_core::store::Store;
+use vtsum_core::report::{CacheEntry, EngineResult, FileReport, ItemResult, Lookup, Stats};
+use vtsum_core::results::ResultQuery;
+use vtsum_core::store::{JobId, JobSpec, Store};
 use vtsum_core::vt::v3;
 use vtsum_core::Hash;
+use vtsum_core::{RowOptions, Verdict};
 use vtsum_store::sqlite::SqliteStore;
 
 /// Schema 1's cache, as vtsum wrote it until the layout changed.
@@ -18,6 +20,13 @@ CREATE TABLE cache_counts (one INTEGER PRIMARY KEY CHECK (one = 1), found INTEGE
 INSERT INTO cache_counts VALUES (1, 7, 7, 7);
 CREATE TRIGGER cache_counts_insert AFTER INSERT ON cache BEGIN
     UPDATE cache_counts SET found = found + 1; END;
+CREATE TABLE jobs (id TEXT PRIMARY KEY, spec TEXT NOT NULL, state TEXT NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, total INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0, cache_hits INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0, resumes_at INTEGER, error TEXT);
+CREATE TABLE job_items (job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, hash TEXT NOT NULL, result TEXT, PRIMARY KEY (job_id, idx))
+    WITHOUT ROWID;
 PRAGMA user_version = 1;
 ";
 
@@ -136,4 +145,84 @@ fn a_schema_1_cache_is_converted_with_its_engines_and_counts() {
     // Opening again changes nothing.
     let again = SqliteStore::open(&path).unwrap();
     assert_eq!(again.cache_stats().unwrap(), stats);
+}
+
+#[test]
+fn a_schema_1_job_keeps_its_results_and_pending_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let id = JobId("f".repeat(32));
+    let spec = JobSpec {
+        row_options: RowOptions {
+            threshold: 10,
+            engines: false,
+        },
+        ..JobSpec::default()
+    };
+    let found = ItemResult::Lookup {
+        lookup: old_found().lookup,
+        from_cache: true,
+        fetched_at: 100,
+    };
+    let error = ItemResult::Error {
+        message: "429 <b>".into(),
+    };
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.execute(
+            "INSERT INTO jobs (id, spec, state, created_at, updated_at, total, done, cache_hits,
+               errors) VALUES (?1, ?2, 'running', 1, 1, 3, 2, 1, 1)",
+            rusqlite::params![id.0, serde_json::to_string(&spec).unwrap()],
+        )
+        .unwrap();
+        for (idx, hash, result) in [
+            (0, "b".repeat(32), Some(&found)),
+            (1, "1".repeat(64), Some(&error)),
+            (2, "2".repeat(64), None),
+        ] {
+            conn.execute(
+                "INSERT INTO job_items VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    id.0,
+                    idx,
+                    hash,
+                    result.map(|r| serde_json::to_string(r).unwrap())
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let items = store.job_items(&id, 0, 10).unwrap();
+    assert_eq!(items.len(), 3);
+    let Some(ItemResult::Lookup {
+        lookup: Lookup::Found(file),
+        from_cache: true,
+        ..
+    }) = &items[0].result
+    else {
+        panic!("the found result is kept: {:?}", items[0].result)
+    };
+    assert_eq!(file.stats.malicious, 9);
+    assert_eq!(items[1].result, Some(error));
+    assert_eq!(items[2].result, None);
+    let pending = store.job_pending(&id).unwrap();
+    assert_eq!(pending.iter().map(|i| i.index).collect::<Vec<_>>(), vec![2]);
+    let job = store.job_get(&id).unwrap().unwrap();
+    assert_eq!((job.done, job.cache_hits, job.errors), (2, 1, 1));
+    // 9 detections under the job's threshold of 10: suspicious, not malicious.
+    let page = store
+        .job_page(
+            &job,
+            &ResultQuery {
+                limit: 10,
+                verdict: Some(Verdict::Suspicious),
+                options: spec.row_options,
+                ..ResultQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(page.matching, 1);
+    assert_eq!(page.rows[0].0, 0);
 }

@@ -21,11 +21,16 @@ use crate::output::say;
 /// How many bad documents are named; the rest are only counted.
 const NAMED: usize = 5;
 
+/// Answers written to the store at once: one transaction (SQLite) or script (Redis) each.
+const BATCH: usize = 500;
+
 #[derive(Default)]
 struct Tally {
     imported: u64,
     bad: u64,
     named: Vec<String>,
+    /// Read but not yet written.
+    pending: Vec<CacheEntry>,
 }
 
 impl Tally {
@@ -37,10 +42,17 @@ impl Tally {
     }
 
     fn put(&mut self, store: &dyn Store, entries: Vec<CacheEntry>) -> Result<()> {
-        for entry in entries {
-            store.cache_put(&entry)?;
-            self.imported += 1;
+        self.pending.extend(entries);
+        if self.pending.len() >= BATCH {
+            self.flush(store)?;
         }
+        Ok(())
+    }
+
+    fn flush(&mut self, store: &dyn Store) -> Result<()> {
+        store.cache_put_many(&self.pending)?;
+        self.imported += self.pending.len() as u64;
+        self.pending.clear();
         Ok(())
     }
 
@@ -81,6 +93,7 @@ pub fn run(store: &dyn Store, inputs: &[PathBuf]) -> Result<Exit> {
             file(store, &mut tally, input)?;
         }
     }
+    tally.flush(store)?;
     say(&format!(
         "vtsum: imported {} cached answer(s) into {}; {} bad document(s) skipped",
         tally.imported,

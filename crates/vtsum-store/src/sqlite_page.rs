@@ -1,0 +1,141 @@
+//! A page of a job's results, chosen by SQL over `job_results`: the filter and the order
+//! in the query, `LIMIT`/`OFFSET` for the page, one `COUNT(*)` for how many match. SQLite
+//! keeps only the page's rows while it sorts (a top-N sort), so a page of a million-row
+//! job costs one pass over its rows and memory for one page.
+//!
+//! It answers exactly as [`vtsum_core::results::scan_page`] does (the store suite checks
+//! them against each other): the same order with blanks last, input order breaking ties,
+//! and the free text matched case-insensitively for ASCII in the same fields.
+
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection};
+
+use crate::sqlite_results::{rank, read_result, result_columns};
+use vtsum_core::hash::Hash;
+use vtsum_core::report::{Row, Verdict};
+use vtsum_core::results::{ResultCounts, ResultPage, ResultQuery, SortKey, MAX_LIMIT};
+use vtsum_core::store::JobId;
+
+/// The fields the free text is looked for in, one text with a separator no query holds
+/// (control characters are dropped from queries), then each name and tag on its own (their
+/// JSON would match quotes and commas no name holds).
+fn text_filter(arg: usize) -> String {
+    format!(
+        "(instr(lower(r.input || char(1) || ifnull(hex(r.sha256), '') || char(1) \
+         || ifnull(hex(r.md5), '') || char(1) || ifnull(hex(r.sha1), '') || char(1) \
+         || ifnull(r.threat_label, '') || char(1) || ifnull(r.type_description, '') \
+         || char(1) || ifnull(r.meaningful_name, '')), ?{arg}) > 0 \
+         OR EXISTS (SELECT 1 FROM json_each(r.names) WHERE instr(lower(value), ?{arg}) > 0) \
+         OR EXISTS (SELECT 1 FROM json_each(r.tags) WHERE instr(lower(value), ?{arg}) > 0))"
+    )
+}
+
+/// `WHERE` for a query, and its parameters after the job's id (`?1`).
+fn filter(query: &ResultQuery) -> (String, Vec<Value>) {
+    let mut sql = String::from("r.job_id = ?1");
+    let mut args = Vec::new();
+    if let Some(verdict) = query.verdict {
+        args.push(Value::Integer(rank(verdict)));
+        sql.push_str(&format!(" AND r.verdict = ?{}", args.len() + 1));
+    }
+    if let Some(text) = &query.text {
+        args.push(Value::Text(text.clone()));
+        sql.push_str(&format!(" AND {}", text_filter(args.len() + 1)));
+    }
+    (sql, args)
+}
+
+/// `ORDER BY` for a query: blanks last whichever the direction, then input order.
+fn order(query: &ResultQuery) -> String {
+    let dir = if query.descending { "DESC" } else { "ASC" };
+    let keyed = |columns: &[&str]| -> String {
+        let parts: Vec<String> = columns.iter().map(|c| format!("{c} {dir}")).collect();
+        format!("{}, r.idx", parts.join(", "))
+    };
+    let blank_last = |column: &str| format!("{column} IS NULL, {}", keyed(&[column]));
+    match query.sort {
+        SortKey::Index => format!("r.idx {dir}"),
+        SortKey::Input => keyed(&["r.input"]),
+        SortKey::Verdict => keyed(&["r.verdict"]),
+        SortKey::Malicious => keyed(&["ifnull(r.malicious, 0)", "ifnull(r.suspicious, 0)"]),
+        SortKey::ThreatLabel => blank_last("r.threat_label"),
+        SortKey::FileType => blank_last("r.type_description"),
+        SortKey::MeaningfulName => blank_last("r.meaningful_name"),
+        SortKey::FirstSeen => blank_last("r.first_seen"),
+        SortKey::LastSeen => blank_last("r.last_seen"),
+    }
+}
+
+fn args(id: &JobId, rest: &[Value]) -> Vec<Value> {
+    std::iter::once(Value::Text(id.0.clone()))
+        .chain(rest.iter().cloned())
+        .collect()
+}
+
+/// One page of a job's rows.
+pub(crate) fn page(
+    conn: &Connection,
+    id: &JobId,
+    query: &ResultQuery,
+) -> rusqlite::Result<ResultPage> {
+    let (filter, rest) = filter(query);
+    let matching: u64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM job_results r WHERE {filter}"
+        ))?
+        .query_row(params_from_iter(args(id, &rest)), |r| r.get(0))?;
+    let limit = query.limit.min(MAX_LIMIT);
+    let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
+    let sql = format!(
+        "SELECT r.idx, r.input, {} FROM job_results r WHERE {filter} ORDER BY {} LIMIT {limit} \
+         OFFSET {offset}",
+        result_columns(),
+        order(query)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args(id, &rest)), |row| {
+        let index: u64 = row.get(0)?;
+        let text: String = row.get(1)?;
+        let result = read_result(row, 2)?;
+        Ok((index, text, result))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (index, text, result) = row?;
+        let (Some(input), Some(result)) = (Hash::parse(&text), result) else {
+            continue;
+        };
+        out.push((index, Row::from_result(&input, &result, query.options)));
+    }
+    Ok(ResultPage {
+        matching,
+        rows: out,
+    })
+}
+
+/// Counts over all of a job's rows.
+pub(crate) fn counts(conn: &Connection, id: &JobId) -> rusqlite::Result<ResultCounts> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT verdict, COUNT(*), SUM(from_cache) FROM job_results WHERE job_id = ?1
+         GROUP BY verdict",
+    )?;
+    let rows = stmt.query_map([&id.0], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, u64>(1)?,
+            r.get::<_, u64>(2)?,
+        ))
+    })?;
+    let mut counts = ResultCounts::default();
+    for row in rows {
+        let (verdict, n, hits) = row?;
+        let name = usize::try_from(verdict)
+            .ok()
+            .and_then(|i| Verdict::ALL.get(i))
+            .map_or("error", |v| v.as_str());
+        counts.total += n;
+        counts.cache_hits += hits;
+        *counts.verdicts.entry(name.to_string()).or_default() += n;
+    }
+    Ok(counts)
+}
