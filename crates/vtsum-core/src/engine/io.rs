@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::now_unix;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hash::Hash;
 use crate::report::{CacheEntry, ItemResult, Lookup};
 use crate::store::{self, off_runtime, JobId, JobState, Store};
@@ -63,36 +63,39 @@ pub(super) struct Io {
 }
 
 impl Io {
-    /// Looks for each item in the cache and records the fresh ones in the job, all in one
-    /// blocking call and the records in one write ([`Store::job_record_many`]). Returns
-    /// what it found for each item, in order, or the error that stopped it (then nothing
-    /// of the chunk was recorded, and every item goes on as a miss: it is looked at again
-    /// before it is sent).
-    pub async fn answer_from_cache(&self, items: Vec<(u64, Hash)>) -> (Vec<Looked>, Option<Error>) {
-        let io = self.clone();
-        let done = off_runtime("the cache lookups", move || {
-            let hashes: Vec<Hash> = items.iter().map(|(_, hash)| hash.clone()).collect();
-            let found: Vec<Looked> = io
+    /// Looks for each item in the cache, in one blocking call and one batched read
+    /// ([`Store::cache_get_many`]): what it found for each, in order.
+    pub async fn look_up(self, items: Vec<(u64, Hash)>) -> (Vec<(u64, Hash)>, Result<Vec<Looked>>) {
+        let hashes: Vec<Hash> = items.iter().map(|(_, hash)| hash.clone()).collect();
+        let found = off_runtime("the cache lookups", move || {
+            Ok(self
                 .store
                 .cache_get_many(&hashes)?
                 .into_iter()
-                .map(|entry| io.fresh(entry))
-                .collect();
-            let hits: Vec<(u64, &ItemResult)> = items
-                .iter()
-                .zip(&found)
-                .filter_map(|((index, _), looked)| Some((*index, looked.as_ref()?)))
-                .collect();
-            if !hits.is_empty() {
-                io.store.job_record_many(&io.job, &hits, now_unix())?;
-            }
-            Ok(found)
+                .map(|entry| self.fresh(entry))
+                .collect())
         })
         .await;
-        match done {
-            Ok(found) => (found, None),
-            Err(e) => (Vec::new(), Some(e)),
+        (items, found)
+    }
+
+    /// Records the fresh answers [`Io::look_up`] found, in one write
+    /// ([`Store::job_record_many`]): all of them, or none on an error.
+    pub async fn record_found(&self, items: &[(u64, Hash)], found: &[Looked]) -> Result<()> {
+        let hits: Vec<(u64, ItemResult)> = items
+            .iter()
+            .zip(found)
+            .filter_map(|((index, _), looked)| Some((*index, looked.clone()?)))
+            .collect();
+        if hits.is_empty() {
+            return Ok(());
         }
+        let io = self.clone();
+        off_runtime("recording cached answers", move || {
+            let hits: Vec<(u64, &ItemResult)> = hits.iter().map(|(i, r)| (*i, r)).collect();
+            io.store.job_record_many(&io.job, &hits, now_unix())
+        })
+        .await
     }
 
     /// The cache's answer for `hash` if it is fresh, as a result of this job.

@@ -201,26 +201,41 @@ impl Engine {
 }
 
 impl Run<'_> {
-    /// Answers at once what the cache holds, a chunk per blocking call; returns the rest
-    /// as the run's queue (`take_ready` looks at those again before sending). An
-    /// unreachable store leaves the rest for later, as misses.
+    /// Answers at once what the cache holds, a chunk at a time; returns the rest as the
+    /// run's queue (`take_ready` looks at those again before sending). The next chunk is
+    /// read while this one is recorded (a reader and the writer, on two threads). A chunk
+    /// the store failed on is all misses (nothing of it was recorded); an unreachable
+    /// store leaves the rest for later, as misses.
     async fn answer_pending_from_cache(
         &mut self,
         pending: Vec<crate::store::JobItem>,
     ) -> Result<VecDeque<Work>> {
         let mut queue = VecDeque::new();
-        let mut store_ok = true;
         let mut items = pending.into_iter().map(|item| (item.index, item.hash));
-        loop {
-            let chunk: Vec<(u64, Hash)> = items.by_ref().take(CACHE_CHUNK).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let (looked, error) = if store_ok {
-                self.io.answer_from_cache(chunk.clone()).await
-            } else {
-                (Vec::new(), None)
+        let next = |items: &mut dyn Iterator<Item = (u64, Hash)>| {
+            let chunk: Vec<(u64, Hash)> = items.take(CACHE_CHUNK).collect();
+            (!chunk.is_empty()).then_some(chunk)
+        };
+        let io = self.io.clone();
+        let read = |chunk| tokio::spawn(io.clone().look_up(chunk));
+        let mut ahead = next(&mut items).map(read);
+        while let Some(reading) = ahead.take() {
+            let (chunk, found) = reading.await.map_err(|source| Error::Task {
+                what: "the cache lookups",
+                source,
+            })?;
+            let found = match found {
+                Ok(found) => self.io.record_found(&chunk, &found).await.map(|()| found),
+                Err(e) => Err(e),
             };
+            let (looked, error) = match found {
+                Ok(found) => (found, None),
+                Err(e) => (Vec::new(), Some(e)),
+            };
+            let store_ok = !error.as_ref().is_some_and(Error::is_unavailable);
+            if store_ok {
+                ahead = next(&mut items).map(read);
+            }
             let looked_at = looked.len();
             for ((index, hash), found) in chunk.iter().zip(looked) {
                 self.count_look(found.is_some(), true);
@@ -234,13 +249,11 @@ impl Run<'_> {
             }
             match error {
                 None => {}
-                Some(e) if e.is_unavailable() => {
-                    self.store_away(&e);
-                    store_ok = false;
-                }
+                Some(e) if e.is_unavailable() => self.store_away(&e),
                 Some(e) => return Err(e),
             }
         }
+        queue.extend(items.map(|(index, hash)| Work::new(index, hash)));
         Ok(queue)
     }
 }
