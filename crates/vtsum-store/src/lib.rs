@@ -23,6 +23,7 @@ pub mod error;
 pub mod memory;
 mod packed;
 pub mod redis;
+mod redis_cache;
 mod redis_link;
 pub mod redis_queue;
 mod redis_quota;

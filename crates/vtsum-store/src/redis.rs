@@ -2,7 +2,7 @@
 //! the same server — several CLIs, web servers and workers on several machines.
 //!
 //! Keys live under a prefix (`vtsum:` unless the URL says `?prefix=`):
-//! `c:<id>` a cached answer as reports read it (id = sha256 of a found file, or the hash
+//! `c:<id>` a cached answer as reports read it (the cache's calls are in `redis_cache`) (id = sha256 of a found file, or the hash
 //! asked for when unknown), `d:<id>` a found file's VirusTotal document, zstd-compressed
 //! (see `packed`; absent for files cached before documents were kept, whose `c:<id>`
 //! still holds their engines), `a:<hash>` → id for each of a file's hashes, sets `c:found`, `c:unknown` and
@@ -21,15 +21,11 @@ use std::time::Duration;
 
 use redis::{Connection, FromRedisValue};
 
-use crate::packed::{pack, unpack};
 use crate::redis_link::{hide_password, Link};
 use crate::redis_queue::RedisQueue;
 use crate::redis_quota;
 use crate::redis_scripts as lua;
-use crate::{
-    decode, encode, entry_document, entry_hashes, entry_kind, slim_entry, slim_result, stored_hash,
-    with_document,
-};
+use crate::{decode, encode, slim_result, stored_hash};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
@@ -39,7 +35,7 @@ use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState, QuotaRequest, SharedGrant,
     Store,
 };
-use vtsum_core::stored::{decode_entry, decode_item};
+use vtsum_core::stored::decode_item;
 
 /// A Redis-backed store. Cheap to share behind an `Arc`.
 pub struct RedisStore {
@@ -86,11 +82,11 @@ impl RedisStore {
         &self.prefix
     }
 
-    fn run<T>(&self, f: impl Fn(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
+    pub(crate) fn run<T>(&self, f: impl Fn(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
         self.link.run(f)
     }
 
-    fn script<T: FromRedisValue>(
+    pub(crate) fn script<T: FromRedisValue>(
         &self,
         source: &str,
         args: &[impl redis::ToRedisArgs],
@@ -98,7 +94,7 @@ impl RedisStore {
         self.link.script(source, &self.prefix, args)
     }
 
-    fn key(&self, rest: &str) -> String {
+    pub(crate) fn key(&self, rest: &str) -> String {
         format!("{}{rest}", self.prefix)
     }
 }
@@ -135,56 +131,15 @@ impl Store for RedisStore {
     }
 
     fn cache_get_many(&self, hashes: &[Hash]) -> Result<Vec<Option<CacheEntry>>> {
-        let mut out = Vec::with_capacity(hashes.len());
-        // A few hundred hashes a script: one round trip each, short enough not to hold up
-        // the server's other clients.
-        for chunk in hashes.chunks(256) {
-            let args: Vec<&str> = chunk.iter().map(Hash::as_str).collect();
-            let texts: Vec<Option<String>> = self.script(lua::CACHE_GET_MANY, &args)?;
-            for text in texts {
-                // Entries written before documents were kept still hold their engines.
-                out.push(
-                    text.as_deref()
-                        .map(decode_entry)
-                        .transpose()?
-                        .map(|e| slim_entry(&e)),
-                );
-            }
-        }
-        Ok(out)
+        self.get_many(hashes)
     }
 
     fn cache_document(&self, hash: &Hash) -> Result<Option<Document>> {
-        let found: Option<(Vec<u8>, String)> =
-            self.script(lua::CACHE_DOCUMENT, &[hash.as_str()])?;
-        let Some((packed, entry)) = found else {
-            return Ok(None);
-        };
-        if !packed.is_empty() {
-            return unpack(&packed).map(Some);
-        }
-        if entry.is_empty() {
-            return Ok(None);
-        }
-        Ok(entry_document(&decode_entry(&entry)?))
+        self.document(hash)
     }
 
     fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()> {
-        for chunk in entries.chunks(100) {
-            let mut args: Vec<Vec<u8>> = Vec::new();
-            for entry in chunk {
-                let (primary, all) = entry_hashes(entry);
-                let packed = entry_document(entry).map(|d| pack(&d)).unwrap_or_default();
-                args.push(primary.into_bytes());
-                args.push(entry_kind(entry).as_bytes().to_vec());
-                args.push(encode(&slim_entry(entry)).into_bytes());
-                args.push(packed);
-                args.push(all.len().to_string().into_bytes());
-                args.extend(all.into_iter().map(String::into_bytes));
-            }
-            self.script::<i64>(lua::CACHE_PUT_MANY, &args)?;
-        }
-        Ok(())
+        self.put_many(entries)
     }
 
     fn cache_stats(&self) -> Result<CacheStats> {
@@ -202,26 +157,7 @@ impl Store for RedisStore {
     }
 
     fn cache_export(&self, each: &mut dyn FnMut(CacheEntry) -> Result<()>) -> Result<()> {
-        let (found, unknown) = (self.key("c:found"), self.key("c:unknown"));
-        let mut ids: Vec<String> =
-            self.run(|c| redis::cmd("SUNION").arg(&found).arg(&unknown).query(c))?;
-        ids.sort();
-        for chunk in ids.chunks(500) {
-            let keys: Vec<String> = chunk
-                .iter()
-                .map(|id| self.key(&format!("c:{id}")))
-                .collect();
-            let texts: Vec<Option<String>> =
-                self.run(|c| redis::cmd("MGET").arg(&keys).query(c))?;
-            for (id, text) in chunk.iter().zip(texts) {
-                if let Some(text) = text {
-                    let entry = decode_entry(&text)?;
-                    let document = self.cache_document(&stored_hash(id)?)?;
-                    each(with_document(entry, document))?;
-                }
-            }
-        }
-        Ok(())
+        self.export(each)
     }
 
     fn ledger_used(&self, key: &KeyId, day: &str) -> Result<u64> {
