@@ -1,12 +1,13 @@
 //! The Redis store: everything the SQLite store holds, shared by every process that names
 //! the same server — several CLIs, web servers and workers on several machines.
 //!
-//! Keys live under a prefix (`vtsum:` unless the URL says `?prefix=`):
-//! `c:<id>` a cached answer as reports read it (the cache's calls are in `redis_cache`) (id = sha256 of a found file, or the hash
-//! asked for when unknown), `d:<id>` a found file's VirusTotal document, zstd-compressed
-//! (see `packed`; absent for files cached before documents were kept, whose `c:<id>`
-//! still holds their engines), `a:<hash>` → id for each of a file's hashes, sets `c:found`, `c:unknown` and
-//! `a:all`, and `c:stats` the cache's counts (kept by the scripts that write the cache);
+//! Keys live under a prefix (`vtsum:` unless the URL says `?prefix=`): `c:<id>` a cached
+//! answer as reports read it (id = sha256 of a found file, or the hash asked for when
+//! unknown), `d:<id>` a found file's VirusTotal document, zstd-compressed (see `packed`;
+//! absent for files cached before documents were kept, whose `c:<id>` still holds their
+//! engines), `a:<hash>` → id for each of a file's hashes, sets `c:found`, `c:unknown` and
+//! `a:all`, and `c:stats` the cache's counts (kept by the scripts that write the cache;
+//! the cache's calls are in `redis_cache`);
 //! `ledger:<day>` a hash of key id → requests; `j:<id>` a job's header hash, `j:<id>:h` its
 //! hashes (a list, in input order), `j:<id>:r` its results (index → JSON), and `jobs` (a
 //! sorted set by creation time). Every write that touches several keys is one Lua script,
