@@ -1,15 +1,13 @@
 //! The SQLite store's cache: a report's columns as columns, VirusTotal's document apart
 //! and compressed, read in batches.
 //!
-//! - `answers`: one row per answer, keyed by `id` without a row number (a lookup is one
-//!   B-tree descent, not an index and then the table: that halved the pages a cached
-//!   scan reads). `id` is the sha256 of a found file or the asked hash of an unknown one,
-//!   `md5`/`sha1` a found file's other hashes (indexed, so a file is found by any of its
-//!   three), all as bytes (half the size of hex, in the table and in each index); then the
-//!   columns every report shows. `asked` says which hash was asked for (0 sha256, 1 md5,
-//!   2 sha1).
+//! - `answers`: one row per answer. `id` is the sha256 of a found file or the asked hash of
+//!   an unknown one, `md5`/`sha1` a found file's other hashes (indexed, so a file is found
+//!   by any of its three), all as bytes (half the size of hex, in the table and in each
+//!   index); then the columns every report shows. `asked` says which hash was asked for
+//!   (0 sha256, 1 md5, 2 sha1).
 //! - `documents`: a found file's v3 document, zstd-compressed ([`crate::packed`]), by the
-//!   answer's id; read only for per-engine results and exports.
+//!   answer's row number; read only for per-engine results and exports.
 //!
 //! A batch of hashes is one query per hash kind (`id IN (…) OR md5 IN (…)`), not one per
 //! hash. Files from schema 1 (one JSON entry a row, engines included) are converted when
@@ -34,17 +32,18 @@ pub(crate) fn schema() -> String {
     format!(
         "
 CREATE TABLE IF NOT EXISTS answers (
-    id BLOB PRIMARY KEY,
+    n INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
     md5 BLOB,
     sha1 BLOB,
     found INTEGER NOT NULL,
     asked INTEGER NOT NULL,
     fetched_at INTEGER NOT NULL,
     {FILE_COLUMN_DEFS}
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS answers_md5 ON answers(md5) WHERE md5 IS NOT NULL;
 CREATE INDEX IF NOT EXISTS answers_sha1 ON answers(sha1) WHERE sha1 IS NOT NULL;
-CREATE TABLE IF NOT EXISTS documents (id BLOB PRIMARY KEY, zstd BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (n INTEGER PRIMARY KEY, zstd BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS cache_counts (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     found INTEGER NOT NULL,
@@ -70,7 +69,7 @@ CREATE TRIGGER IF NOT EXISTS answers_delete AFTER DELETE ON answers BEGIN
     UPDATE cache_counts SET found = found - OLD.found, unknown = unknown - 1 + OLD.found,
         bytes = bytes - LENGTH(OLD.id) - COALESCE(LENGTH(OLD.md5), 0)
             - COALESCE(LENGTH(OLD.sha1), 0);
-    DELETE FROM documents WHERE id = OLD.id;
+    DELETE FROM documents WHERE n = OLD.n;
 END;
 CREATE TRIGGER IF NOT EXISTS documents_insert AFTER INSERT ON documents BEGIN
     UPDATE cache_counts SET bytes = bytes + LENGTH(NEW.zstd);
@@ -87,14 +86,11 @@ END;
 
 /// The columns every read of `answers` selects, in [`read_row`]'s order.
 fn columns() -> String {
-    format!("id, md5, sha1, found, asked, fetched_at, {FILE_COLUMNS}")
+    format!("n, id, md5, sha1, found, asked, fetched_at, {FILE_COLUMNS}")
 }
 
-/// An answer's row read back: its id, the hex of each hash it is found by, the entry.
-type Read = (Vec<u8>, Vec<String>, CacheEntry);
-
-/// An answer found for an asked hash: its stored id and the entry.
-type Found = Option<(Vec<u8>, CacheEntry)>;
+/// An answer's row read back: its number, the hex of each hash it is found by, the entry.
+type Read = (i64, Vec<String>, CacheEntry);
 
 fn bad_hash(column: usize, text: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -105,13 +101,13 @@ fn bad_hash(column: usize, text: &str) -> rusqlite::Error {
 }
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Read> {
-    let n = row.get_ref(0)?.as_blob()?.to_vec();
-    let id = hex(&n);
-    let md5 = row.get_ref(1)?.as_blob_or_null()?.map(hex);
-    let sha1 = row.get_ref(2)?.as_blob_or_null()?.map(hex);
-    let found: bool = row.get(3)?;
-    let asked: u8 = row.get(4)?;
-    let fetched_at: i64 = row.get(5)?;
+    let n: i64 = row.get(0)?;
+    let id = hex(row.get_ref(1)?.as_blob()?);
+    let md5 = row.get_ref(2)?.as_blob_or_null()?.map(hex);
+    let sha1 = row.get_ref(3)?.as_blob_or_null()?.map(hex);
+    let found: bool = row.get(4)?;
+    let asked: u8 = row.get(5)?;
+    let fetched_at: i64 = row.get(6)?;
     let all: Vec<String> = [Some(&id), md5.as_ref(), sha1.as_ref()]
         .into_iter()
         .flatten()
@@ -125,7 +121,7 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Read> {
     .unwrap_or_else(|| id.clone());
     let queried = Hash::parse(&queried_text).ok_or_else(|| bad_hash(1, &queried_text))?;
     let lookup = if found {
-        Lookup::Found(Box::new(read_file(row, 6, id, md5, sha1)?))
+        Lookup::Found(Box::new(read_file(row, 7, id, md5, sha1)?))
     } else {
         Lookup::Unknown
     };
@@ -150,8 +146,12 @@ fn select(conn: &Connection, sql: &str, args: &[Vec<u8>], sqlite: Wrap<'_>) -> R
 }
 
 /// The answers for `hashes`, in order: one query per kind of hash asked.
-pub(crate) fn get_many(conn: &Connection, hashes: &[Hash], sqlite: Wrap<'_>) -> Result<Vec<Found>> {
-    let mut rows: Vec<(Vec<u8>, CacheEntry)> = Vec::new();
+pub(crate) fn get_many(
+    conn: &Connection,
+    hashes: &[Hash],
+    sqlite: Wrap<'_>,
+) -> Result<Vec<Option<(i64, CacheEntry)>>> {
+    let mut rows: Vec<(i64, CacheEntry)> = Vec::new();
     // Each hash a row is found by → that row; a found file wins over an unknown answer
     // for one of its hashes.
     let mut by_hash: HashMap<String, usize> = HashMap::new();
@@ -213,9 +213,7 @@ pub(crate) fn document(
         return Ok(None);
     };
     let packed: Option<Vec<u8>> = conn
-        .query_row("SELECT zstd FROM documents WHERE id = ?1", [&n], |r| {
-            r.get(0)
-        })
+        .query_row("SELECT zstd FROM documents WHERE n = ?1", [n], |r| r.get(0))
         .optional()
         .map_err(sqlite)?;
     packed.map(|p| unpack(&p)).transpose()
@@ -264,7 +262,7 @@ fn put(tx: &Transaction<'_>, entry: &CacheEntry) -> rusqlite::Result<()> {
          VALUES (?1, ?2, ?3, 1, ?4, ?5, {})
          ON CONFLICT(id) DO UPDATE SET md5 = excluded.md5, sha1 = excluded.sha1, found = 1,
             asked = excluded.asked, fetched_at = excluded.fetched_at, {}
-        ",
+         RETURNING n",
         (6..6 + FILE_COUNT)
             .map(|i| format!("?{i}"))
             .collect::<Vec<_>>()
@@ -281,15 +279,20 @@ fn put(tx: &Transaction<'_>, entry: &CacheEntry) -> rusqlite::Result<()> {
     stmt.raw_bind_parameter(4, asked)?;
     stmt.raw_bind_parameter(5, entry.fetched_at)?;
     bind_file(&mut stmt, 6, file)?;
-    stmt.raw_execute()?;
+    let mut rows = stmt.raw_query();
+    let n: i64 = match rows.next()? {
+        Some(row) => row.get(0)?,
+        None => return Err(rusqlite::Error::QueryReturnedNoRows),
+    };
+    drop(rows);
     if let Some(document) = entry_document(entry) {
         // An upsert, not a replace: REPLACE's delete fires no trigger, and the counts
         // would keep the old document's bytes.
         tx.prepare_cached(
-            "INSERT INTO documents (id, zstd) VALUES (?1, ?2)
-             ON CONFLICT(id) DO UPDATE SET zstd = excluded.zstd",
+            "INSERT INTO documents (n, zstd) VALUES (?1, ?2)
+             ON CONFLICT(n) DO UPDATE SET zstd = excluded.zstd",
         )?
-        .execute(params![id, pack(&document)])?;
+        .execute(params![n, pack(&document)])?;
     }
     Ok(())
 }
@@ -314,9 +317,7 @@ pub(crate) fn export(
         for (n, _, mut entry) in page {
             if let Lookup::Found(file) = &mut entry.lookup {
                 let packed: Option<Vec<u8>> = conn
-                    .query_row("SELECT zstd FROM documents WHERE id = ?1", [&n], |r| {
-                        r.get(0)
-                    })
+                    .query_row("SELECT zstd FROM documents WHERE n = ?1", [n], |r| r.get(0))
                     .optional()
                     .map_err(sqlite)?;
                 file.document = packed.map(|p| unpack(&p)).transpose()?;
