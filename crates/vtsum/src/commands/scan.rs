@@ -33,7 +33,11 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         max_age_unknown: args.max_age_unknown.clone(),
     };
     let cfg = engine_config(&api, &file, &tuning)?;
-    let store = store::open(&store_url, &default_db_path("vtsum.db"))?;
+    let mut store = store::open(&store_url, &default_db_path("vtsum.db"))?;
+    if store_url.trim() == "none" {
+        // Nothing is kept after the scan: its answers wait in a temporary file, not memory.
+        store = Arc::new(crate::spill::SpillStore::new(store)?);
+    }
     let engine = Arc::new(Engine::new(cfg, store)?);
     let row_options = RowOptions {
         threshold,
