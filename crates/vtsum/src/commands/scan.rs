@@ -78,14 +78,21 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
 
     let output = Arc::new(Mutex::new(Output::open(args.output.as_deref())?));
     let cancel = Cancel::new();
+    // JSON Lines rows are counted as they are written, so the summary needs no second
+    // walk of the store: the rows written so far and their verdicts and cache hits.
+    let written = Arc::new(Mutex::new(Written::default()));
     if format == Format::Jsonl {
         // Rows finished by an earlier, interrupted run come first.
         let (engine, job, to) = (engine.clone(), job.clone(), output.clone());
+        let written = written.clone();
         tokio::task::spawn_blocking(move || {
             let mut out = to.lock().unwrap_or_else(|e| e.into_inner());
             let rows = engine.job_source(&job, row_options);
             write_rows(&mut out, |w| {
-                rows.each(&mut |row| render::write_jsonl_row(w, row))
+                rows.each(&mut |row| {
+                    lock(&written).count(row);
+                    render::write_jsonl_row(w, row)
+                })
             })
         })
         .await??;
@@ -96,6 +103,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     let sink = |event: &Event| match event {
         Event::Item { hash, result, .. } if format == Format::Jsonl => {
             let row = Row::from_result(hash, result, row_options);
+            lock(&written).count(&row);
             // A failed write stops the run; the message comes once, at the end.
             let _ = write_jsonl(&output, &row, &cancel);
         }
@@ -159,15 +167,16 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         generated_at: iso8601(chrono::Utc::now().timestamp()).unwrap_or_default(),
     };
     // The rows go from the store to the output a page at a time, on a blocking thread:
-    // the store is read while writing. JSON Lines was written as the rows came, so only
-    // its counts are read here.
+    // the store is read while writing. JSON Lines was written, and counted, as the rows
+    // came.
     let summary = {
         let (engine, output) = (engine.clone(), output.clone());
+        let written = lock(&written).clone();
         tokio::task::spawn_blocking(move || -> Result<Summary> {
             let mut summary = summary;
             let rows = engine.job_source(&job, row_options);
             if format == Format::Jsonl {
-                render::tally(&rows, &mut summary)?;
+                written.complete(&mut summary);
             } else {
                 let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
                 write_rows(&mut out, |w| {
@@ -224,6 +233,33 @@ fn exit_for_rows(summary: &Summary, fail_on: Option<FailOn>) -> Exit {
     } else {
         Exit::Ok
     }
+}
+
+/// The JSON Lines rows written, counted as a report's summary counts them.
+#[derive(Debug, Clone, Default)]
+struct Written {
+    counts: Summary,
+    rows: usize,
+}
+
+impl Written {
+    fn count(&mut self, row: &Row) {
+        self.counts.count_rows(std::slice::from_ref(row));
+        self.rows += 1;
+    }
+
+    /// Completes `summary` (its `total` the job's) as a walk of the written rows would:
+    /// verdicts, cache hits, and what the rows leave of the total as `pending`.
+    fn complete(self, summary: &mut Summary) {
+        summary.verdicts = self.counts.verdicts;
+        summary.cache_hits = self.counts.cache_hits;
+        summary.pending = summary.total.saturating_sub(self.rows);
+        summary.total = self.rows + summary.pending;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Writes rows read from the store to the output: a failed write is the output's (it
