@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use vtsum_test_utils::RedisServer;
 
-use crate::million::{header, line, Bench};
+use crate::seed::{header, line, Bench};
 
 /// SCANs every key under `prefix` and DUMPs each (whatever its type), pipelined 1,000 at
 /// a time: the keys and bytes read.

@@ -1,6 +1,7 @@
 //! What the `million` bench feeds vtsum: N distinct hashes and a cache export of their
 //! answers (one `CacheEntry` JSON a line, as `vtsum cache export` writes and `vtsum cache
-//! import` reads), and a whole `vtsum` process timed with its peak resident size.
+//! import` reads), a whole `vtsum` process timed with its peak resident size, and the
+//! bench's runs of vtsum ([`Bench`]) and its table lines.
 //!
 //! The answers are the fake VirusTotal's own (`fakevt::v3_file_object` read by vtsum's v3
 //! parser): a thousand corpus files of every kind serve as templates, each row taking one
@@ -8,7 +9,7 @@
 //! and never-analysed files) are the fake's. Every `UNKNOWN_EVERY`th hash is unknown.
 
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -159,6 +160,118 @@ fn chrono_now_nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
+}
+
+pub const KEY: &str = "bench-million-key";
+
+pub(crate) struct Bench {
+    pub bin: PathBuf,
+    pub fake: fakevt::FakeVt,
+    /// Where this run's store and outputs go (removed at the end).
+    pub run: PathBuf,
+    pub list: PathBuf,
+    pub export: PathBuf,
+    pub rows: usize,
+}
+
+impl Bench {
+    /// `vtsum` on `store`, pointed at the fake, under GNU time.
+    fn vtsum(&self, store: &str) -> (Command, PathBuf) {
+        let (mut cmd, rss) = under_time(&self.bin);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.run)
+            .env("XDG_DATA_HOME", self.run.join("data"))
+            .env("XDG_CONFIG_HOME", self.run.join("config"))
+            .env("VT_API_URL", self.fake.url())
+            .env("VT_API_KEY", KEY)
+            .env("VT_RATE", "1000000/1s")
+            .env("VTSUM_STORE", store);
+        (cmd, rss)
+    }
+
+    pub fn import(&self, store: &str) -> Result<Timed, String> {
+        let mut cmd = self.vtsum(store);
+        cmd.0.args(["cache", "import"]).arg(&self.export);
+        finish(cmd, Stdio::null(), "vtsum cache import")
+    }
+
+    /// `vtsum scan` of `list` in `format` to a file; checks it holds `rows` rows.
+    pub fn scan(
+        &self,
+        store: &str,
+        format: &str,
+        list: &Path,
+        rows: usize,
+    ) -> Result<Timed, String> {
+        let out = self.run.join(format!("out.{format}"));
+        let mut cmd = self.vtsum(store);
+        cmd.0
+            .args([
+                "scan",
+                "-q",
+                "--concurrency",
+                "32",
+                "--format",
+                format,
+                "-o",
+            ])
+            .arg(&out)
+            .arg(list);
+        let timed = finish(cmd, Stdio::null(), &format!("vtsum scan --format {format}"))?;
+        let lines = count_lines(&out, format == "csv")?;
+        let want = rows + usize::from(format == "csv");
+        if lines != want {
+            return Err(format!("{} has {lines} lines, not {want}", out.display()));
+        }
+        let _ = std::fs::remove_file(&out);
+        Ok(timed)
+    }
+
+    pub fn requests(&self) -> usize {
+        self.fake.counters().arrivals.len()
+    }
+}
+
+/// Lines of a file; in CSV, not counting line breaks inside a field's quotes (a hostile
+/// file name holds one; JSON escapes them).
+fn count_lines(path: &Path, csv: bool) -> Result<usize, String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut n, mut quoted) = (0, false);
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return Ok(n),
+            Ok(k) => {
+                for &b in &buf[..k] {
+                    match b {
+                        b'"' if csv => quoted = !quoted,
+                        b'\n' if !quoted => n += 1,
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// A table row: what, seconds, rows/s, peak MB, and the ratio to the anchor.
+pub(crate) fn line(what: &str, secs: f64, rows: usize, peak_mb: Option<f64>, anchor: f64) {
+    println!(
+        "| {what} | {secs:.2} | {:.0} | {} | {:.1}x |",
+        rows as f64 / secs,
+        peak_mb.map_or("–".to_string(), |m| format!("{m:.0} MB")),
+        secs / anchor
+    );
+}
+
+pub(crate) fn header(title: &str) {
+    println!("{title}");
+    println!();
+    println!("| step | seconds | rows/s | peak RSS | vs anchor (time) |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
 use vtsum_core::store::{off_runtime, JobSpec};
 use vtsum_store as store;
 
+use super::handover::{Handover, Streamed, Written};
 use crate::cli::{FailOn, GlobalArgs, ScanArgs};
 use crate::demo;
 use crate::exit::Exit;
@@ -100,7 +101,45 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
             cancel.cancel();
         }
     }
+    let opts = RenderOptions {
+        color: format == Format::Table && use_color(args.color, args.output.is_some()),
+        title: format!("vtsum report: {}", label(&args)),
+        generated_at: iso8601(chrono::Utc::now().timestamp()).unwrap_or_default(),
+    };
+    // CSV is written as the rows come (see `handover`), unless an earlier run left rows
+    // that come as no event.
+    let handover = (format == Format::Csv && job.done == 0).then(|| Arc::new(Handover::default()));
+    let writer = handover.as_ref().map(|handover| {
+        let (engine, output, handover) = (engine.clone(), output.clone(), handover.clone());
+        let (id, opts) = (job.id.clone(), opts.clone());
+        let mut counted = Summary {
+            total: job.total as usize,
+            ..Summary::default()
+        };
+        tokio::task::spawn_blocking(move || -> Result<Summary> {
+            let rows = Streamed {
+                handover: &handover,
+                store: engine.store().as_ref(),
+                job: &id,
+                options: row_options,
+            };
+            let mut out = lock(&output);
+            write_rows(&mut out, |w| {
+                render::render_rows(w, format, &rows, &mut counted, &opts)
+            })?;
+            Ok(counted)
+        })
+    });
     let sink = |event: &Event| match event {
+        Event::Item {
+            index,
+            hash,
+            result,
+        } if handover.is_some() => {
+            if let Some(handover) = &handover {
+                handover.item(*index, hash, result, row_options);
+            }
+        }
         Event::Item { hash, result, .. } if format == Format::Jsonl => {
             let row = Row::from_result(hash, result, row_options);
             lock(&written).count(&row);
@@ -129,7 +168,14 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         )
         .await;
     bar.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    if let Some(handover) = &handover {
+        handover.finish();
+    }
     let outcome = outcome?;
+    let streamed = match writer {
+        Some(writer) => Some(writer.await??),
+        None => None,
+    };
 
     let job = {
         let (engine, id) = (engine.clone(), job.id.clone());
@@ -161,11 +207,6 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
              command again (with somewhere to write) resumes it"
         );
     }
-    let opts = RenderOptions {
-        color: format == Format::Table && use_color(args.color, args.output.is_some()),
-        title: format!("vtsum report: {}", label(&args)),
-        generated_at: iso8601(chrono::Utc::now().timestamp()).unwrap_or_default(),
-    };
     // The rows go from the store to the output a page at a time, on a blocking thread:
     // the store is read while writing. JSON Lines was written, and counted, as the rows
     // came.
@@ -175,7 +216,12 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         tokio::task::spawn_blocking(move || -> Result<Summary> {
             let mut summary = summary;
             let rows = engine.job_source(&job, row_options);
-            if format == Format::Jsonl {
+            if let Some(counted) = streamed {
+                summary.verdicts = counted.verdicts;
+                summary.cache_hits = counted.cache_hits;
+                summary.pending = counted.pending;
+                summary.total = counted.total;
+            } else if format == Format::Jsonl {
                 written.complete(&mut summary);
             } else {
                 let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
@@ -232,29 +278,6 @@ fn exit_for_rows(summary: &Summary, fail_on: Option<FailOn>) -> Exit {
         Exit::LookupErrors
     } else {
         Exit::Ok
-    }
-}
-
-/// The JSON Lines rows written, counted as a report's summary counts them.
-#[derive(Debug, Clone, Default)]
-struct Written {
-    counts: Summary,
-    rows: usize,
-}
-
-impl Written {
-    fn count(&mut self, row: &Row) {
-        self.counts.count_rows(std::slice::from_ref(row));
-        self.rows += 1;
-    }
-
-    /// Completes `summary` (its `total` the job's) as a walk of the written rows would:
-    /// verdicts, cache hits, and what the rows leave of the total as `pending`.
-    fn complete(self, summary: &mut Summary) {
-        summary.verdicts = self.counts.verdicts;
-        summary.cache_hits = self.counts.cache_hits;
-        summary.pending = summary.total.saturating_sub(self.rows);
-        summary.total = self.rows + summary.pending;
     }
 }
 
