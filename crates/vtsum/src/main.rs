@@ -21,6 +21,7 @@ mod exit;
 mod output;
 mod progress;
 mod settings;
+mod spill;
 
 use cli::{Cli, Command};
 use exit::Exit;

@@ -3,6 +3,8 @@
 //! the demo offline with its own store; completions and the man page; the server's log
 //! never holding a key; and memory that does not grow with the input's size.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -275,26 +277,6 @@ async fn the_server_log_never_holds_a_key() {
     }
 }
 
-/// Peak resident memory of a process, read from /proc while it runs.
-fn peak_rss_kib(child: &mut std::process::Child) -> u64 {
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    while child.try_wait().unwrap().is_none() {
-        if let Ok(text) = std::fs::read_to_string(&status) {
-            if let Some(kib) = text
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-            {
-                peak = kib;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    peak
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_500_mb_input_is_streamed_in_bounded_memory() {
     let fake = fake(&["k1"]).await;
@@ -323,7 +305,7 @@ async fn a_500_mb_input_is_streamed_in_bounded_memory() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let peak = peak_rss_kib(&mut child);
+    let peak = support::peak_rss_kib(&mut child);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),

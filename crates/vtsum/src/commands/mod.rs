@@ -4,6 +4,7 @@ pub mod cache;
 pub mod cache_import;
 pub mod extract;
 pub mod fake;
+mod handover;
 pub mod quota;
 pub mod scan;
 pub mod serve;

@@ -11,6 +11,7 @@ use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
 use vtsum_core::store::{off_runtime, JobSpec};
 use vtsum_store as store;
 
+use super::handover::{Handover, Streamed, Written};
 use crate::cli::{FailOn, GlobalArgs, ScanArgs};
 use crate::demo;
 use crate::exit::Exit;
@@ -33,7 +34,11 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         max_age_unknown: args.max_age_unknown.clone(),
     };
     let cfg = engine_config(&api, &file, &tuning)?;
-    let store = store::open(&store_url, &default_db_path("vtsum.db"))?;
+    let mut store = store::open(&store_url, &default_db_path("vtsum.db"))?;
+    if store_url.trim() == "none" {
+        // Nothing is kept after the scan: its answers wait in a temporary file, not memory.
+        store = Arc::new(crate::spill::SpillStore::new(store)?);
+    }
     let engine = Arc::new(Engine::new(cfg, store)?);
     let row_options = RowOptions {
         threshold,
@@ -74,14 +79,21 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
 
     let output = Arc::new(Mutex::new(Output::open(args.output.as_deref())?));
     let cancel = Cancel::new();
+    // JSON Lines rows are counted as they are written, so the summary needs no second
+    // walk of the store: the rows written so far and their verdicts and cache hits.
+    let written = Arc::new(Mutex::new(Written::default()));
     if format == Format::Jsonl {
         // Rows finished by an earlier, interrupted run come first.
         let (engine, job, to) = (engine.clone(), job.clone(), output.clone());
+        let written = written.clone();
         tokio::task::spawn_blocking(move || {
             let mut out = to.lock().unwrap_or_else(|e| e.into_inner());
             let rows = engine.job_source(&job, row_options);
             write_rows(&mut out, |w| {
-                rows.each(&mut |row| render::write_jsonl_row(w, row))
+                rows.each(&mut |row| {
+                    lock(&written).count(row);
+                    render::write_jsonl_row(w, row)
+                })
             })
         })
         .await??;
@@ -89,9 +101,48 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
             cancel.cancel();
         }
     }
+    let opts = RenderOptions {
+        color: format == Format::Table && use_color(args.color, args.output.is_some()),
+        title: format!("vtsum report: {}", label(&args)),
+        generated_at: iso8601(chrono::Utc::now().timestamp()).unwrap_or_default(),
+    };
+    // CSV is written as the rows come (see `handover`), unless an earlier run left rows
+    // that come as no event.
+    let handover = (format == Format::Csv && job.done == 0).then(|| Arc::new(Handover::default()));
+    let writer = handover.as_ref().map(|handover| {
+        let (engine, output, handover) = (engine.clone(), output.clone(), handover.clone());
+        let (id, opts) = (job.id.clone(), opts.clone());
+        let mut counted = Summary {
+            total: job.total as usize,
+            ..Summary::default()
+        };
+        tokio::task::spawn_blocking(move || -> Result<Summary> {
+            let rows = Streamed {
+                handover: &handover,
+                store: engine.store().as_ref(),
+                job: &id,
+                options: row_options,
+            };
+            let mut out = lock(&output);
+            write_rows(&mut out, |w| {
+                render::render_rows(w, format, &rows, &mut counted, &opts)
+            })?;
+            Ok(counted)
+        })
+    });
     let sink = |event: &Event| match event {
+        Event::Item {
+            index,
+            hash,
+            result,
+        } if handover.is_some() => {
+            if let Some(handover) = &handover {
+                handover.item(*index, hash, result, row_options);
+            }
+        }
         Event::Item { hash, result, .. } if format == Format::Jsonl => {
             let row = Row::from_result(hash, result, row_options);
+            lock(&written).count(&row);
             // A failed write stops the run; the message comes once, at the end.
             let _ = write_jsonl(&output, &row, &cancel);
         }
@@ -117,7 +168,14 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         )
         .await;
     bar.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    if let Some(handover) = &handover {
+        handover.finish();
+    }
     let outcome = outcome?;
+    let streamed = match writer {
+        Some(writer) => Some(writer.await??),
+        None => None,
+    };
 
     let job = {
         let (engine, id) = (engine.clone(), job.id.clone());
@@ -149,21 +207,22 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
              command again (with somewhere to write) resumes it"
         );
     }
-    let opts = RenderOptions {
-        color: format == Format::Table && use_color(args.color, args.output.is_some()),
-        title: format!("vtsum report: {}", label(&args)),
-        generated_at: iso8601(chrono::Utc::now().timestamp()).unwrap_or_default(),
-    };
     // The rows go from the store to the output a page at a time, on a blocking thread:
-    // the store is read while writing. JSON Lines was written as the rows came, so only
-    // its counts are read here.
+    // the store is read while writing. JSON Lines was written, and counted, as the rows
+    // came.
     let summary = {
         let (engine, output) = (engine.clone(), output.clone());
+        let written = lock(&written).clone();
         tokio::task::spawn_blocking(move || -> Result<Summary> {
             let mut summary = summary;
             let rows = engine.job_source(&job, row_options);
-            if format == Format::Jsonl {
-                render::tally(&rows, &mut summary)?;
+            if let Some(counted) = streamed {
+                summary.verdicts = counted.verdicts;
+                summary.cache_hits = counted.cache_hits;
+                summary.pending = counted.pending;
+                summary.total = counted.total;
+            } else if format == Format::Jsonl {
+                written.complete(&mut summary);
             } else {
                 let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
                 write_rows(&mut out, |w| {
@@ -220,6 +279,10 @@ fn exit_for_rows(summary: &Summary, fail_on: Option<FailOn>) -> Exit {
     } else {
         Exit::Ok
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Writes rows read from the store to the output: a failed write is the output's (it

@@ -172,3 +172,23 @@ pub async fn wait_state(client: &reqwest::Client, url: &str, id: &str, state: &s
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Peak resident memory of a process, read from /proc while it runs.
+pub fn peak_rss_kib(child: &mut std::process::Child) -> u64 {
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            if let Some(kib) = text
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+            {
+                peak = kib;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    peak
+}
