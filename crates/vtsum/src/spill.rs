@@ -18,10 +18,11 @@ use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use vtsum_core::key::KeyId;
-use vtsum_core::report::{CacheEntry, ItemResult, Lookup};
+use vtsum_core::report::{CacheEntry, Document, ItemResult, Lookup};
 use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
 };
+use vtsum_core::stored::{decode_entry, decode_item};
 use vtsum_core::{Error, Hash, Result};
 
 /// Where a value is in the file: offset and length.
@@ -82,14 +83,16 @@ impl Spill {
         Ok(at)
     }
 
-    fn read<T: serde::de::DeserializeOwned>(&mut self, at: At) -> Result<T> {
+    /// The text written at `at`; read back with `vtsum_core::stored`, which keeps a
+    /// file's document as the text it is.
+    fn read(&mut self, at: At) -> Result<String> {
         self.file.flush().map_err(io)?;
         let mut buf = vec![0u8; at.1 as usize];
         self.file
             .get_ref()
             .read_exact_at(&mut buf, at.0)
             .map_err(io)?;
-        serde_json::from_slice(&buf).map_err(|e| Error::Corrupt(e.to_string()))
+        String::from_utf8(buf).map_err(|e| Error::Corrupt(e.to_string()))
     }
 }
 
@@ -111,23 +114,14 @@ impl SpillStore {
     fn spill(&self) -> MutexGuard<'_, Spill> {
         self.spill.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-impl Store for SpillStore {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-
-    fn ping(&self) -> Result<()> {
-        self.inner.ping()
-    }
-
-    fn cache_get(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
+    /// The whole entry kept for `hash` (engines and document included).
+    fn full_entry(&self, hash: &Hash) -> Result<Option<CacheEntry>> {
         let mut spill = self.spill();
         let Some(&at) = spill.cache.get(&fingerprint(hash.as_str())) else {
             return Ok(None);
         };
-        let entry: CacheEntry = spill.read(at)?;
+        let entry = decode_entry(&spill.read(at)?)?;
         let same = |h: &str| h.eq_ignore_ascii_case(hash.as_str());
         let matches = same(entry.queried.as_str())
             || match &entry.lookup {
@@ -139,6 +133,45 @@ impl Store for SpillStore {
                 Lookup::Unknown => false,
             };
         Ok(matches.then_some(entry))
+    }
+}
+
+impl Store for SpillStore {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn ping(&self) -> Result<()> {
+        self.inner.ping()
+    }
+
+    fn cache_get_many(&self, hashes: &[Hash]) -> Result<Vec<Option<CacheEntry>>> {
+        hashes
+            .iter()
+            .map(|hash| {
+                // Reports read no engines and no document, as from every store.
+                Ok(self.full_entry(hash)?.map(|mut entry| {
+                    if let Lookup::Found(file) = &mut entry.lookup {
+                        file.engines.clear();
+                        file.document = None;
+                    }
+                    entry
+                }))
+            })
+            .collect()
+    }
+
+    fn cache_document(&self, hash: &Hash) -> Result<Option<Document>> {
+        Ok(self
+            .full_entry(hash)?
+            .and_then(|entry| match &entry.lookup {
+                Lookup::Found(file) => Some(vtsum_core::vt::document::of(file)),
+                Lookup::Unknown => None,
+            }))
+    }
+
+    fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()> {
+        entries.iter().try_for_each(|entry| self.cache_put(entry))
     }
 
     fn cache_put(&self, entry: &CacheEntry) -> Result<()> {
@@ -245,7 +278,7 @@ impl Store for SpillStore {
                 .copied()
                 .flatten();
             if let (Some(at), Some(_)) = (at, &item.result) {
-                item.result = Some(spill.read(at)?);
+                item.result = Some(decode_item(&spill.read(at)?)?);
             }
         }
         Ok(items)

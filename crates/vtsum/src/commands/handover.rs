@@ -165,3 +165,90 @@ impl Written {
         summary.total = self.rows + summary.pending;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vtsum_core::report::Lookup;
+    use vtsum_core::store::JobSpec;
+    use vtsum_store::memory::MemoryStore;
+
+    fn hash(i: u64) -> Hash {
+        Hash::parse(&format!("{i:064x}")).unwrap()
+    }
+
+    fn result(i: u64) -> ItemResult {
+        ItemResult::Lookup {
+            lookup: Lookup::Unknown,
+            from_cache: i % 2 == 0,
+            fetched_at: i as i64,
+        }
+    }
+
+    /// Hands `n` results over in `order` (every one also in the store, as the engine
+    /// records before it reports), and returns the inputs the writer wrote, in order.
+    fn written(n: u64, order: &[u64]) -> Vec<String> {
+        let store = MemoryStore::new();
+        let job = JobId("a".repeat(32));
+        let hashes: Vec<Hash> = (0..n).map(hash).collect();
+        store
+            .job_create(&job, &JobSpec::default(), &hashes, 0)
+            .unwrap();
+        let handover = Handover::default();
+        let options = RowOptions::default();
+        let mut out = Vec::new();
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                let rows = Streamed {
+                    handover: &handover,
+                    store: &store,
+                    job: &job,
+                    options,
+                };
+                let mut seen = Vec::new();
+                rows.each(&mut |row| {
+                    seen.push(row.input.clone());
+                    Ok(())
+                })
+                .unwrap();
+                seen
+            });
+            for &i in order {
+                store.job_record(&job, i, &result(i), 0).unwrap();
+                handover.item(i, &hash(i), &result(i), options);
+            }
+            handover.finish();
+            out = writer.join().unwrap();
+        });
+        out
+    }
+
+    fn in_input_order(n: u64) -> Vec<String> {
+        (0..n).map(|i| hash(i).to_string()).collect()
+    }
+
+    #[test]
+    fn rows_that_come_out_of_order_are_written_in_input_order() {
+        // Each pair swapped, and every tenth row held back until the end (a miss that
+        // waits for VirusTotal while the cache answers the rows after it).
+        let n = 300;
+        let mut order: Vec<u64> = (0..n).filter(|i| i % 10 != 3).collect();
+        for pair in order.chunks_mut(2) {
+            pair.reverse();
+        }
+        order.extend((0..n).filter(|i| i % 10 == 3));
+        assert_eq!(written(n, &order), in_input_order(n));
+    }
+
+    #[test]
+    fn past_the_window_the_rest_comes_from_the_store_in_order() {
+        // Row 0 last: everything else is ahead of it, more than the window holds.
+        let n = WINDOW as u64 * 2 + 10;
+        let mut order: Vec<u64> = (1..n).collect();
+        order.push(0);
+        assert_eq!(written(n, &order), in_input_order(n));
+        // In order from the start, but more than the window: handed over whole.
+        let order: Vec<u64> = (0..n).collect();
+        assert_eq!(written(n, &order), in_input_order(n));
+    }
+}
