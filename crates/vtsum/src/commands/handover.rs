@@ -180,7 +180,7 @@ mod tests {
     fn result(i: u64) -> ItemResult {
         ItemResult::Lookup {
             lookup: Lookup::Unknown,
-            from_cache: i % 2 == 0,
+            from_cache: i.is_multiple_of(2),
             fetched_at: i as i64,
         }
     }
