@@ -23,6 +23,7 @@ pub mod input;
 mod metrics;
 mod openapi;
 mod pages;
+mod paging;
 mod router;
 pub mod server;
 mod site;
