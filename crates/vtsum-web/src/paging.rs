@@ -5,11 +5,18 @@
 //!
 //! Every parameter is checked here and a bad one is a 400 naming the valid values; nothing
 //! a client sends reaches the store unchecked.
+//!
+//! A job's counts change only when its rows or state do, and a person sorting and
+//! filtering a finished job asks for many pages of the same rows: [`CountsCache`] keeps
+//! the last counts of recently paged jobs, so each new page costs the store one query.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use serde::Serialize;
 use vtsum_core::report::{Row, RowOptions, Verdict};
 use vtsum_core::results::{ResultCounts, ResultPage, ResultQuery, SortKey, MAX_LIMIT, MAX_TEXT};
-use vtsum_core::store::{self, JobInfo};
+use vtsum_core::store::{self, JobId, JobInfo, JobState};
 
 use crate::{App, WebError};
 
@@ -140,6 +147,45 @@ pub fn query(p: &PageParams, total: u64, options: RowOptions) -> Result<ResultQu
     })
 }
 
+/// Jobs whose counts are kept at most; past that the cache starts again.
+const KEPT_COUNTS: usize = 64;
+
+/// What a job's counts depend on: every recorded row moves `done` and `updated_at`, every
+/// change of state `state`, and verdicts follow the threshold.
+type Stamp = (u64, u64, u64, i64, JobState, u32);
+
+fn stamp(job: &JobInfo, options: RowOptions) -> Stamp {
+    (
+        job.done,
+        job.errors,
+        job.cache_hits,
+        job.updated_at,
+        job.state,
+        options.threshold,
+    )
+}
+
+/// The counts of recently paged jobs, each with the [`Stamp`] it was counted at.
+#[derive(Default)]
+pub struct CountsCache(Mutex<HashMap<JobId, (Stamp, ResultCounts)>>);
+
+impl CountsCache {
+    fn get(&self, job: &JobInfo, options: RowOptions) -> Option<ResultCounts> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.get(&job.id)
+            .filter(|(at, _)| *at == stamp(job, options))
+            .map(|(_, counts)| counts.clone())
+    }
+
+    fn put(&self, job: &JobInfo, options: RowOptions, counts: &ResultCounts) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= KEPT_COUNTS && !kept.contains_key(&job.id) {
+            kept.clear();
+        }
+        kept.insert(job.id.clone(), (stamp(job, options), counts.clone()));
+    }
+}
+
 /// A row of a page with its input position.
 #[derive(Serialize)]
 struct PageRow<'a> {
@@ -172,10 +218,18 @@ pub async fn page(
 ) -> Result<String, WebError> {
     let q = query(params, job.total, options)?;
     let asked = q.clone();
+    let cache = &app.inner.counts;
+    let known = cache.get(&job, options);
+    let counted = job.clone();
     let (page, counts): (ResultPage, ResultCounts) = store::blocking(&app.inner.store, move |s| {
-        Ok((s.job_page(&job, &asked)?, s.job_counts(&job, options)?))
+        let counts = match known {
+            Some(counts) => counts,
+            None => s.job_counts(&job, options)?,
+        };
+        Ok((s.job_page(&job, &asked)?, counts))
     })
     .await?;
+    cache.put(&counted, options, &counts);
     let sort = SortKey::ALL
         .iter()
         .find(|(k, _)| *k == q.sort)

@@ -35,6 +35,12 @@ fn seed_cache(store: &dyn Store, entries: impl Iterator<Item = CacheEntry>) {
     }
 }
 
+/// Keeps a line of the timings, and prints it now (the test runs for minutes).
+fn note(report: &mut Vec<String>, line: String) {
+    eprintln!("{line}");
+    report.push(line);
+}
+
 /// Milliseconds of one API page request, and its answer.
 async fn api_page(
     http: &reqwest::Client,
@@ -80,10 +86,13 @@ async fn a_million_row_job_from_the_cache_pages_sorts_and_filters_in_under_a_sec
     })
     .await
     .unwrap();
-    report.push(format!(
-        "seeding {N} cache entries: {:.1} s",
-        t.elapsed().as_secs_f64()
-    ));
+    note(
+        &mut report,
+        format!(
+            "seeding {N} cache entries: {:.1} s",
+            t.elapsed().as_secs_f64()
+        ),
+    );
 
     let base = serve(&f.app).await;
     let http = reqwest::Client::builder()
@@ -103,10 +112,10 @@ async fn a_million_row_job_from_the_cache_pages_sorts_and_filters_in_under_a_sec
     let job: serde_json::Value = res.json().await.unwrap();
     let id = job["id"].as_str().unwrap().to_string();
     assert_eq!(job["total"], N);
-    report.push(format!(
-        "submitting {N} hashes: {:.1} s",
-        t.elapsed().as_secs_f64()
-    ));
+    note(
+        &mut report,
+        format!("submitting {N} hashes: {:.1} s", t.elapsed().as_secs_f64()),
+    );
 
     let t = Instant::now();
     let deadline = t + JOB_TIMEOUT;
@@ -131,10 +140,13 @@ async fn a_million_row_job_from_the_cache_pages_sorts_and_filters_in_under_a_sec
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let secs = t.elapsed().as_secs_f64();
-    report.push(format!(
-        "job answered from the cache: {secs:.1} s ({:.0} rows/s)",
-        N as f64 / secs
-    ));
+    note(
+        &mut report,
+        format!(
+            "job answered from the cache: {secs:.1} s ({:.0} rows/s)",
+            N as f64 / secs
+        ),
+    );
     assert_eq!(
         f.fake.counters().arrivals.len(),
         0,
@@ -149,13 +161,13 @@ async fn a_million_row_job_from_the_cache_pages_sorts_and_filters_in_under_a_sec
     ] {
         let (ms, page) = api_page(&http, &base, &id, query).await;
         assert_eq!(page["counts"]["total"], N);
-        report.push(format!("API page {query}: {ms:.0} ms"));
+        note(&mut report, format!("API page {query}: {ms:.0} ms"));
     }
 
     let downloads = f.dir.path().to_path_buf();
     let (_driver, s) = browser(&downloads).await;
     let t = big_report(&s, &format!("{base}/jobs/{id}"), N, PAGE_TIMEOUT).await;
-    report.push(format!("1000000-row job page: {t}"));
+    note(&mut report, format!("1000000-row job page: {t}"));
     let report = report.join("\n") + "\n";
     println!("{report}");
     std::fs::write(screenshots().join("timings-1m.txt"), &report).unwrap();

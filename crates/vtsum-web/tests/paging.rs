@@ -287,6 +287,21 @@ async fn every_sort_and_filter_answers_what_the_oracle_says() {
         assert_eq!(counts["cache_hits"], hits);
         assert_eq!(counts["verdicts"], serde_json::to_value(&verdicts).unwrap());
     }
+    // A row recorded since (no error, no cache hit: only `done` moves): the counts, kept
+    // between pages, and the page both show it.
+    let late = ItemResult::Lookup {
+        lookup: Lookup::Unknown,
+        from_cache: false,
+        fetched_at: 0,
+    };
+    f.store.job_record(&JobId(id.clone()), 0, &late, 0).unwrap();
+    let got = page(&f, &id, "verdict=unknown").await;
+    assert_eq!(got["counts"]["total"], rows.len() as u64 + 1);
+    assert_eq!(
+        got["counts"]["verdicts"]["unknown"],
+        verdicts["unknown"] + 1
+    );
+    assert_eq!(got["rows"][0]["index"], 0);
 }
 
 #[tokio::test]
