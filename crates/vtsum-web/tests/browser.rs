@@ -116,6 +116,20 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
         s.find("#counts").await.unwrap().text().await.unwrap(),
         "33 / 33 done"
     );
+    // Rows arrived one by one, but the page asked for its page at most about once a
+    // second (and once more when the job ended), not once per row.
+    let asked = s
+        .execute(
+            "return [performance.getEntriesByType('resource').filter(e => e.name.includes('/results?')).length, performance.now() / 1000]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (pages, secs) = (asked[0].as_f64().unwrap(), asked[1].as_f64().unwrap());
+    assert!(
+        pages >= 2.0 && pages <= secs.ceil() + 2.0 && pages < 33.0,
+        "{pages} page requests in {secs:.1} s"
+    );
     let summary = s.find("#summary").await.unwrap().text().await.unwrap();
     assert!(
         summary.starts_with("33 results") && !summary.contains("null"),
