@@ -219,16 +219,23 @@ pub async fn page(
     let q = query(params, job.total, options)?;
     let asked = q.clone();
     let cache = &app.inner.counts;
-    let known = cache.get(&job, options);
+    // The page and the counts are two queries: side by side, on two blocking threads (a
+    // store with a pool of readers answers both at once).
+    let counting = {
+        let known = cache.get(&job, options);
+        let job = job.clone();
+        async move {
+            match known {
+                Some(counts) => Ok(counts),
+                None => {
+                    store::blocking(&app.inner.store, move |s| s.job_counts(&job, options)).await
+                }
+            }
+        }
+    };
     let counted = job.clone();
-    let (page, counts): (ResultPage, ResultCounts) = store::blocking(&app.inner.store, move |s| {
-        let counts = match known {
-            Some(counts) => counts,
-            None => s.job_counts(&job, options)?,
-        };
-        Ok((s.job_page(&job, &asked)?, counts))
-    })
-    .await?;
+    let paging = store::blocking(&app.inner.store, move |s| s.job_page(&job, &asked));
+    let (page, counts): (ResultPage, ResultCounts) = tokio::try_join!(paging, counting)?;
     cache.put(&counted, options, &counts);
     let sort = SortKey::ALL
         .iter()
