@@ -94,18 +94,21 @@
   }
 
   // ---- job page ---------------------------------------------------------------------
+  // The server filters, sorts, pages and counts (GET /api/v1/jobs/{id}/results with paging
+  // parameters): the page holds one page of rows, whatever the job's size. Live rows only
+  // tell it that the current page may have changed; it asks again at most once a second.
   const VERDICTS = ['malicious', 'suspicious', 'clean', 'unanalysed', 'unknown', 'error'];
   const PAGE = 100;
+  const LIVE_EVERY_MS = 1000;
+  const TYPING_MS = 200;
 
   function job() {
     const id = document.body.dataset.job;
-    const started = performance.now();
-    // input hash -> {index, row}. The index is the order rows reached the page: results
-    // load in input order and live rows arrive roughly in input order after them.
-    const rows = new Map();
-    let seq = 0;
-    const view = { key: null, dir: 1, verdict: '', text: '', page: 0 };
-    let state = null, loaded = false, scheduled = false, countdown = null;
+    const view = { sort: 'index', order: 'asc', verdict: '', q: '', offset: 0 };
+    // Rows whose details are open, by input: they stay open when the page is refreshed.
+    const open = new Map();
+    let state = null, countdown = null, seq = 0, controller = null;
+    let lastLoad = -Infinity, later = null, typing = null;
 
     function setJob(j) {
       state = j.state;
@@ -137,47 +140,60 @@
       if (j.state === 'failed' && j.error) notice(`The job failed: ${j.error}`);
     }
 
+    let lastNotice = '';
     function notice(message) {
+      if (message === lastNotice) return;
+      lastNotice = message;
       $('#notices').append(el('p', { class: 'notice warn' }, message));
     }
 
-    function addRow(row) {
-      const known = rows.get(row.input);
-      rows.set(row.input, { index: known ? known.index : seq++, row });
-      schedule();
+    // Whether a page is being fetched or waits to be: tests wait for '0' after acting.
+    function busy(on) { document.body.dataset.loading = on ? '1' : '0'; }
+
+    function url() {
+      const p = new URLSearchParams({ offset: view.offset, limit: PAGE, sort: view.sort, order: view.order });
+      if (view.verdict) p.set('verdict', view.verdict);
+      if (view.q) p.set('q', view.q);
+      return `/api/v1/jobs/${id}/results?${p}`;
     }
 
-    async function loadResults() {
-      const body = await json(`/api/v1/jobs/${id}/results?format=json`);
-      body.results.forEach(addRow);
-      loaded = true;
-      schedule();
+    // Fetches the current page now; an answer to an older request is dropped.
+    async function load() {
+      clearTimeout(later); later = null;
+      const n = ++seq;
+      if (controller) controller.abort();
+      controller = new AbortController();
+      lastLoad = performance.now();
+      busy(true);
+      try {
+        const page = await json(url(), { signal: controller.signal });
+        if (n !== seq) return;
+        if (page.offset > 0 && page.offset >= page.matching) {
+          // The filter left fewer rows than the page we were on: show the last page.
+          view.offset = Math.max(0, Math.floor((page.matching - 1) / PAGE) * PAGE);
+          load();
+          return;
+        }
+        render(page);
+        busy(later !== null || typing !== null);
+      } catch (e) {
+        if (n !== seq) return;
+        busy(false);
+        if (e.name !== 'AbortError') notice(`Cannot load the results: ${e.message}`);
+      }
     }
 
-    function schedule() {
-      if (scheduled) return;
-      scheduled = true;
-      requestAnimationFrame(() => { scheduled = false; render(); });
+    // Live updates: the page again, at most once every LIVE_EVERY_MS.
+    function refresh() {
+      if (later !== null) return;
+      busy(true);
+      later = setTimeout(load, Math.max(0, lastLoad + LIVE_EVERY_MS - performance.now()));
     }
 
-    function matches(r) {
-      if (view.verdict && r.verdict !== view.verdict) return false;
-      if (!view.text) return true;
-      const hay = [r.input, r.md5, r.sha1, r.sha256, r.threat_label, r.type, r.meaningful_name,
-        ...(r.names || []), ...(r.tags || [])].join('\n').toLowerCase();
-      return hay.includes(view.text);
-    }
-
-    function compare(a, b) {
-      if (!view.key) return a.index - b.index;
-      let x = a.row[view.key], y = b.row[view.key];
-      if (view.key === 'malicious') { x = [x, a.row.suspicious]; y = [y, b.row.suspicious]; }
-      if (view.key === 'verdict') { x = VERDICTS.indexOf(x); y = VERDICTS.indexOf(y); }
-      const nx = x === null || x === undefined, ny = y === null || y === undefined;
-      if (nx || ny) return nx === ny ? a.index - b.index : nx ? 1 : -1; // blanks last
-      if (Array.isArray(x)) return view.dir * (x[0] - y[0] || x[1] - y[1]) || a.index - b.index;
-      const c = typeof x === 'number' ? x - y : String(x).localeCompare(String(y));
-      return view.dir * c || a.index - b.index;
+    // A user's change of sort, filter or page: at once, from the first row when it asked.
+    function reload(fromStart) {
+      if (fromStart) view.offset = 0;
+      load();
     }
 
     function detections(r) {
@@ -195,21 +211,26 @@
       return el('a', { href: r.permalink, target: '_blank', rel: 'noopener noreferrer' }, 'open');
     }
 
-    function render() {
-      const all = [...rows.values()];
-      const counts = {};
-      let hits = 0;
-      for (const { row } of all) { counts[row.verdict] = (counts[row.verdict] || 0) + 1; if (row.from_cache) hits++; }
+    // The whole job's counts; each verdict is a chip that filters by it.
+    function summary(counts) {
+      const chip = v => {
+        const b = el('button', { type: 'button', class: `count chip v-${v}`, 'data-verdict': v,
+          'aria-pressed': String(view.verdict === v) }, `${counts.verdicts[v]} ${v}`);
+        b.addEventListener('click', () => setVerdict(view.verdict === v ? '' : v));
+        return b;
+      };
       $('#summary').replaceChildren(
-        el('span', { class: 'count total' }, `${all.length} results`),
-        ...VERDICTS.filter(v => counts[v]).map(v => el('span', { class: `count v-${v}`, 'data-verdict': v }, `${counts[v]} ${v}`)),
-        ...(hits ? [el('span', { class: 'count muted' }, `${hits} from cache`)] : []));
-      const shown = all.filter(({ row }) => matches(row)).sort(compare);
-      const pages = Math.max(1, Math.ceil(shown.length / PAGE));
-      view.page = Math.min(view.page, pages - 1);
-      const slice = shown.slice(view.page * PAGE, (view.page + 1) * PAGE);
-      $('#rows').replaceChildren(...slice.map(({ row: r }) => {
-        const tr = el('tr', { class: `row v-${r.verdict}`, 'data-input': r.input, tabIndex: 0 },
+        el('span', { class: 'count total' }, `${counts.total} results`),
+        ...VERDICTS.filter(v => counts.verdicts[v]).map(chip),
+        ...(counts.cache_hits ? [el('span', { class: 'count muted' }, `${counts.cache_hits} from cache`)] : []));
+    }
+
+    function render(page) {
+      summary(page.counts);
+      const trs = [];
+      const kept = new Map();
+      for (const r of page.rows) {
+        const tr = el('tr', { class: `row v-${r.verdict}`, 'data-input': r.input, 'data-index': r.index, tabIndex: 0 },
           el('td', { class: 'hash' }, el('code', {}, r.input)),
           el('td', {}, el('span', { class: `verdict v-${r.verdict}` }, r.verdict)),
           el('td', {}, detections(r)),
@@ -221,28 +242,40 @@
           el('td', {}, link(r)));
         tr.addEventListener('click', ev => { if (ev.target.tagName !== 'A') toggle(tr, r); });
         tr.addEventListener('keydown', ev => { if (ev.key === 'Enter') toggle(tr, r); });
-        return tr;
-      }));
-      $('#shown').textContent = shown.length === all.length ? '' : `${shown.length} of ${all.length} shown`;
-      $('#page').textContent = `page ${view.page + 1} of ${pages}`;
-      $('#prev').disabled = view.page === 0;
-      $('#next').disabled = view.page >= pages - 1;
-      document.querySelectorAll('#report th[data-key]').forEach(th => {
-        th.setAttribute('aria-sort', th.dataset.key === view.key ? (view.dir > 0 ? 'ascending' : 'descending') : 'none');
-      });
-      if (loaded && !document.body.dataset.renderedMs) {
-        document.body.dataset.renderedMs = Math.round(performance.now() - started);
+        trs.push(tr);
+        const detail = open.get(r.input);
+        if (detail) { tr.classList.add('open'); trs.push(detail); kept.set(r.input, detail); }
       }
-      document.body.dataset.rows = all.length;
+      open.clear();
+      kept.forEach((d, k) => open.set(k, d));
+      $('#rows').replaceChildren(...trs);
+      const total = page.counts.total, pages = Math.max(1, Math.ceil(page.matching / PAGE));
+      const at = Math.floor(page.offset / PAGE);
+      $('#shown').textContent = view.verdict || view.q ? `${page.matching} of ${total} shown` : '';
+      $('#page').textContent = `page ${at + 1} of ${pages}`;
+      $('#prev').disabled = page.offset === 0;
+      $('#next').disabled = at >= pages - 1;
+      $('#verdict-filter').value = view.verdict;
+      document.querySelectorAll('#report th[data-key]').forEach(th => {
+        th.setAttribute('aria-sort', th.dataset.key === view.sort ? (view.order === 'asc' ? 'ascending' : 'descending') : 'none');
+      });
+      // Hooks for the browser tests: milliseconds since navigation of the first page and
+      // of the latest, and the counts behind them.
+      const now = Math.round(performance.now());
+      if (!document.body.dataset.renderedMs) document.body.dataset.renderedMs = now;
+      document.body.dataset.renderedAt = performance.now();
+      document.body.dataset.rows = total;
+      document.body.dataset.matching = page.matching;
     }
 
     async function toggle(tr, r) {
       const next = tr.nextElementSibling;
-      if (next && next.classList.contains('detail')) { next.remove(); tr.classList.remove('open'); return; }
+      if (next && next.classList.contains('detail')) { next.remove(); tr.classList.remove('open'); open.delete(r.input); return; }
       tr.classList.add('open');
       const cell = el('td', { colSpan: 9 }, el('p', { class: 'muted' }, 'Loading engine results…'));
       const detail = el('tr', { class: 'detail' }, cell);
       tr.after(detail);
+      open.set(r.input, detail);
       const facts = el('dl', { class: 'facts' });
       const fact = (k, v) => { if (v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && !v.length)) facts.append(el('dt', {}, k), el('dd', {}, Array.isArray(v) ? v.join(', ') : v)); };
       fact('md5', r.md5); fact('sha1', r.sha1); fact('sha256', r.sha256); fact('size', r.size);
@@ -265,30 +298,45 @@
       }
     }
 
-    document.querySelectorAll('#report th[data-key]').forEach(th => th.addEventListener('click', () => {
-      if (view.key === th.dataset.key) view.dir = -view.dir; else { view.key = th.dataset.key; view.dir = 1; }
-      render();
-    }));
-    $('#verdict-filter').addEventListener('change', e => { view.verdict = e.target.value; view.page = 0; render(); });
-    $('#search').addEventListener('input', e => { view.text = e.target.value.trim().toLowerCase(); view.page = 0; render(); });
-    $('#prev').addEventListener('click', () => { view.page--; render(); });
-    $('#next').addEventListener('click', () => { view.page++; render(); });
+    function setVerdict(v) { view.verdict = v; reload(true); }
 
+    document.querySelectorAll('#report th[data-key]').forEach(th => th.addEventListener('click', () => {
+      if (view.sort === th.dataset.key) view.order = view.order === 'asc' ? 'desc' : 'asc';
+      else { view.sort = th.dataset.key; view.order = 'asc'; }
+      reload(true);
+    }));
+    $('#verdict-filter').addEventListener('change', e => setVerdict(e.target.value));
+    $('#search').addEventListener('input', e => {
+      clearTimeout(typing);
+      busy(true);
+      typing = setTimeout(() => {
+        typing = null;
+        const q = e.target.value.trim().toLowerCase();
+        if (q === view.q) { busy(later !== null); return; }
+        view.q = q;
+        reload(true);
+      }, TYPING_MS);
+    });
+    $('#prev').addEventListener('click', () => { view.offset = Math.max(0, view.offset - PAGE); reload(false); });
+    $('#next').addEventListener('click', () => { view.offset += PAGE; reload(false); });
+
+    // The first page loads at once, beside the event stream. The stream opens with the
+    // job's true state: a state other than the one this page was rendered with (or the
+    // last one seen) loads the page again; in between, rows only schedule a refresh.
+    const rendered = $('#state').textContent.trim();
+    load();
     const events = new EventSource(`/api/v1/jobs/${id}/events`);
     events.addEventListener('job', ev => {
       const j = JSON.parse(ev.data);
-      const first = state === null;
+      if (j.state !== (state === null ? rendered : state)) load();
       setJob(j);
-      // The stream opens with the true state; results already in the store come from the
-      // API (again after a reconnect), and later rows from the stream.
-      if (first || j.state === 'done' || j.state === 'failed') loadResults().catch(e => notice(e.message));
       if (j.state === 'done' || j.state === 'failed') { events.close(); refreshQuota(); }
     });
-    events.addEventListener('open', () => { if (state !== null) loadResults().catch(e => notice(e.message)); });
-    events.addEventListener('row', ev => { addRow(JSON.parse(ev.data).row); });
+    events.addEventListener('open', () => { if (state !== null) refresh(); });
+    events.addEventListener('row', () => refresh());
     events.addEventListener('keys', ev => renderKeys(JSON.parse(ev.data)));
     events.addEventListener('notice', ev => notice(JSON.parse(ev.data).message));
-    events.addEventListener('resync', () => loadResults().catch(e => notice(e.message)));
+    events.addEventListener('resync', () => refresh());
   }
 
   document.addEventListener('DOMContentLoaded', () => {

@@ -17,6 +17,7 @@ use vtsum_core::Hash;
 use crate::download;
 use crate::error::ApiError;
 use crate::input::{self, clean_label, Submission};
+use crate::paging::{self, PageParams};
 use crate::view::{self, JobView, QuotaView};
 use crate::{App, WebError};
 
@@ -140,19 +141,52 @@ pub struct ResultsQuery {
     format: Option<String>,
     #[serde(default)]
     engines: Option<bool>,
+    #[serde(default)]
+    offset: Option<String>,
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    order: Option<String>,
+    #[serde(default)]
+    verdict: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
 }
 
-/// `GET /api/v1/jobs/{id}/results?format=json|jsonl|csv|xlsx|html`: the rows finished so
-/// far, as a download in any format the core registry offers.
+/// `GET /api/v1/jobs/{id}/results`: with any of `offset`, `limit`, `sort`, `order`,
+/// `verdict` or `q`, one page of rows as JSON (see [`paging`]); otherwise the rows
+/// finished so far as a download, `?format=json|jsonl|csv|xlsx|html` (JSON when absent).
 pub async fn results(
     State(app): State<App>,
     Path(id): Path<String>,
     Query(q): Query<ResultsQuery>,
 ) -> Result<Response, ApiError> {
     let job = load_job(&app, &id).await?;
-    let format = download_format(q.format.as_deref())?;
     let mut options = job.spec.row_options;
     options.engines = q.engines.unwrap_or(false);
+    let params = PageParams {
+        offset: q.offset,
+        limit: q.limit,
+        sort: q.sort,
+        order: q.order,
+        verdict: q.verdict,
+        q: q.q,
+    };
+    if params.any() {
+        if q.format.is_some() {
+            return Err(WebError::BadRequest(
+                "format asks for a download of every row, and offset, limit, sort, order, \
+                 verdict and q for one page as JSON: send one or the other"
+                    .into(),
+            )
+            .into());
+        }
+        let body = paging::page(&app, job, &params, options).await?;
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    let format = download_format(q.format.as_deref())?;
     let file_name = format!("vtsum-{}.{}", &job.id.0[..8], format.extension());
     // The rows are read from the store and rendered on a blocking thread, a page at a
     // time, and sent as they are written: a million-row report is never in memory.

@@ -23,6 +23,7 @@ pub mod input;
 mod metrics;
 mod openapi;
 mod pages;
+mod paging;
 mod router;
 pub mod server;
 mod site;
@@ -88,6 +89,8 @@ pub(crate) struct Inner {
     pub access: auth::Access,
     /// The job lifecycle (vtsum-core): creates, runs or hands to workers, deletes.
     pub jobs: Jobs,
+    /// The counts of recently paged jobs.
+    pub counts: paging::CountsCache,
 }
 
 impl App {
@@ -122,6 +125,7 @@ impl App {
                 hub,
                 access,
                 jobs,
+                counts: paging::CountsCache::default(),
             }),
         })
     }
