@@ -42,7 +42,14 @@ macro_rules! page_suite {
                             type_description: (i % 3 != 1)
                                 .then(|| ["Win32 EXE", "PDF"][i as usize % 2].into()),
                             meaningful_name: (i % 4 != 0).then(|| format!("Ünï \"{i}\".exe")),
-                            names: vec![format!("n{i}.bin"), "[a,b]".into()],
+                            // A control character: JSON writes it \u0001, which no
+                            // search for "u0001x" may find.
+                            names: vec![
+                                format!("n{i}.bin"),
+                                "[a,b]".into(),
+                                "\u{1}x".into(),
+                                format!("{}%_x\\y", i % 3),
+                            ],
                             tags: if i % 2 == 0 {
                                 vec!["PeExe".into()]
                             } else {
@@ -89,6 +96,11 @@ macro_rules! page_suite {
                 Some("[a,"),
                 Some("00000000000000000000003"),
                 Some("nothing"),
+                Some("u0001x"),
+                Some("1%_x\\"),
+                Some("%"),
+                Some("_x"),
+                Some("0_"),
             ];
             let mut checked = 0;
             for (sort, _) in SortKey::ALL {

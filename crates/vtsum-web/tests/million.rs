@@ -30,8 +30,10 @@ const PAGE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Stores `entries` in the cache. One place to change when the store takes them in
 /// batches.
 fn seed_cache(store: &dyn Store, entries: impl Iterator<Item = CacheEntry>) {
-    for entry in entries {
-        store.cache_put(&entry).expect("a cache write");
+    let entries: Vec<CacheEntry> = entries.collect();
+    // A thousand a write, as `vtsum cache import` writes them.
+    for chunk in entries.chunks(1000) {
+        store.cache_put_many(chunk).expect("a cache write");
     }
 }
 
