@@ -78,8 +78,11 @@ pub(super) struct Run<'a> {
 }
 
 /// Items looked up in the cache per blocking call at the start of a run: few hops for a
-/// list the cache answers, and progress that moves while it goes.
-const CACHE_CHUNK: usize = 256;
+/// list the cache answers, and progress that moves while it goes. 2,048 rather than 256:
+/// each chunk's commit empties SQLite's reader caches, and a bigger sorted batch reads
+/// each page once for more hashes (a million cached hashes: 15.2 s → 11.5–12.3 s; 8,192
+/// was slower again, and past the 300 MB bound).
+const CACHE_CHUNK: usize = 2048;
 
 impl Engine {
     /// Runs a job until every hash has a result, the daily quotas run out (unless
