@@ -21,13 +21,19 @@ pub const MAX_DOCUMENT: usize = 64 << 20;
 /// `fetched_at`: the time of the import, since the file says when VirusTotal analysed the
 /// file, not when it was asked).
 pub fn read_document(text: &[u8], fetched_at: i64) -> Result<Vec<CacheEntry>, String> {
+    // An export line first, read once from the text (a document inside is kept as the
+    // text it is): the common case of a big import, which otherwise parsed every line
+    // twice. Anything else is read as a generic value to say what it is.
+    let entry = std::str::from_utf8(text)
+        .map_err(|e| e.to_string())
+        .and_then(|t| crate::stored::decode_entry(t).map_err(|e| e.to_string()));
+    let why = match entry {
+        Ok(entry) => return Ok(vec![entry]),
+        Err(why) => why,
+    };
     let value: Value = serde_json::from_slice(text).map_err(|e| format!("not JSON: {e}"))?;
     if value.get("queried").is_some() {
-        // Read again from the text: a document inside is kept as the text it is.
-        let text = std::str::from_utf8(text).map_err(|e| format!("not UTF-8: {e}"))?;
-        let entry = crate::stored::decode_entry(text)
-            .map_err(|e| format!("not a vtsum cache entry: {e}"))?;
-        return Ok(vec![entry]);
+        return Err(format!("not a vtsum cache entry: {why}"));
     }
     match value.get("data") {
         Some(Value::Array(items)) => items

@@ -114,7 +114,7 @@ pub fn open(url: &str, default_sqlite: &std::path::Path) -> Result<std::sync::Ar
 }
 
 /// A lookup as reports read it back: a found file without its engines and document.
-pub(crate) fn slim(lookup: &Lookup) -> Lookup {
+pub fn slim(lookup: &Lookup) -> Lookup {
     match lookup {
         Lookup::Found(file) if !file.engines.is_empty() || file.document.is_some() => {
             Lookup::Found(Box::new(FileReport {
@@ -144,7 +144,7 @@ pub(crate) fn slim_result(result: &ItemResult) -> ItemResult {
 }
 
 /// An entry as reports read it back (see [`slim`]).
-pub(crate) fn slim_entry(entry: &CacheEntry) -> CacheEntry {
+pub fn slim_entry(entry: &CacheEntry) -> CacheEntry {
     CacheEntry {
         queried: entry.queried.clone(),
         lookup: slim(&entry.lookup),
@@ -153,7 +153,7 @@ pub(crate) fn slim_entry(entry: &CacheEntry) -> CacheEntry {
 }
 
 /// The document a backend keeps for an entry: a found file's own, or one built from it.
-pub(crate) fn entry_document(entry: &CacheEntry) -> Option<Document> {
+pub fn entry_document(entry: &CacheEntry) -> Option<Document> {
     match &entry.lookup {
         Lookup::Found(file) => Some(vtsum_core::vt::document::of(file)),
         Lookup::Unknown => None,

@@ -150,13 +150,7 @@ impl Store for SpillStore {
             .iter()
             .map(|hash| {
                 // Reports read no engines and no document, as from every store.
-                Ok(self.full_entry(hash)?.map(|mut entry| {
-                    if let Lookup::Found(file) = &mut entry.lookup {
-                        file.engines.clear();
-                        file.document = None;
-                    }
-                    entry
-                }))
+                Ok(self.full_entry(hash)?.as_ref().map(vtsum_store::slim_entry))
             })
             .collect()
     }
@@ -164,10 +158,7 @@ impl Store for SpillStore {
     fn cache_document(&self, hash: &Hash) -> Result<Option<Document>> {
         Ok(self
             .full_entry(hash)?
-            .and_then(|entry| match &entry.lookup {
-                Lookup::Found(file) => Some(vtsum_core::vt::document::of(file)),
-                Lookup::Unknown => None,
-            }))
+            .and_then(|entry| vtsum_store::entry_document(&entry)))
     }
 
     fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()> {
