@@ -6,9 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use vtsum_core::engine::{
-    fill_engines, job_rows, now_unix, Cancel, JobRows, RunOptions, RunOutcome,
-};
+use vtsum_core::engine::{fill_engines, now_unix, JobRows};
 use vtsum_core::render::{self, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary};
 use vtsum_core::store::{self, JobId, JobInfo, JobOrigin, JobSpec, Store};
@@ -17,6 +15,7 @@ use vtsum_core::Hash;
 use crate::download;
 use crate::error::ApiError;
 use crate::input::{self, clean_label, Submission};
+use crate::lookup;
 use crate::paging::{self, PageParams};
 use crate::view::{self, JobView, QuotaView};
 use crate::{App, WebError};
@@ -277,7 +276,8 @@ pub struct FileQuery {
     engines: Option<bool>,
 }
 
-/// `GET /api/v1/files/{hash}`: one hash, from the cache when fresh, else one request.
+/// `GET /api/v1/files/{hash}`: one hash, from the cache when fresh, else one request in
+/// the interactive lane (`lookup`).
 pub async fn file(
     State(app): State<App>,
     Path(hash): Path<String>,
@@ -285,56 +285,14 @@ pub async fn file(
 ) -> Result<Json<Row>, ApiError> {
     let hash =
         Hash::parse(&hash).ok_or_else(|| WebError::BadHash(hash.chars().take(80).collect()))?;
-    let engine = app.inner.engine.clone().ok_or(WebError::NoKeys)?;
     let options = RowOptions {
         threshold: app.inner.config.threshold,
         engines: q.engines.unwrap_or(false),
     };
-    // A fresh cached answer needs no job: one store read, off the async threads.
-    let cached = {
-        let (engine, hash) = (engine.clone(), hash.clone());
-        store::off_runtime("a cache lookup", move || engine.cached(&hash)).await?
-    };
-    if let Some(result) = cached {
-        let row = Row::from_result(&hash, &result, options);
-        return Ok(Json(with_engines(&app, row, options).await?));
-    }
-    // A miss is a one-hash job: the same cache rules, quota and retries as everything else.
-    let spec = JobSpec {
-        label: String::new(),
-        row_options: options,
-        origin: JobOrigin::Lookup,
-        ..JobSpec::default()
-    };
-    let id = JobId::random();
-    let one = (id.clone(), hash.clone());
-    store::blocking(&app.inner.store, move |s| {
-        s.job_create(&one.0, &spec, std::slice::from_ref(&one.1), now_unix())
-    })
-    .await?;
-    let outcome = engine
-        .run_job(&id, RunOptions::default(), &|_| {}, &Cancel::new())
-        .await;
-    let wanted = id.clone();
-    let rows = store::blocking(&app.inner.store, move |s| {
-        let rows = match s.job_get(&wanted)? {
-            Some(job) => job_rows(s, &job, options),
-            None => Ok(Vec::new()),
-        };
-        if let Err(e) = s.job_delete(&wanted) {
-            tracing::warn!("cannot delete lookup job {wanted}: {e}");
-        }
-        rows
-    })
-    .await;
-    if let Ok(RunOutcome::WaitingQuota { resumes_at }) = outcome {
-        let resumes_at = iso8601(resumes_at).unwrap_or_default();
-        return Err(WebError::QuotaOut { resumes_at }.into());
-    }
-    outcome?;
-    let row = rows?
-        .pop()
-        .ok_or_else(|| WebError::Internal("the lookup finished without a result".into()))?;
+    let answer = lookup::one(&app, &hash)
+        .await
+        .map_err(|refused| refused.into_web(&app))?;
+    let row = Row::from_result(&hash, &answer.result, options);
     Ok(Json(with_engines(&app, row, options).await?))
 }
 

@@ -26,6 +26,8 @@ pub enum WebError {
     NoKeys,
     #[error("every key is out of daily quota until {resumes_at}; try again then")]
     QuotaOut { resumes_at: String },
+    #[error("no key had a free request within the lookup's wait of {wait} s (--proxy-wait): other lookups are queued ahead; try again in {retry_after} s")]
+    Busy { wait: u64, retry_after: u64 },
     #[error("sign in first: send `Authorization: Bearer <token>` or log in at /login")]
     Unauthorized,
     #[error("too many wrong tokens from your address: try again in {retry_after} s")]
@@ -54,7 +56,9 @@ impl WebError {
             }
             WebError::NoSuchJob(_) | WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
-            WebError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            WebError::TooManyAttempts { .. } | WebError::Busy { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             WebError::NoKeys => StatusCode::SERVICE_UNAVAILABLE,
             WebError::QuotaOut { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -96,7 +100,7 @@ impl axum::response::IntoResponse for ApiError {
 
 /// A 429 says when to come back.
 fn retry_after(e: &WebError, res: &mut Response) {
-    if let WebError::TooManyAttempts { retry_after } = e {
+    if let WebError::TooManyAttempts { retry_after } | WebError::Busy { retry_after, .. } = e {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
     }

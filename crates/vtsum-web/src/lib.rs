@@ -20,6 +20,7 @@ mod error;
 mod events;
 mod hub;
 pub mod input;
+mod lookup;
 mod metrics;
 mod openapi;
 mod pages;
@@ -27,11 +28,14 @@ mod paging;
 mod router;
 pub mod server;
 mod site;
+mod v3;
 mod view;
 
 pub use error::WebError;
+pub use lookup::DEFAULT_PROXY_WAIT;
 pub use openapi::OPENAPI;
 pub use router::router;
+pub use v3::clients::{today as client_use_today, ClientToken, ClientTokenError, ClientUse};
 
 /// Settings of the web app.
 #[derive(Clone, Default)]
@@ -54,6 +58,18 @@ pub struct WebConfig {
     pub allowed_hosts: Vec<String>,
     /// How long a login lasts (`None`: 7 days).
     pub session_ttl: Option<std::time::Duration>,
+    /// How long a one-hash lookup waits for a key (`None`: [`DEFAULT_PROXY_WAIT`]).
+    pub proxy_wait: Option<std::time::Duration>,
+    /// The tools allowed on the VirusTotal-compatible endpoint (`/api/v3`); without any,
+    /// it answers loopback clients only.
+    pub clients: Vec<ClientToken>,
+}
+
+impl WebConfig {
+    /// How long a one-hash lookup waits for a key.
+    pub fn proxy_wait(&self) -> std::time::Duration {
+        self.proxy_wait.unwrap_or(DEFAULT_PROXY_WAIT)
+    }
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -67,6 +83,8 @@ impl std::fmt::Debug for WebConfig {
             .field("bind", &self.bind)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("session_ttl", &self.session_ttl)
+            .field("proxy_wait", &self.proxy_wait)
+            .field("clients", &self.clients)
             .finish()
     }
 }

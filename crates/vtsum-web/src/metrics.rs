@@ -1,5 +1,6 @@
 //! `GET /metrics` in the Prometheus text format: requests by key id and outcome, cache hits
-//! and misses, jobs by state, hashes waiting, and each key's quota left. Keys by id only.
+//! and misses, jobs by state, hashes waiting, each key's quota left, and each client's use
+//! of the VirusTotal-compatible endpoint today. Keys by id only; clients by name.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -97,6 +98,35 @@ pub async fn metrics(State(app): State<App>) -> Result<impl IntoResponse, ApiErr
                 w,
                 "vtsum_quota_left_today{{key_id=\"{}\"}} {n}",
                 label(&k.id)
+            );
+        }
+    }
+    let clients = vtsum_core::store::blocking(&app.inner.store, crate::v3::clients::today).await?;
+    type Figure = fn(&crate::ClientUse) -> u64;
+    let figures: [(&str, &str, Figure); 3] = [
+        ("lookups", "Lookups", |u| u.lookups),
+        ("cache_hits", "Lookups answered from the cache", |u| {
+            u.cache_hits
+        }),
+        (
+            "upstream",
+            "Lookups that needed a request to VirusTotal",
+            |u| u.upstream,
+        ),
+    ];
+    for (name, help, figure) in figures {
+        let _ = writeln!(
+            w,
+            "# HELP vtsum_client_{name}_today {help} on the VirusTotal-compatible endpoint \
+             today (UTC), by client."
+        );
+        let _ = writeln!(w, "# TYPE vtsum_client_{name}_today gauge");
+        for (client, used) in &clients {
+            let _ = writeln!(
+                w,
+                "vtsum_client_{name}_today{{client=\"{}\"}} {}",
+                label(client),
+                figure(used)
             );
         }
     }

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::{self, ApiError};
-use crate::{api, assets, auth, events, metrics, openapi, pages, site, App, WebError};
+use crate::{api, assets, auth, events, metrics, openapi, pages, site, v3, App, WebError};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -45,6 +45,7 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .nest("/api/v1", api)
+        .nest("/api/v3", v3::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(error::json_errors))
         .layer(middleware::from_fn_with_state(app.clone(), auth::guard))

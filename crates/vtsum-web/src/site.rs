@@ -5,7 +5,8 @@
 //!   the address it listens on (any address when it listens on 0.0.0.0 or ::), or a name
 //!   given with `--allowed-host`. A rebinding page sends its own name, so it is refused.
 //! - **Cross-site writes**: a POST/PUT/PATCH/DELETE that the browser marks as coming from
-//!   another site (`Sec-Fetch-Site`, else an `Origin` that is not this host) is refused.
+//!   another site (`Sec-Fetch-Site`, else an `Origin` that is not this host) is refused,
+//!   and so is any request to `/api/v3` (a lookup there spends quota, even as a GET).
 //!   Clients that send neither header (curl, scripts) are not browsers and pass.
 //!
 //! Refusals are 403, JSON on `/api`, a page elsewhere.
@@ -130,7 +131,9 @@ pub async fn check(State(app): State<App>, req: Request, next: Next) -> Response
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
-    if !safe && cross_site(req.headers()) {
+    // A lookup on the VirusTotal-compatible endpoint spends quota, even as a GET.
+    let spends = path.starts_with("/api/v3/");
+    if (!safe || spends) && cross_site(req.headers()) {
         return refuse(
             path,
             "cross-site request refused: a page on another site cannot change anything \

@@ -262,6 +262,29 @@ pub struct ServeArgs {
     pub no_worker: bool,
     #[command(flatten)]
     pub queue: QueueArgs,
+    /// Let a tool use the VirusTotal-compatible endpoint (/api/v3) with TOKEN as its API
+    /// key, counted under NAME; repeatable. Without any, /api/v3 answers loopback only.
+    #[arg(long = "client-token", value_name = "NAME=TOKEN", value_parser = client_token)]
+    pub client_tokens: Vec<vtsum_web::ClientToken>,
+    /// A file of NAME=TOKEN lines, as --client-token (keeps tokens out of the process list).
+    #[arg(
+        long = "client-tokens",
+        env = "VTSUM_CLIENT_TOKENS",
+        value_name = "FILE"
+    )]
+    pub client_tokens_file: Option<std::path::PathBuf>,
+    /// Requests to VirusTotal a client may cause per UTC day: NAME=N; repeatable. Cached
+    /// files are still answered past it.
+    #[arg(long = "client-cap", value_name = "NAME=N")]
+    pub client_caps: Vec<String>,
+    /// How long a one-hash lookup (/api/v3, /api/v1/files) waits for a free key before it
+    /// answers 429 with Retry-After [default: 2min].
+    #[arg(long, env = "VTSUM_PROXY_WAIT", value_name = "DURATION")]
+    pub proxy_wait: Option<String>,
+}
+
+fn client_token(spec: &str) -> Result<vtsum_web::ClientToken, String> {
+    vtsum_web::ClientToken::parse(spec, "--client-token").map_err(|e| e.to_string())
 }
 
 /// Settings of a queue worker (`vtsum worker`, and `vtsum serve` on a Redis store).

@@ -187,6 +187,11 @@ pub fn claim_after(args: &QueueArgs) -> Result<Duration> {
     )
 }
 
+/// `--proxy-wait`: how long a one-hash lookup waits for a free key.
+pub fn proxy_wait(text: Option<&str>) -> Result<Duration> {
+    duration(text, "proxy-wait", "2min", PROXY_WAIT)
+}
+
 /// Allowed ranges of durations. Values outside make vtsum useless or hang: a zero request
 /// timeout fails every request; a zero claim timeout makes workers steal each other's parts
 /// all the time; an hour-long request timeout holds quota leases for an hour after a crash.
@@ -195,6 +200,9 @@ type Bounds = (Duration, Duration);
 const ANY: Bounds = (Duration::ZERO, vtsum_core::rate::MAX_DURATION);
 const TIMEOUT: Bounds = (Duration::from_secs(1), Duration::from_secs(600));
 const BACKOFF: Bounds = (Duration::ZERO, Duration::from_secs(600));
+/// A lookup waits at least a second (else nothing but cache hits is ever answered) and at
+/// most an hour (no client holds a request open longer).
+const PROXY_WAIT: Bounds = (Duration::from_secs(1), Duration::from_secs(3600));
 const CLAIM_AFTER: Bounds = (Duration::from_secs(1), Duration::from_secs(86_400));
 /// More requests in flight than this only queue up inside the HTTP client.
 const MAX_CONCURRENCY: usize = 256;

@@ -51,7 +51,8 @@ impl Run<'_> {
             if batch.is_empty() {
                 break;
             }
-            let acquired = match engine.acquire(batch.len() as u32, now).await {
+            let interactive = self.interactive;
+            let acquired = match engine.acquire(batch.len() as u32, now, interactive).await {
                 Ok(acquired) => acquired,
                 Err(e) => {
                     self.put_back(queue, batch).await;
@@ -61,12 +62,16 @@ impl Run<'_> {
             };
             match acquired {
                 Acquire::Granted(lease) => {
+                    self.lane_waiting = None;
                     let mut batch = batch;
                     let rest = batch.split_off((lease.cost as usize).min(batch.len()));
                     self.put_back(queue, rest).await;
                     self.launch(flights, lease, batch);
                 }
                 Acquire::WaitUntil(until) => {
+                    if interactive && self.lane_waiting.is_none() {
+                        self.lane_waiting = Some(engine.lane_wait());
+                    }
                     self.put_back(queue, batch).await;
                     *wake = earliest(*wake, until);
                     break;

@@ -7,13 +7,38 @@
 
 use std::time::Instant;
 
+use super::lane::{Waiting, LANE_POLL};
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::quota::{Acquire, Lease, Release, Round, Shared, Step};
 
 impl Engine {
-    /// A lease of up to `want` quota units on any key, or why there is none now.
-    pub(super) async fn acquire(&self, want: u32, now: Instant) -> Result<Acquire> {
+    /// A lease of up to `want` quota units on any key, or why there is none now. A batch
+    /// run waits while the interactive lane has a run waiting (`lane.rs`).
+    pub(super) async fn acquire(
+        &self,
+        want: u32,
+        now: Instant,
+        interactive: bool,
+    ) -> Result<Acquire> {
+        let may_go = if interactive {
+            self.lanes.interactive_may_go(now)
+        } else {
+            self.lanes.batch_may_go(now)
+        };
+        if !may_go {
+            return Ok(Acquire::WaitUntil(Some(now + LANE_POLL)));
+        }
+        let decided = self.acquire_any(want, now).await?;
+        match &decided {
+            Acquire::Granted(_) => self.lanes.granted(interactive),
+            Acquire::WaitUntil(until) if !interactive => self.lanes.batch_waits(*until, now),
+            _ => {}
+        }
+        Ok(decided)
+    }
+
+    async fn acquire_any(&self, want: u32, now: Instant) -> Result<Acquire> {
         let mut round = Round::default();
         loop {
             let ask = match self.pool().step(want, now, &mut round)? {
@@ -55,5 +80,10 @@ impl Engine {
             Ok(Err(e)) => tracing::warn!("cannot release a shared quota lease: {e}"),
             Err(e) => tracing::warn!("quota release task failed: {e}"),
         }
+    }
+
+    /// Marks an interactive run as waiting for a key while the guard lives.
+    pub(super) fn lane_wait(&self) -> Waiting<'_> {
+        self.lanes.wait()
     }
 }

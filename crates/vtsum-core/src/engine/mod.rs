@@ -26,6 +26,7 @@ mod cancel;
 mod figures;
 mod flight;
 mod io;
+mod lane;
 mod lease;
 mod record;
 mod run;
@@ -34,6 +35,7 @@ mod take;
 pub use cached::fill_engines;
 pub use cancel::Cancel;
 pub use figures::FiguresRead;
+pub use lane::BATCH_SHARE;
 
 /// Everything the engine needs to know, resolved from flags, environment and config.
 #[derive(Debug, Clone)]
@@ -101,6 +103,9 @@ pub enum RunOutcome {
 pub struct RunOptions {
     /// Sleep through an exhausted daily quota instead of returning.
     pub wait_for_quota: bool,
+    /// A one-off lookup someone waits for: it goes ahead of batch jobs' queued hashes
+    /// (the interactive lane, `lane.rs`).
+    pub interactive: bool,
 }
 
 /// The shared engine. Cheap to share behind an `Arc`.
@@ -109,6 +114,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     client: Arc<VtClient>,
     pool: Mutex<KeyPool>,
+    lanes: lane::Lanes,
     metrics: Mutex<Metrics>,
 }
 
@@ -177,6 +183,7 @@ impl Engine {
             store,
             client,
             pool,
+            lanes: lane::Lanes::default(),
             metrics: Mutex::new(Metrics::default()),
         })
     }

@@ -75,6 +75,10 @@ pub(super) struct Run<'a> {
     pub unsaved: Vec<Unsaved>,
     /// Failed tries since the store became unreachable (the outage is logged once).
     pub away: u32,
+    /// The run is in the interactive lane (`RunOptions::interactive`).
+    pub interactive: bool,
+    /// While an interactive run waits for a key: batch runs hold back.
+    pub lane_waiting: Option<super::lane::Waiting<'a>>,
 }
 
 /// Items looked up in the cache per blocking call at the start of a run: few hops for a
@@ -163,6 +167,8 @@ impl Engine {
             io: io.clone(),
             unsaved: Vec::new(),
             away: 0,
+            interactive: opts.interactive,
+            lane_waiting: None,
         };
         let queue = run.answer_pending_from_cache(pending).await?;
         if !queue.is_empty() {

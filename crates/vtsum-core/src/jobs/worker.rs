@@ -150,6 +150,7 @@ async fn run_part(
         // A stop of the worker stops the part; a deleted job stops it too (below).
         let opts = RunOptions {
             wait_for_quota: true,
+            ..RunOptions::default()
         };
         let run = engine.run_part(&part.job, (part.from, part.to), opts, &sink, &cancel);
         tokio::pin!(run);

@@ -249,6 +249,13 @@ impl KeyPool {
             }
         };
         if let Some(f) = &slot.figures {
+            // Out for the day by VirusTotal's count: that, not a spent hour, is what a
+            // waiting job and a refused lookup must be told.
+            if let Some(0) = f.day_left(slot.sent, wall) {
+                slot.exhausted_day = Some(today.to_string());
+                sooner(&mut round.resumes_at, next_utc_midnight());
+                return Ok(None);
+            }
             if let Some(0) = f.month_left(slot.sent, wall) {
                 let until = figures::next_month(wall);
                 slot.month_out_until = Some(until);

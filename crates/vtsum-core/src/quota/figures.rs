@@ -76,6 +76,14 @@ impl Figures {
         allowance.saturating_sub(self.used_elsewhere(now))
     }
 
+    /// Requests left today by VirusTotal's own count, or `None` when the figures are from
+    /// another day. When none are left, the day is over for the key whatever the hour says.
+    pub fn day_left(&self, sent: u64, now: DateTime<Utc>) -> Option<u64> {
+        let (used, allowed) = self.quota.daily?;
+        self.same_day(now)
+            .then(|| allowed.saturating_sub(used + sent.saturating_sub(self.sent_at)))
+    }
+
     /// Requests left this hour, or `None` when the figures are from another hour.
     pub fn hour_left(&self, sent: u64, now: DateTime<Utc>) -> Option<u64> {
         let (used, allowed) = self.quota.hourly?;

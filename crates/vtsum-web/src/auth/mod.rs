@@ -46,6 +46,29 @@ impl Access {
             backoff: backoff::Backoff::default(),
         }
     }
+
+    /// Which of `tokens` a client presented (`Ok(None)`: none), with the same per-address
+    /// back-off as logins (`Err(retry_after)`). Every token is compared, each in constant
+    /// time, so the time taken tells nothing about which matched.
+    pub fn match_token<'t>(
+        &self,
+        ip: Option<IpAddr>,
+        presented: &str,
+        tokens: impl Iterator<Item = &'t str>,
+    ) -> Result<Option<usize>, u64> {
+        self.backoff.check(ip)?;
+        let mut matched = None;
+        for (i, token) in tokens.enumerate() {
+            if same_token(presented, token) && matched.is_none() {
+                matched = Some(i);
+            }
+        }
+        match matched {
+            Some(_) => self.backoff.succeed(ip),
+            None => self.backoff.fail(ip),
+        }
+        Ok(matched)
+    }
 }
 
 /// Compares a presented token with the right one in time that depends on neither the
@@ -79,8 +102,14 @@ fn session_ids(headers: &HeaderMap) -> impl Iterator<Item = &str> {
         .filter_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
+/// Paths `--auth-token` leaves open: the VirusTotal-compatible endpoint has client tokens
+/// of its own (`v3::clients`).
 fn open_path(path: &str) -> bool {
-    path == "/healthz" || path == "/login" || path == "/logout" || path.starts_with("/assets/")
+    path == "/healthz"
+        || path == "/login"
+        || path == "/logout"
+        || path.starts_with("/assets/")
+        || path.starts_with("/api/v3/")
 }
 
 fn is_api(path: &str) -> bool {

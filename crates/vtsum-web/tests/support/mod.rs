@@ -44,6 +44,9 @@ pub struct Options {
     pub bind: Option<std::net::SocketAddr>,
     pub allowed_hosts: Vec<String>,
     pub session_ttl: Option<Duration>,
+    /// Tools allowed on `/api/v3` (none: loopback only).
+    pub clients: Vec<vtsum_web::ClientToken>,
+    pub proxy_wait: Option<Duration>,
 }
 
 impl Default for Options {
@@ -57,6 +60,8 @@ impl Default for Options {
             bind: None,
             allowed_hosts: Vec::new(),
             session_ttl: None,
+            clients: Vec::new(),
+            proxy_wait: None,
         }
     }
 }
@@ -141,6 +146,8 @@ pub fn app_on(fake: &fakevt::FakeVt, opts: &Options, store: Arc<dyn Store>) -> A
             bind: opts.bind,
             allowed_hosts: opts.allowed_hosts.clone(),
             session_ttl: opts.session_ttl,
+            clients: opts.clients.clone(),
+            proxy_wait: opts.proxy_wait,
             ..WebConfig::default()
         },
     )

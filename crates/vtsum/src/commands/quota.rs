@@ -1,5 +1,6 @@
 //! `vtsum quota`: each key's use and allowance side by side as VirusTotal counts them and
-//! as the local ledger does, and which of them the scheduler goes by.
+//! as the local ledger does, and which of them the scheduler goes by; then each client's
+//! use of the VirusTotal-compatible endpoint today (`vtsum serve --client-token`).
 
 use std::sync::Arc;
 
@@ -108,6 +109,25 @@ pub async fn run(global: &GlobalArgs, args: QuotaArgs) -> Result<Exit> {
                 "vtsum: key {}: VirusTotal's figures unavailable ({e}); the scheduler goes by \
                  --rate and the ledger",
                 r.key
+            ));
+        }
+    }
+    let clients = {
+        let store = engine.store().clone();
+        vtsum_core::store::off_runtime("reading client use", move || {
+            vtsum_web::client_use_today(store.as_ref())
+        })
+        .await?
+    };
+    if !clients.is_empty() {
+        text.push_str(&format!(
+            "\n{:<24} {:>10} {:>12} {:>10}\n",
+            "CLIENT (today, /api/v3)", "LOOKUPS", "CACHE HITS", "UPSTREAM"
+        ));
+        for (name, used) in &clients {
+            text.push_str(&format!(
+                "{:<24} {:>10} {:>12} {:>10}\n",
+                name, used.lookups, used.cache_hits, used.upstream
             ));
         }
     }

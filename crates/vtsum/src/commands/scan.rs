@@ -162,6 +162,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
             &job.id,
             RunOptions {
                 wait_for_quota: args.wait,
+                ..RunOptions::default()
             },
             &sink,
             &cancel,

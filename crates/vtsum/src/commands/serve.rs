@@ -11,7 +11,7 @@ use vtsum_web::{server, App, WebConfig, DEFAULT_UPLOAD_LIMIT};
 
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::demo;
-use crate::exit::Exit;
+use crate::exit::{bad_input, Exit};
 use crate::settings::{claim_after, default_db_path, engine_config, FileConfig, Tuning};
 
 /// How long a stopping server waits for the running job's requests in flight.
@@ -85,6 +85,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
             .filter(|h| !h.is_empty())
             .collect(),
         session_ttl: None,
+        proxy_wait: Some(crate::settings::proxy_wait(args.proxy_wait.as_deref())?),
+        clients: client_tokens(&args)?,
     };
     let app = App::start(engine, store, config)?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -114,4 +116,23 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
         );
     }
     Ok(Exit::Ok)
+}
+
+/// The client tokens of `--client-token`, `--client-tokens FILE` and `--client-cap`.
+fn client_tokens(args: &ServeArgs) -> Result<Vec<vtsum_web::ClientToken>> {
+    let mut clients = args.client_tokens.clone();
+    if let Some(path) = &args.client_tokens_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            bad_input(format!(
+                "cannot read --client-tokens {}: {e}",
+                path.display()
+            ))
+        })?;
+        let name = path.display().to_string();
+        clients.extend(
+            vtsum_web::ClientToken::parse_file(&text, &name)
+                .map_err(|e| bad_input(e.to_string()))?,
+        );
+    }
+    vtsum_web::ClientToken::finish(clients, &args.client_caps).map_err(|e| bad_input(e.to_string()))
 }

@@ -1,0 +1,242 @@
+//! A VirusTotal-compatible endpoint: `GET /api/v3/files/{md5|sha1|sha256}` answers with the
+//! JSON VirusTotal returned, from the shared cache when fresh or through the scheduler
+//! (interactive lane, pooled keys, per-hash claims) when not, so vt-py, the `vt` CLI and
+//! scripts get the cache and the keys' quota by changing one base URL.
+//! `GET /api/v3/users/{id}/overall_quotas` answers with the pooled quota. Every other
+//! route answers 501 in VirusTotal's error shape, naming what is served: never a silent
+//! proxy to the real service.
+
+pub mod clients;
+mod error;
+
+use axum::extract::{Path, Request, State};
+use std::net::IpAddr;
+
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use vtsum_core::engine::now_unix;
+use vtsum_core::quota::next_utc_midnight;
+use vtsum_core::report::{ItemResult, Lookup};
+use vtsum_core::store;
+use vtsum_core::Hash;
+
+use self::clients::{Client, Use};
+use self::error::V3Error;
+use crate::lookup::{self, Answer, Refused};
+use crate::{auth, App};
+
+/// What the endpoint serves, for the 501 answers.
+const SERVED: &str = "this vtsum server answers GET /api/v3/files/{md5|sha1|sha256} and GET \
+/api/v3/users/{id}/overall_quotas only";
+
+/// The routes, to nest under `/api/v3`.
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/files/{id}", get(file).fallback(unsupported))
+        .route(
+            "/users/{id}/overall_quotas",
+            get(overall_quotas).fallback(unsupported),
+        )
+        .fallback(unsupported)
+}
+
+async fn unsupported(req: Request) -> V3Error {
+    let path: String = req.uri().path().chars().take(200).collect();
+    V3Error::not_implemented(format!("{} {path}: {SERVED}", req.method()))
+}
+
+/// Who asked: taken from the request before any await (a request's body is not `Sync`).
+struct Caller {
+    headers: HeaderMap,
+    peer: Option<IpAddr>,
+}
+
+impl Caller {
+    fn of(req: &Request) -> Caller {
+        Caller {
+            headers: req.headers().clone(),
+            peer: auth::client_ip(req),
+        }
+    }
+}
+
+fn admit(app: &App, caller: &Caller) -> Result<Client, V3Error> {
+    let config = &app.inner.config;
+    clients::admit(
+        &config.clients,
+        &app.inner.access,
+        &caller.headers,
+        caller.peer,
+    )
+}
+
+/// `GET /api/v3/files/{id}`.
+async fn file(State(app): State<App>, Path(id): Path<String>, req: Request) -> Response {
+    let caller = Caller::of(&req);
+    drop(req);
+    match answer_file(&app, &id, &caller).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn answer_file(app: &App, id: &str, caller: &Caller) -> Result<Response, V3Error> {
+    let client = admit(app, caller)?;
+    let Some(hash) = Hash::parse(id) else {
+        let shown: String = id.chars().take(80).collect();
+        return Err(V3Error::invalid_argument(format!(
+            "Invalid file id: {shown:?} is not an md5, sha1 or sha256 hash"
+        )));
+    };
+    tally(app, &client, Use::Lookup).await?;
+    let answer = match lookup::cached(app, &hash).await {
+        Ok(Some(answer)) => answer,
+        Ok(None) => {
+            within_cap(app, &client).await?;
+            lookup::fetch(app, &hash)
+                .await
+                .map_err(|r| refused(app, r))?
+        }
+        Err(r) => return Err(refused(app, r)),
+    };
+    let used = if answer.from_cache {
+        Use::CacheHit
+    } else {
+        Use::Upstream
+    };
+    tally(app, &client, used).await?;
+    respond(app, &hash, answer).await
+}
+
+/// The answer as VirusTotal gave it: the cached document, or 404 for an unknown file.
+async fn respond(app: &App, hash: &Hash, answer: Answer) -> Result<Response, V3Error> {
+    let report = match answer.result {
+        ItemResult::Lookup {
+            lookup: Lookup::Found(report),
+            ..
+        } => report,
+        ItemResult::Lookup {
+            lookup: Lookup::Unknown,
+            ..
+        } => return Err(V3Error::not_found("File", hash.as_str())),
+        ItemResult::Error { message } => {
+            return Err(V3Error::transient(format!(
+                "VirusTotal gave no answer for this file: {message}"
+            )))
+        }
+    };
+    let wanted = Hash::parse(&report.sha256).unwrap_or_else(|| hash.clone());
+    let document = store::blocking(&app.inner.store, move |s| s.cache_document(&wanted))
+        .await
+        .map_err(|e| V3Error::from(crate::WebError::from(e)))?
+        // A file answered without a document of its own (a v2 key, an old cache entry).
+        .unwrap_or_else(|| vtsum_core::vt::document::of(&report));
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        document.text().to_string(),
+    )
+        .into_response())
+}
+
+fn refused(app: &App, r: Refused) -> V3Error {
+    match r {
+        Refused::OutForDay { resumes_at } => V3Error::quota(
+            format!(
+                "every VirusTotal key of this vtsum server is out of its daily quota until {}",
+                vtsum_core::report::iso8601(resumes_at).unwrap_or_default()
+            ),
+            resumes_at.saturating_sub(now_unix()).max(1) as u64,
+        ),
+        Refused::Busy { retry_after } => V3Error::quota(
+            format!(
+                "no VirusTotal key of this vtsum server had a free request within {} s \
+                 (--proxy-wait): other lookups are queued ahead",
+                app.inner.config.proxy_wait().as_secs()
+            ),
+            retry_after,
+        ),
+        Refused::Failed(e) => e.into(),
+    }
+}
+
+/// Refuses a miss when the client has spent its daily cap of upstream requests.
+async fn within_cap(app: &App, client: &Client) -> Result<(), V3Error> {
+    let Some(cap) = client.daily_cap else {
+        return Ok(());
+    };
+    let name = client.name.clone();
+    let used = store::blocking(&app.inner.store, move |s| clients::upstream_today(s, &name))
+        .await
+        .map_err(|e| V3Error::from(crate::WebError::from(e)))?;
+    if used < cap {
+        return Ok(());
+    }
+    Err(V3Error::quota(
+        format!(
+            "client {:?} has used its daily cap of {cap} VirusTotal requests (--client-cap); \
+             files already in the cache are still answered",
+            client.name
+        ),
+        next_utc_midnight().saturating_sub(now_unix()).max(1) as u64,
+    ))
+}
+
+async fn tally(app: &App, client: &Client, what: Use) -> Result<(), V3Error> {
+    let name = client.name.clone();
+    store::blocking(&app.inner.store, move |s| clients::count(s, &name, what))
+        .await
+        .map(|_| ())
+        .map_err(|e| V3Error::from(crate::WebError::from(e)))
+}
+
+/// `GET /api/v3/users/{id}/overall_quotas`: the keys' pooled quota, whatever the id.
+async fn overall_quotas(State(app): State<App>, req: Request) -> Response {
+    let caller = Caller::of(&req);
+    drop(req);
+    match pooled(&app, &caller).await {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn pooled(app: &App, caller: &Caller) -> Result<serde_json::Value, V3Error> {
+    admit(app, caller)?;
+    let Some(engine) = app.inner.engine.as_ref() else {
+        return Err(crate::WebError::NoKeys.into());
+    };
+    let keys = engine
+        .key_status_off_runtime()
+        .await
+        .map_err(|e| V3Error::from(crate::WebError::from(e)))?;
+    let pair =
+        |used: u64, allowed: u64| serde_json::json!({"user": {"used": used, "allowed": allowed}});
+    let mut data = serde_json::Map::new();
+    let daily_used = keys.iter().map(|k| k.used_today).sum();
+    let daily_allowed: u64 = keys
+        .iter()
+        .filter_map(|k| k.daily_limit)
+        .map(u64::from)
+        .sum();
+    data.insert("api_requests_daily".into(), pair(daily_used, daily_allowed));
+    // VirusTotal's hourly and monthly figures, summed, when every key's could be read.
+    type Pick = fn(&vtsum_core::vt::RemoteQuota) -> Option<(u64, u64)>;
+    let periods: [(&str, Pick); 2] = [
+        ("api_requests_hourly", |r| r.hourly),
+        ("api_requests_monthly", |r| r.monthly),
+    ];
+    for (name, pick) in periods {
+        let figures: Option<Vec<(u64, u64)>> = keys
+            .iter()
+            .map(|k| k.remote.as_ref().and_then(pick))
+            .collect();
+        if let Some(figures) = figures {
+            let (used, allowed) = figures
+                .iter()
+                .fold((0, 0), |(u, a), (fu, fa)| (u + fu, a + fa));
+            data.insert(name.into(), pair(used, allowed));
+        }
+    }
+    Ok(serde_json::json!({ "data": data }))
+}
