@@ -24,6 +24,17 @@ apt_install() {
 # `--wait` across midnight sets the processes' clocks with libfaketime.
 apt_install chromium chromium-driver redis-server openssl faketime
 
+# vt-py, VirusTotal's own Python client, from the Python package registry: the tests of the
+# VirusTotal-compatible endpoint drive `vtsum serve` with it (crates/vtsum/tests/vtpy.rs).
+# Kept under target/ between runs.
+vtpy=target/vtpy
+if ! "$vtpy/bin/python" -c 'import vt' >/dev/null 2>&1; then
+    echo "test.sh: installing vt-py into $vtpy"
+    mkdir -p target
+    python3 -m venv "$vtpy"
+    "$vtpy/bin/pip" install -q --disable-pip-version-check "vt-py==0.22.0"
+fi
+
 # A throwaway Redis on a free port, unless VTSUM_TEST_REDIS names one; stopped on exit.
 if [ -z "${VTSUM_TEST_REDIS:-}" ]; then
     redis_dir=$(mktemp -d)
