@@ -395,6 +395,8 @@ async fn every_route_in_the_openapi_document_answers() {
         "get /api/v1/jobs/{id}/events",
         "get /api/v1/files/{hash}",
         "get /api/v1/quota",
+        "get /api/v3/files/{hash}",
+        "get /api/v3/users/{user}/overall_quotas",
         "get /healthz",
         "get /metrics",
         "get /api/openapi.json",

@@ -2,7 +2,8 @@
 //! of the fake VirusTotal: three clients at once get exactly the fake's objects, the fake
 //! sees each hash once and no 429 while the pooled keys run at their full rate, a second
 //! round costs nothing, and vt-py raises VirusTotal's own errors (NotFoundError,
-//! WrongCredentialsError, QuotaExceededError with Retry-After).
+//! WrongCredentialsError, QuotaExceededError with Retry-After); client tokens from a file
+//! are checked and their use shows in `vtsum quota`.
 //!
 //! vt-py comes from the Python package registry into `target/vtpy` (scripts/test.sh
 //! installs it there); `VTSUM_VTPY_PYTHON` may name another interpreter that has it.
@@ -220,4 +221,83 @@ async fn keys_spent_for_the_day_reach_vt_py_as_quota_exceeded_with_retry_after()
     assert!((retry - to_midnight).abs() <= 5, "{retry} vs {to_midnight}");
     assert!(fake.counters().arrivals.iter().all(|a| a.status != 429));
     stop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_tokens_come_from_a_file_are_checked_and_show_up_in_vtsum_quota() {
+    let windows = [(N as u32, Duration::from_millis(WINDOW_MS as u64))];
+    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&KEYS[..1], &windows, None))
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("tokens.txt");
+
+    // A bad line is refused, naming the line and never the token.
+    std::fs::write(
+        &file,
+        "# tools\nsoar=0123456789abcdef0123\nnb=short-secret\n",
+    )
+    .unwrap();
+    let out = bare(home.path())
+        .args(["serve", "--bind", "127.0.0.1:0", "--client-tokens"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(!stderr.contains("short-secret"), "{stderr}");
+    let out = bare(home.path())
+        .args(["serve", "--bind", "127.0.0.1:0", "--proxy-wait", "0s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("proxy-wait"));
+
+    std::fs::write(&file, "# tools\nsoar=0123456789abcdef0123\n").unwrap();
+    let extra = ["--client-tokens".to_string(), file.display().to_string()];
+    let (server, url) = serve(&fake, home.path(), &KEYS[..1], "4/1000ms", &extra);
+    let hash = fake.corpus().sha256s(1).remove(0);
+    let client = reqwest::Client::new();
+    let lookup = |token: Option<&'static str>| {
+        let mut req = client.get(format!("{url}/api/v3/files/{hash}"));
+        if let Some(t) = token {
+            req = req.header("x-apikey", t);
+        }
+        req.send()
+    };
+    assert_eq!(lookup(None).await.unwrap().status(), 401);
+    assert_eq!(
+        lookup(Some("0123456789abcdef0123")).await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        lookup(Some("0123456789abcdef0123")).await.unwrap().status(),
+        200
+    );
+    stop(server);
+
+    let out = bare(home.path())
+        .env("VT_API_URL", fake.url())
+        .env("VT_API_KEY", KEYS[0])
+        .env("VT_RATE", "4/1000ms")
+        .env(
+            "VTSUM_STORE",
+            format!("sqlite:{}", home.path().join("vtsum.db").display()),
+        )
+        .arg("quota")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("soar "))
+        .unwrap_or_else(|| panic!("no client row:\n{stdout}"));
+    let figures: Vec<&str> = row.split_whitespace().skip(1).collect();
+    assert_eq!(figures, ["2", "1", "1"], "lookups, cache hits, upstream");
 }

@@ -213,7 +213,9 @@ async fn pooled(app: &App, caller: &Caller) -> Result<serde_json::Value, V3Error
     let pair =
         |used: u64, allowed: u64| serde_json::json!({"user": {"used": used, "allowed": allowed}});
     let mut data = serde_json::Map::new();
-    let daily_used = keys.iter().map(|k| k.used_today).sum();
+    let daily_used = keys
+        .iter()
+        .fold(0u64, |n, k| n.saturating_add(k.used_today));
     let daily_allowed: u64 = keys
         .iter()
         .filter_map(|k| k.daily_limit)
@@ -232,9 +234,9 @@ async fn pooled(app: &App, caller: &Caller) -> Result<serde_json::Value, V3Error
             .map(|k| k.remote.as_ref().and_then(pick))
             .collect();
         if let Some(figures) = figures {
-            let (used, allowed) = figures
-                .iter()
-                .fold((0, 0), |(u, a), (fu, fa)| (u + fu, a + fa));
+            let (used, allowed) = figures.iter().fold((0u64, 0u64), |(u, a), (fu, fa)| {
+                (u.saturating_add(*fu), a.saturating_add(*fa))
+            });
             data.insert(name.into(), pair(used, allowed));
         }
     }
