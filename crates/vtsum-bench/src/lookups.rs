@@ -1,5 +1,7 @@
-//! Cached one-hash lookups over HTTP: `GET /api/v1/files/{hash}` on `vtsum serve` with a
-//! cache of N files (SQLite, then Redis), random cached hashes, `wrk` at 32 connections;
+//! Cached one-hash lookups over HTTP: `GET /api/v1/files/{hash}` and the
+//! VirusTotal-compatible `GET /api/v3/files/{hash}` (a loopback client, counted as `local`)
+//! on `vtsum serve` with a cache of N files (SQLite, then Redis), random cached hashes,
+//! `wrk` at 32 connections;
 //! `/healthz` on the same server in the same run is the anchor (the ceiling of the HTTP
 //! stack). Also a `vtsum scan` of all N hashes when every one is already in the SQLite
 //! cache (rows/s): the CLI's cached path, with no HTTP in the way.
@@ -115,7 +117,8 @@ struct Bench {
     fake: fakevt::FakeVt,
     dir: PathBuf,
     list: PathBuf,
-    script: PathBuf,
+    /// wrk scripts asking `/api/v1/files/…` and `/api/v3/files/…`.
+    scripts: [PathBuf; 2],
     secs: u64,
 }
 
@@ -142,24 +145,26 @@ impl Bench {
     }
 
     /// `/healthz` then the lookups, on one server over `store`.
-    fn http(&self, store: &str) -> Result<(Measured, Measured), String> {
+    fn http(&self, store: &str) -> Result<(Measured, [Measured; 2]), String> {
         let (mut server, url) = serve(&self.bin, &self.fake, store, &self.dir)?;
         let health = wrk(&format!("{url}/healthz"), None, self.secs);
-        let lookups = wrk(&url, Some(&self.script), self.secs);
+        let v1 = wrk(&url, Some(&self.scripts[0]), self.secs);
+        let v3 = wrk(&url, Some(&self.scripts[1]), self.secs);
         let _ = server.kill();
         let _ = server.wait();
-        Ok((health?, lookups?))
+        Ok((health?, [v1?, v3?]))
     }
 }
 
-fn table(title: &str, health: &Measured, lookups: &Measured) {
+fn table(title: &str, health: &Measured, [v1, v3]: &[Measured; 2]) {
     println!("{title}");
     println!();
     println!("| route | requests/s | p50 | p99 | vs /healthz |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     for (route, m) in [
         ("GET /healthz (anchor)", health),
-        ("GET /api/v1/files/{hash}", lookups),
+        ("GET /api/v1/files/{hash}", v1),
+        ("GET /api/v3/files/{hash}", v3),
     ] {
         println!(
             "| {route} | {:.0} | {:.2} ms | {:.2} ms | {:.2}x |",
@@ -197,22 +202,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let list = dir.join("hashes.txt");
     std::fs::write(&list, hashes.join("\n")).map_err(|e| e.to_string())?;
     // wrk picks a random cached hash for every request.
-    let script = dir.join("random.lua");
     let quoted: Vec<String> = hashes.iter().map(|h| format!("\"{h}\"")).collect();
-    std::fs::write(
-        &script,
-        format!(
-            "local h = {{{}}}\nrequest = function()\n  return wrk.format(nil, \"/api/v1/files/\" .. h[math.random(#h)])\nend\n",
-            quoted.join(",")
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+    let scripts = ["v1", "v3"].map(|version| dir.join(format!("random-{version}.lua")));
+    for (script, version) in scripts.iter().zip(["v1", "v3"]) {
+        std::fs::write(
+            script,
+            format!(
+                "local h = {{{}}}\nrequest = function()\n  return wrk.format(nil, \"/api/{version}/files/\" .. h[math.random(#h)])\nend\n",
+                quoted.join(",")
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+    }
     let bench = Bench {
         bin,
         fake,
         dir: dir.clone(),
         list,
-        script,
+        scripts,
         secs,
     };
     let result = measure(&bench, n, &given);

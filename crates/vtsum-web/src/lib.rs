@@ -109,6 +109,8 @@ pub(crate) struct Inner {
     pub jobs: Jobs,
     /// The counts of recently paged jobs.
     pub counts: paging::CountsCache,
+    /// Each `/api/v3` client's lookups and cache hits not yet written to the ledger.
+    pub uses: v3::clients::Tally,
 }
 
 impl App {
@@ -144,6 +146,7 @@ impl App {
                 access,
                 jobs,
                 counts: paging::CountsCache::default(),
+                uses: v3::clients::Tally::default(),
             }),
         })
     }
@@ -151,6 +154,11 @@ impl App {
     /// Stops running jobs: a running job stops after its requests in flight and stays
     /// `queued` in the store, so the next start resumes it.
     pub fn shutdown(&self) {
+        // The last second's lookup counts: a few ledger writes.
+        let uses = self.inner.uses.take();
+        if let Err(e) = v3::clients::write(self.inner.store.as_ref(), &uses) {
+            tracing::warn!("cannot write the clients' last lookup counts: {e}");
+        }
         self.inner.jobs.shutdown();
         self.inner.hub.close_all();
     }

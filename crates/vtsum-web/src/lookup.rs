@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use vtsum_core::engine::{now_unix, Cancel, RunOptions, RunOutcome};
-use vtsum_core::report::{ItemResult, RowOptions};
+use vtsum_core::report::{Document, ItemResult, Lookup, RowOptions};
 use vtsum_core::store::{self, JobId, JobOrigin, JobSpec};
 use vtsum_core::Hash;
 
@@ -79,6 +79,41 @@ pub async fn cached(app: &App, hash: &Hash) -> Result<Option<Answer>, Refused> {
     Ok(cached.map(|result| Answer {
         result,
         from_cache: true,
+    }))
+}
+
+/// The fresh cached answer for `hash` and, for a found file, its cached document, in one
+/// hop off the async threads (the VirusTotal-compatible endpoint answers with the
+/// document).
+pub async fn cached_document(
+    app: &App,
+    hash: &Hash,
+) -> Result<Option<(Answer, Option<Document>)>, Refused> {
+    let engine = app.inner.engine.clone().ok_or(WebError::NoKeys)?;
+    let hash = hash.clone();
+    let found = store::off_runtime("a cache lookup", move || {
+        let Some(result) = engine.cached(&hash)? else {
+            return Ok(None);
+        };
+        let document = match &result {
+            ItemResult::Lookup {
+                lookup: Lookup::Found(report),
+                ..
+            } => {
+                let sha256 = Hash::parse(&report.sha256).unwrap_or(hash);
+                engine.store().cache_document(&sha256)?
+            }
+            _ => None,
+        };
+        Ok(Some((result, document)))
+    })
+    .await?;
+    Ok(found.map(|(result, document)| {
+        let answer = Answer {
+            result,
+            from_cache: true,
+        };
+        (answer, document)
     }))
 }
 

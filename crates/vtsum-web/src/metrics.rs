@@ -101,7 +101,9 @@ pub async fn metrics(State(app): State<App>) -> Result<impl IntoResponse, ApiErr
             );
         }
     }
+    crate::v3::flush_uses(&app).await?;
     let clients = vtsum_core::store::blocking(&app.inner.store, crate::v3::clients::today).await?;
+
     type Figure = fn(&crate::ClientUse) -> u64;
     let figures: [(&str, &str, Figure); 3] = [
         ("lookups", "Lookups", |u| u.lookups),

@@ -210,6 +210,72 @@ impl Use {
     }
 }
 
+/// Lookups and cache hits counted in memory and written to the ledger at most once a
+/// second: two store writes per cached lookup would cap the endpoint at the store's write
+/// rate (1,614 lookups/s on SQLite, against 11,625 for the same read without them).
+/// Upstream requests are written at once (they are few, and caps read them). A process
+/// killed hard loses at most a second of lookup and hit counts, never a request's.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pending: std::sync::Mutex<Pending>,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    counts: BTreeMap<(String, &'static str), u64>,
+    written_at: Option<std::time::Instant>,
+}
+
+/// Counts to add to the ledger: (client, use, n).
+pub type Batch = Vec<(String, &'static str, u64)>;
+
+/// How often pending counts are written.
+const TALLY_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Tally {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // Counters only: a panicked holder left whole numbers behind.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts one use; returns what to write when a second has passed since the last
+    /// write.
+    pub fn add(&self, name: &str, what: Use, now: std::time::Instant) -> Option<Batch> {
+        let mut p = self.lock();
+        *p.counts
+            .entry((name.to_string(), what.as_str()))
+            .or_default() += 1;
+        let due = p
+            .written_at
+            .is_none_or(|t| now.duration_since(t) >= TALLY_EVERY);
+        due.then(|| {
+            p.written_at = Some(now);
+            take(&mut p)
+        })
+    }
+
+    /// Everything not yet written (before the figures are read, and at shutdown).
+    pub fn take(&self) -> Batch {
+        take(&mut self.lock())
+    }
+}
+
+fn take(p: &mut Pending) -> Batch {
+    std::mem::take(&mut p.counts)
+        .into_iter()
+        .map(|((name, what), n)| (name, what, n))
+        .collect()
+}
+
+/// Adds a batch of counts to today's ledger. Store writes: call it off the async threads.
+pub fn write(store: &dyn Store, batch: &Batch) -> vtsum_core::Result<()> {
+    let day = utc_day();
+    for (name, what, n) in batch {
+        store.ledger_add(&KeyId(format!("client:{name}:{what}")), &day, *n)?;
+    }
+    Ok(())
+}
+
 fn ledger_id(name: &str, what: Use) -> KeyId {
     KeyId(format!("client:{name}:{}", what.as_str()))
 }
@@ -298,6 +364,25 @@ mod tests {
             ClientToken::finish(same, &[]),
             Err(ClientTokenError::DuplicateToken { .. })
         ));
+    }
+
+    #[test]
+    fn the_tally_writes_at_most_once_a_second_and_loses_nothing() {
+        let tally = Tally::default();
+        let t0 = std::time::Instant::now();
+        let first = tally
+            .add("a", Use::Lookup, t0)
+            .expect("the first add writes");
+        assert_eq!(first, vec![("a".to_string(), "lookups", 1)]);
+        assert!(tally.add("a", Use::Lookup, t0).is_none());
+        assert!(tally.add("a", Use::CacheHit, t0).is_none());
+        let later = t0 + TALLY_EVERY;
+        let batch = tally.add("b", Use::Lookup, later).expect("a second later");
+        assert_eq!(batch.len(), 3, "{batch:?}");
+        assert!(batch.contains(&("a".to_string(), "lookups", 1)));
+        assert!(tally.add("b", Use::Lookup, later).is_none());
+        assert_eq!(tally.take(), vec![("b".to_string(), "lookups", 1)]);
+        assert!(tally.take().is_empty());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum::Router;
 use vtsum_core::engine::now_unix;
 use vtsum_core::quota::next_utc_midnight;
-use vtsum_core::report::{ItemResult, Lookup};
+use vtsum_core::report::{Document, ItemResult, Lookup};
 use vtsum_core::store;
 use vtsum_core::Hash;
 
@@ -91,13 +91,14 @@ async fn answer_file(app: &App, id: &str, caller: &Caller) -> Result<Response, V
         )));
     };
     tally(app, &client, Use::Lookup).await?;
-    let answer = match lookup::cached(app, &hash).await {
-        Ok(Some(answer)) => answer,
+    let (answer, document) = match lookup::cached_document(app, &hash).await {
+        Ok(Some(found)) => found,
         Ok(None) => {
             within_cap(app, &client).await?;
-            lookup::fetch(app, &hash)
+            let fetched = lookup::fetch(app, &hash)
                 .await
-                .map_err(|r| refused(app, r))?
+                .map_err(|r| refused(app, r))?;
+            (fetched, None)
         }
         Err(r) => return Err(refused(app, r)),
     };
@@ -107,11 +108,17 @@ async fn answer_file(app: &App, id: &str, caller: &Caller) -> Result<Response, V
         Use::Upstream
     };
     tally(app, &client, used).await?;
-    respond(app, &hash, answer).await
+    respond(app, &hash, answer, document).await
 }
 
-/// The answer as VirusTotal gave it: the cached document, or 404 for an unknown file.
-async fn respond(app: &App, hash: &Hash, answer: Answer) -> Result<Response, V3Error> {
+/// The answer as VirusTotal gave it: the cached document (read here unless the cache pass
+/// brought it), or 404 for an unknown file.
+async fn respond(
+    app: &App,
+    hash: &Hash,
+    answer: Answer,
+    document: Option<Document>,
+) -> Result<Response, V3Error> {
     let report = match answer.result {
         ItemResult::Lookup {
             lookup: Lookup::Found(report),
@@ -127,10 +134,16 @@ async fn respond(app: &App, hash: &Hash, answer: Answer) -> Result<Response, V3E
             )))
         }
     };
-    let wanted = Hash::parse(&report.sha256).unwrap_or_else(|| hash.clone());
-    let document = store::blocking(&app.inner.store, move |s| s.cache_document(&wanted))
-        .await
-        .map_err(|e| V3Error::from(crate::WebError::from(e)))?
+    let document = match document {
+        Some(document) => Some(document),
+        None => {
+            let wanted = Hash::parse(&report.sha256).unwrap_or_else(|| hash.clone());
+            store::blocking(&app.inner.store, move |s| s.cache_document(&wanted))
+                .await
+                .map_err(|e| V3Error::from(crate::WebError::from(e)))?
+        }
+    };
+    let document = document
         // A file answered without a document of its own (a v2 key, an old cache entry).
         .unwrap_or_else(|| vtsum_core::vt::document::of(&report));
     Ok((
@@ -183,12 +196,32 @@ async fn within_cap(app: &App, client: &Client) -> Result<(), V3Error> {
     ))
 }
 
+/// Counts a use: upstream requests at once (caps read them), the rest through the
+/// tally, written about once a second.
 async fn tally(app: &App, client: &Client, what: Use) -> Result<(), V3Error> {
     let name = client.name.clone();
-    store::blocking(&app.inner.store, move |s| clients::count(s, &name, what))
-        .await
-        .map(|_| ())
-        .map_err(|e| V3Error::from(crate::WebError::from(e)))
+    let batch = match what {
+        Use::Upstream => None,
+        _ => match app.inner.uses.add(&name, what, std::time::Instant::now()) {
+            Some(batch) => Some(batch),
+            None => return Ok(()),
+        },
+    };
+    store::blocking(&app.inner.store, move |s| match batch {
+        Some(batch) => clients::write(s, &batch),
+        None => clients::count(s, &name, what).map(|_| ()),
+    })
+    .await
+    .map_err(|e| V3Error::from(crate::WebError::from(e)))
+}
+
+/// Writes the counts the tally holds, so what is read next is current.
+pub async fn flush_uses(app: &App) -> Result<(), vtsum_core::Error> {
+    let batch = app.inner.uses.take();
+    if batch.is_empty() {
+        return Ok(());
+    }
+    store::blocking(&app.inner.store, move |s| clients::write(s, &batch)).await
 }
 
 /// `GET /api/v3/users/{id}/overall_quotas`: the keys' pooled quota, whatever the id.
