@@ -1,7 +1,7 @@
 //! `vtsum-bench`: the numbers in BENCHMARKS.md, measured in one run each.
 //!
 //! `cargo run --release -p vtsum-bench -- quota`, `... -- extract [--size-mb 200]` and
-//! `... -- workers`, `... -- across-runs`, `... -- lookups`, `... -- redis-conns` and `... -- million` (after
+//! `... -- workers`, `... -- across-runs`, `... -- lookups`, `... -- redis-conns`, `... -- million` and `... -- vtpy` (after
 //! `cargo build --release -p vtsum`).
 
 mod across_runs;
@@ -12,6 +12,7 @@ mod million_redis;
 mod quota;
 mod redis_conns;
 mod seed;
+mod vtpy;
 mod workers;
 
 fn main() {
@@ -24,13 +25,14 @@ fn main() {
         Some("lookups") => lookups::run(&args[1..]),
         Some("redis-conns") => redis_conns::run(&args[1..]),
         Some("million") => million::run(&args[1..]),
+        Some("vtpy") => vtpy::run(&args[1..]),
         _ => Err(
             "usage: vtsum-bench quota [--windows N] | extract [--size-mb N] [--file PATH] \
              | workers [--windows N] [--redis URL] | across-runs [--windows N] \
              | lookups [--files N] [--seconds N] [--redis URL|none] \
              | redis-conns [--seconds N] [--redis URL] \
              | million [--rows N] [--store sqlite|redis] [--vtsum PATH] [--redis URL] \
-             [--none-rows N,M] [--dir DIR]"
+             [--none-rows N,M] [--dir DIR] | vtpy [--hashes N]"
                 .into(),
         ),
     };
