@@ -12,7 +12,6 @@
 //! skips Redis). The caches are filled by a `vtsum scan` against the fake VirusTotal, as a
 //! user's would be.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -94,20 +93,7 @@ fn serve(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;
-    let stderr = child.stderr.take().ok_or("no stderr")?;
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(rest) = line.split("serving on ").nth(1) {
-                    break rest.split_whitespace().next().unwrap_or("").to_string();
-                }
-            }
-            _ => return Err("vtsum serve did not start".into()),
-        }
-    };
-    // Keep reading so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.map_while(Result::ok).count());
+    let url = crate::served_url(&mut child)?;
     Ok((child, url))
 }
 

@@ -66,3 +66,23 @@ pub fn vtsum_binary() -> Result<std::path::PathBuf, String> {
         ))
     }
 }
+
+/// Waits for a started `vtsum serve` to say where it listens; returns its base URL and
+/// keeps reading its stderr so it never blocks on a full pipe.
+pub fn served_url(child: &mut std::process::Child) -> Result<String, String> {
+    use std::io::{BufRead, BufReader};
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(rest) = line.split("serving on ").nth(1) {
+                    break rest.split_whitespace().next().unwrap_or("").to_string();
+                }
+            }
+            _ => return Err("vtsum serve did not start".into()),
+        }
+    };
+    std::thread::spawn(move || lines.map_while(Result::ok).count());
+    Ok(url)
+}

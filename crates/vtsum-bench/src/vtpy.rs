@@ -7,7 +7,7 @@
 //! Needs the release `vtsum` binary beside this one and vt-py in `target/vtpy`
 //! (`./scripts/test.sh` installs it; `VTSUM_VTPY_PYTHON` names another interpreter).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -85,18 +85,7 @@ fn serve(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;
-    let mut lines = BufReader::new(child.stderr.take().ok_or("no stderr")?).lines();
-    let url = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(rest) = line.split("serving on ").nth(1) {
-                    break rest.split_whitespace().next().unwrap_or("").to_string();
-                }
-            }
-            _ => return Err("vtsum serve did not start".into()),
-        }
-    };
-    std::thread::spawn(move || lines.map_while(Result::ok).count());
+    let url = crate::served_url(&mut child)?;
     Ok((child, url, tokens))
 }
 

@@ -36,6 +36,14 @@ fn vt_error(res: &Answer) -> (String, String) {
     )
 }
 
+/// Looks up one uncached file per key: each key's one request of its window or day.
+async fn spend_both_keys(f: &Fixture, files: &[String]) {
+    for hash in files {
+        let res = send(&f.app, v3(&format!("/files/{hash}"), None)).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    }
+}
+
 fn asked(f: &Fixture, hash: &str) -> u64 {
     let c = f.fake.counters();
     c.requests_by_hash.get(hash).copied().unwrap_or(0)
@@ -160,10 +168,7 @@ async fn keys_out_for_the_day_answer_quota_exceeded_and_the_pooled_quota_says_so
     })
     .await;
     let files = f.fake.corpus().sha256s(3);
-    for hash in &files[..2] {
-        let res = send(&f.app, v3(&format!("/files/{hash}"), None)).await;
-        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    }
+    spend_both_keys(&f, &files[..2]).await;
     let res = send(&f.app, v3(&format!("/files/{}", files[2]), None)).await;
     assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(vt_error(&res).0, "QuotaExceededError");
@@ -194,10 +199,7 @@ async fn a_lookup_that_gets_no_key_in_time_is_refused_with_retry_after() {
     })
     .await;
     let files = f.fake.corpus().sha256s(3);
-    for hash in &files[..2] {
-        let res = send(&f.app, v3(&format!("/files/{hash}"), None)).await;
-        assert_eq!(res.status, StatusCode::OK, "{}", res.text());
-    }
+    spend_both_keys(&f, &files[..2]).await;
     let started = Instant::now();
     let res = send(&f.app, v3(&format!("/files/{}", files[2]), None)).await;
     let waited = started.elapsed();
