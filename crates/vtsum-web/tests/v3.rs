@@ -96,6 +96,13 @@ async fn files_come_back_as_virustotal_gave_them_by_any_hash_asked_once() {
         assert_eq!(code, "NotImplementedError");
         assert!(message.contains("/api/v3/files/"), "{message}");
     }
+    // A page on another site cannot make a browser spend quota here, even with a GET.
+    let uncached = f.fake.corpus().files()[4].sha256.clone();
+    let cross = Request::get(format!("/api/v3/files/{uncached}"))
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&f.app, cross).await.status, StatusCode::FORBIDDEN);
     assert_eq!(f.fake.counters().arrivals.len(), 2, "nothing else went out");
     assert_no_429(&f.fake);
 }
