@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::hash::Hash;
 use crate::key::KeyId;
-use crate::report::{CacheEntry, Document, ItemResult, RowOptions};
+use crate::report::{CacheEntry, Document, ItemResult, Lookup, RowOptions};
 use crate::results::{ResultCounts, ResultPage, ResultQuery};
 
 pub use crate::job::{JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState};
@@ -30,6 +30,31 @@ pub struct CacheStats {
     pub unknown: u64,
     /// Approximate bytes used by cached entries.
     pub bytes: u64,
+}
+
+/// When a cached answer may stand for a new one (`--max-age`, `--max-age-unknown`,
+/// `--refresh`): one rule for the engine's lookups and for a store that answers a job
+/// from its cache itself ([`Store::job_answer_from_cache`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    pub max_age_found: std::time::Duration,
+    pub max_age_unknown: std::time::Duration,
+    /// `--refresh`: only answers fetched after this (the job's creation) count.
+    pub fetched_after: Option<i64>,
+}
+
+impl Freshness {
+    /// Whether `entry` may stand for a new answer at `now` (Unix seconds). An answer
+    /// dated in the future counts as new.
+    pub fn admits(&self, entry: &CacheEntry, now: i64) -> bool {
+        let max_age = match entry.lookup {
+            Lookup::Found(_) => self.max_age_found,
+            Lookup::Unknown => self.max_age_unknown,
+        };
+        let age = now.saturating_sub(entry.fetched_at);
+        u64::try_from(age).unwrap_or(0) < max_age.as_secs()
+            && self.fetched_after.is_none_or(|t| entry.fetched_at > t)
+    }
 }
 
 /// One key's request for quota units, as a store that shares quotas sees it.
@@ -134,6 +159,22 @@ pub trait Store: Send + Sync + 'static {
             .iter()
             .try_for_each(|(index, result)| self.job_record(id, *index, result, now))
     }
+    /// The cache pass of a run: records, for each of `items` (pending items of job `id`,
+    /// in input order), the cache's answer if `fresh` admits it at `now`, as a result from
+    /// the cache, and returns the results recorded, in input order. All or nothing: on an
+    /// error none is recorded. The default looks the items up
+    /// ([`Store::cache_get_many`]) and records the hits ([`Store::job_record_many`]):
+    /// [`answer_from_cache_by_lookups`]; a backend that can join its cache to the job's
+    /// items inside the store (SQLite) does so without the round trips.
+    fn job_answer_from_cache(
+        &self,
+        id: &JobId,
+        items: &[(u64, Hash)],
+        fresh: &Freshness,
+        now: i64,
+    ) -> Result<Vec<(u64, ItemResult)>> {
+        answer_from_cache_by_lookups(self, id, items, fresh, now)
+    }
     /// Items in input order, `offset` and at most `limit` of them.
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>>;
     /// One page of a job's finished rows, filtered and sorted as `query` says.
@@ -192,6 +233,38 @@ pub trait Store: Send + Sync + 'static {
     fn quota_release(&self, _req: &QuotaRequest<'_>) -> Result<()> {
         Ok(())
     }
+}
+
+/// [`Store::job_answer_from_cache`] by the store's lookups: one batched read of the
+/// cache, then one write of the fresh answers. Every backend's override must answer as
+/// this does (the store suite checks it).
+pub fn answer_from_cache_by_lookups<S: Store + ?Sized>(
+    store: &S,
+    id: &JobId,
+    items: &[(u64, Hash)],
+    fresh: &Freshness,
+    now: i64,
+) -> Result<Vec<(u64, ItemResult)>> {
+    let hashes: Vec<Hash> = items.iter().map(|(_, hash)| hash.clone()).collect();
+    let found = store.cache_get_many(&hashes)?;
+    let hits: Vec<(u64, ItemResult)> = items
+        .iter()
+        .zip(found)
+        .filter_map(|((index, _), entry)| {
+            let entry = entry.filter(|e| fresh.admits(e, now))?;
+            let result = ItemResult::Lookup {
+                lookup: entry.lookup,
+                from_cache: true,
+                fetched_at: entry.fetched_at,
+            };
+            Some((*index, result))
+        })
+        .collect();
+    if !hits.is_empty() {
+        let refs: Vec<(u64, &ItemResult)> = hits.iter().map(|(i, r)| (*i, r)).collect();
+        store.job_record_many(id, &refs, now)?;
+    }
+    Ok(hits)
 }
 
 /// A store URL for messages: whatever stands between `://` and `@` (a password) hidden.

@@ -29,6 +29,7 @@ pub mod redis_queue;
 mod redis_quota;
 mod redis_scripts;
 pub mod sqlite;
+mod sqlite_answer;
 mod sqlite_cache;
 mod sqlite_columns;
 mod sqlite_page;
@@ -38,6 +39,8 @@ mod sqlite_results;
 mod sqlite_rows;
 #[doc(hidden)]
 pub mod suite;
+#[doc(hidden)]
+pub mod suite_answer;
 #[doc(hidden)]
 pub mod suite_cache;
 #[doc(hidden)]

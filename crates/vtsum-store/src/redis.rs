@@ -100,6 +100,14 @@ impl RedisStore {
     }
 }
 
+/// Whether a result counts as a cache hit and as an error, as the job's counters add them.
+fn counted(result: &ItemResult) -> (u8, u8) {
+    match result {
+        ItemResult::Lookup { from_cache, .. } => (u8::from(*from_cache), 0),
+        ItemResult::Error { .. } => (0, 1),
+    }
+}
+
 fn job_from_fields(id: &JobId, fields: &BTreeMap<String, String>) -> Result<JobInfo> {
     let num = |name: &str| -> i64 { fields.get(name).and_then(|v| v.parse().ok()).unwrap_or(0) };
     let spec: JobSpec = decode(fields.get("spec").map_or("", String::as_str))?;
@@ -290,10 +298,7 @@ impl Store for RedisStore {
     }
 
     fn job_record(&self, id: &JobId, index: u64, result: &ItemResult, now: i64) -> Result<()> {
-        let (hit, err) = match result {
-            ItemResult::Lookup { from_cache, .. } => (u8::from(*from_cache), 0),
-            ItemResult::Error { .. } => (0, 1),
-        };
+        let (hit, err) = counted(result);
         let args = [
             id.0.clone(),
             index.to_string(),
@@ -303,6 +308,23 @@ impl Store for RedisStore {
             now.to_string(),
         ];
         self.script::<i64>(lua::JOB_RECORD, &args).map(|_| ())
+    }
+
+    fn job_record_many(&self, id: &JobId, items: &[(u64, &ItemResult)], now: i64) -> Result<()> {
+        // One script per few hundred results (a cache pass records thousands): one round
+        // trip each instead of one per result, short enough not to hold up other clients.
+        for chunk in items.chunks(256) {
+            let mut args = vec![id.0.clone(), now.to_string()];
+            for (index, result) in chunk {
+                let (hit, err) = counted(result);
+                args.push(index.to_string());
+                args.push(encode(&slim_result(result)));
+                args.push(hit.to_string());
+                args.push(err.to_string());
+            }
+            self.script::<i64>(lua::JOB_RECORD_MANY, &args)?;
+        }
+        Ok(())
     }
 
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {

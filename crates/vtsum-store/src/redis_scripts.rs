@@ -141,6 +141,28 @@ redis.call('HINCRBY', head, 'errors', ARGV[6])
 redis.call('HSET', head, 'updated_at', ARGV[7])
 return 1";
 
+// ARGV: prefix, id, now, then per result: index, result JSON, from the cache (0/1), an
+// error (0/1). JOB_RECORD for each, with the job's counters moved once; answers how many
+// were new.
+pub const JOB_RECORD_MANY: &str = r"
+local head = ARGV[1] .. 'j:' .. ARGV[2]
+if redis.call('EXISTS', head) == 0 then return 0 end
+local done, hits, errors = 0, 0, 0
+for i = 4, #ARGV, 4 do
+  if redis.call('HSETNX', head .. ':r', ARGV[i], ARGV[i + 1]) == 1 then
+    done = done + 1
+    hits = hits + tonumber(ARGV[i + 2])
+    errors = errors + tonumber(ARGV[i + 3])
+  end
+end
+if done > 0 then
+  redis.call('HINCRBY', head, 'done', done)
+  redis.call('HINCRBY', head, 'cache_hits', hits)
+  redis.call('HINCRBY', head, 'errors', errors)
+  redis.call('HSET', head, 'updated_at', ARGV[3])
+end
+return done";
+
 // ARGV: prefix, id, state, resumes_at ('' for none), error ('' for none), now.
 pub const JOB_SET_STATE: &str = r"
 local head = ARGV[1] .. 'j:' .. ARGV[2]

@@ -6,7 +6,8 @@
 //!   converted when such a file is first opened).
 //! - `ledger(key_id, day, used)`: requests per key id per UTC day. Never the key itself.
 //! - `jobs(...)`, `job_items(job_id, idx, hash)` and `job_results`: a job's hashes and the
-//!   results recorded so far, as columns (see [`super::sqlite_results`]).
+//!   results recorded so far, as columns (see [`super::sqlite_results`]); a run's cache
+//!   pass joins `job_items` to `answers` inside SQLite (see [`super::sqlite_answer`]).
 //! - `quota_slots` and `hash_claims`: each key's sliding windows and the hashes in flight,
 //!   shared by every process on the file (see [`super::sqlite_quota`]).
 //! - `cache_counts`: the cache's found / unknown / bytes, kept by triggers in every
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use crate::sqlite_answer;
 use crate::sqlite_cache;
 use crate::sqlite_page;
 use crate::sqlite_pool::{open_writer, Reader, Readers};
@@ -38,7 +40,8 @@ use vtsum_core::key::KeyId;
 use vtsum_core::report::{CacheEntry, Document, ItemResult, RowOptions};
 use vtsum_core::results::{ResultCounts, ResultPage, ResultQuery};
 use vtsum_core::store::{
-    CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
+    CacheStats, Freshness, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant,
+    Store,
 };
 
 /// 2: the cache as columns and compressed documents (`sqlite_cache`); 1 kept JSON entries.
@@ -312,6 +315,16 @@ impl Store for SqliteStore {
     fn job_record_many(&self, id: &JobId, items: &[(u64, &ItemResult)], now: i64) -> Result<()> {
         let mut conn = self.conn();
         record_items(&mut conn, id, items, now).map_err(|e| self.err(e))
+    }
+
+    fn job_answer_from_cache(
+        &self,
+        id: &JobId,
+        items: &[(u64, Hash)],
+        fresh: &Freshness,
+        now: i64,
+    ) -> Result<Vec<(u64, ItemResult)>> {
+        sqlite_answer::answer(&mut self.conn(), id, items, fresh, now).map_err(|e| self.err(e))
     }
 
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {

@@ -19,6 +19,7 @@ macro_rules! store_suite {
 
             $crate::cache_layout_suite!();
             $crate::page_suite!();
+            $crate::answer_suite!();
 
             fn h(c: char, len: usize) -> Hash {
                 Hash::parse(&c.to_string().repeat(len)).unwrap()
@@ -229,6 +230,27 @@ macro_rules! store_suite {
                 );
                 s.job_record_many(&id, &[], 104).unwrap();
                 assert_eq!(s.job_get(&id).unwrap().unwrap().done, 3);
+            }
+
+            #[test]
+            fn a_big_batch_of_results_is_recorded_whole() {
+                // More than one script's or statement's worth, on a backend that cuts it.
+                let s = store();
+                let id = JobId("b".repeat(32));
+                let hashes: Vec<Hash> = (0..600u32)
+                    .map(|i| Hash::parse(&format!("{i:064x}")).unwrap())
+                    .collect();
+                s.job_create(&id, &spec(), &hashes, 100).unwrap();
+                let (hit, miss) = (ok(true), ok(false));
+                let batch: Vec<(u64, &ItemResult)> = (0..600u64)
+                    .map(|i| (i, if i % 3 == 0 { &hit } else { &miss }))
+                    .collect();
+                s.job_record_many(&id, &batch, 101).unwrap();
+                let job = s.job_get(&id).unwrap().unwrap();
+                assert_eq!((job.done, job.cache_hits, job.errors), (600, 200, 0));
+                assert!(s.job_pending(&id).unwrap().is_empty());
+                let last = s.job_items(&id, 599, 1).unwrap().remove(0);
+                assert_eq!(last.result, Some(miss));
             }
 
             #[test]

@@ -28,7 +28,7 @@ impl Engine {
         let Some(entry) = self
             .store
             .cache_get(hash)?
-            .filter(|e| self.freshness(None).admits(e))
+            .filter(|e| self.freshness(None).admits(e, super::now_unix()))
         else {
             return Ok(None);
         };

@@ -12,29 +12,9 @@ use std::time::Duration;
 use super::now_unix;
 use crate::error::Result;
 use crate::hash::Hash;
-use crate::report::{CacheEntry, ItemResult, Lookup};
+use crate::report::{CacheEntry, ItemResult};
+pub(super) use crate::store::Freshness;
 use crate::store::{self, off_runtime, JobId, JobState, Store};
-
-/// When a cached answer may stand for a new one.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Freshness {
-    pub max_age_found: Duration,
-    pub max_age_unknown: Duration,
-    /// `--refresh`: only answers fetched after this (the job's creation) count.
-    pub fetched_after: Option<i64>,
-}
-
-impl Freshness {
-    pub fn admits(&self, entry: &CacheEntry) -> bool {
-        let max_age = match entry.lookup {
-            Lookup::Found(_) => self.max_age_found,
-            Lookup::Unknown => self.max_age_unknown,
-        };
-        let age = now_unix().saturating_sub(entry.fetched_at);
-        u64::try_from(age).unwrap_or(0) < max_age.as_secs()
-            && self.fetched_after.is_none_or(|t| entry.fetched_at > t)
-    }
-}
 
 /// What a cache look found for one item.
 pub(super) type Looked = Option<ItemResult>;
@@ -63,39 +43,22 @@ pub(super) struct Io {
 }
 
 impl Io {
-    /// Looks for each item in the cache, in one blocking call and one batched read
-    /// ([`Store::cache_get_many`]): what it found for each, in order.
-    pub async fn look_up(self, items: Vec<(u64, Hash)>) -> (Vec<(u64, Hash)>, Result<Vec<Looked>>) {
-        let hashes: Vec<Hash> = items.iter().map(|(_, hash)| hash.clone()).collect();
-        let found = off_runtime("the cache lookups", move || {
-            Ok(self
-                .store
-                .cache_get_many(&hashes)?
-                .into_iter()
-                .map(|entry| self.fresh(entry))
-                .collect())
-        })
-        .await;
-        (items, found)
-    }
-
-    /// Records the fresh answers [`Io::look_up`] found, in one write
-    /// ([`Store::job_record_many`]): all of them, or none on an error.
-    pub async fn record_found(&self, items: &[(u64, Hash)], found: &[Looked]) -> Result<()> {
-        let hits: Vec<(u64, ItemResult)> = items
-            .iter()
-            .zip(found)
-            .filter_map(|((index, _), looked)| Some((*index, looked.clone()?)))
-            .collect();
-        if hits.is_empty() {
-            return Ok(());
-        }
-        let io = self.clone();
-        off_runtime("recording cached answers", move || {
-            let hits: Vec<(u64, &ItemResult)> = hits.iter().map(|(i, r)| (*i, r)).collect();
-            io.store.job_record_many(&io.job, &hits, now_unix())
+    /// Answers from the cache what it holds fresh of `items` and records those results in
+    /// the job, in one blocking call ([`Store::job_answer_from_cache`]: on SQLite one
+    /// statement inside the store, elsewhere one batched read and one write). Returns the
+    /// items and the results recorded, in input order.
+    pub async fn answer_from_cache(
+        self,
+        items: Vec<(u64, Hash)>,
+    ) -> (Vec<(u64, Hash)>, Result<Vec<(u64, ItemResult)>>) {
+        let (store, job, fresh) = (self.store.clone(), self.job.clone(), self.fresh);
+        let (items, answered) = off_runtime("the cache pass", move || {
+            let answered = store.job_answer_from_cache(&job, &items, &fresh, now_unix());
+            Ok((items, answered))
         })
         .await
+        .unwrap_or_else(|e| (Vec::new(), Err(e)));
+        (items, answered)
     }
 
     /// The cache's answer for `hash` if it is fresh, as a result of this job.
@@ -106,7 +69,7 @@ impl Io {
     /// A cached entry as a result of this job, if it is fresh.
     fn fresh(&self, entry: Option<CacheEntry>) -> Looked {
         entry
-            .filter(|e| self.fresh.admits(e))
+            .filter(|e| self.fresh.admits(e, now_unix()))
             .map(|entry| ItemResult::Lookup {
                 lookup: entry.lookup,
                 from_cache: true,

@@ -81,11 +81,9 @@ pub(super) struct Run<'a> {
     pub lane_waiting: Option<super::lane::Waiting<'a>>,
 }
 
-/// Items looked up in the cache per blocking call at the start of a run: few hops for a
-/// list the cache answers, and progress that moves while it goes. 2,048 rather than 256:
-/// each chunk's commit empties SQLite's reader caches, and a bigger sorted batch reads
-/// each page once for more hashes (a million cached hashes: 15.2 s → 11.5–12.3 s; 8,192
-/// was slower again, and past the 300 MB bound).
+/// Items answered from the cache per blocking call at the start of a run
+/// ([`Store::job_answer_from_cache`](crate::store::Store::job_answer_from_cache)): few
+/// hops for a list the cache answers, and progress and rows that move while it goes.
 const CACHE_CHUNK: usize = 2048;
 
 impl Engine {
@@ -210,11 +208,11 @@ impl Engine {
 }
 
 impl Run<'_> {
-    /// Answers at once what the cache holds, a chunk at a time; returns the rest as the
-    /// run's queue (`take_ready` looks at those again before sending). The next chunk is
-    /// read while this one is recorded (a reader and the writer, on two threads). A chunk
-    /// the store failed on is all misses (nothing of it was recorded); an unreachable
-    /// store leaves the rest for later, as misses.
+    /// Answers at once what the cache holds, a chunk at a time, each chunk inside the
+    /// store ([`Io::answer_from_cache`]); returns the rest as the run's queue (`take_ready`
+    /// looks at those again before sending). A chunk the store failed on is all misses
+    /// (nothing of it was recorded); an unreachable store leaves the rest for later, as
+    /// misses.
     async fn answer_pending_from_cache(
         &mut self,
         pending: Vec<crate::store::JobItem>,
@@ -226,35 +224,30 @@ impl Run<'_> {
             (!chunk.is_empty()).then_some(chunk)
         };
         let io = self.io.clone();
-        let read = |chunk| tokio::spawn(io.clone().look_up(chunk));
+        let read = |chunk| tokio::spawn(io.clone().answer_from_cache(chunk));
         let mut ahead = next(&mut items).map(read);
         while let Some(reading) = ahead.take() {
-            let (chunk, found) = reading.await.map_err(|source| Error::Task {
-                what: "the cache lookups",
+            let (chunk, answered) = reading.await.map_err(|source| Error::Task {
+                what: "the cache pass",
                 source,
             })?;
-            let found = match found {
-                Ok(found) => self.io.record_found(&chunk, &found).await.map(|()| found),
-                Err(e) => Err(e),
-            };
-            let (looked, error) = match found {
-                Ok(found) => (found, None),
+            let (answered, error) = match answered {
+                Ok(answered) => (answered, None),
                 Err(e) => (Vec::new(), Some(e)),
             };
-            let store_ok = !error.as_ref().is_some_and(Error::is_unavailable);
-            if store_ok {
+            // The next chunk goes to the store while this one's rows go to the watchers.
+            if !error.as_ref().is_some_and(Error::is_unavailable) {
                 ahead = next(&mut items).map(read);
             }
-            let looked_at = looked.len();
-            for ((index, hash), found) in chunk.iter().zip(looked) {
-                self.count_look(found.is_some(), true);
-                match found {
-                    Some(result) => self.recorded(*index, hash, result),
-                    None => queue.push_back(Work::new(*index, hash.clone())),
+            // Both in input order: a chunk's item is a hit when it leads `answered`.
+            let mut answered = answered.into_iter().peekable();
+            for (index, hash) in chunk {
+                let hit = answered.next_if(|(i, _)| *i == index);
+                self.count_look(hit.is_some(), true);
+                match hit {
+                    Some((_, result)) => self.recorded(index, &hash, result),
+                    None => queue.push_back(Work::new(index, hash)),
                 }
-            }
-            for (index, hash) in chunk.into_iter().skip(looked_at) {
-                queue.push_back(Work::new(index, hash));
             }
             match error {
                 None => {}
