@@ -111,41 +111,57 @@ pub(crate) fn page(
     query: &ResultQuery,
 ) -> rusqlite::Result<ResultPage> {
     let (filter, rest) = filter(query);
-    let matching: u64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM job_results r WHERE {filter}"
-        ))?
-        .query_row(params_from_iter(args(id, &rest)), |r| r.get(0))?;
+    // A text filter reads every row of the job whatever else is asked, so the count rides
+    // along in the same pass (a window over the matching rows) instead of a second scan:
+    // a million-row job's filtered page 751 → about half. Without one, the page walks an
+    // index and stops at its limit, and the count is a query of its own.
+    let counted = query.text.is_some();
     let limit = query.limit.min(MAX_LIMIT);
     let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
     let sql = format!(
-        "SELECT r.idx, r.input, {} FROM job_results r WHERE {filter} ORDER BY {} LIMIT {limit} \
-         OFFSET {offset}",
+        "SELECT r.idx, r.input, {}{} FROM job_results r WHERE {filter} ORDER BY {} \
+         LIMIT {limit} OFFSET {offset}",
         result_columns(),
+        if counted { ", COUNT(*) OVER ()" } else { "" },
         order(query)
     );
     let mut stmt = conn.prepare_cached(&sql)?;
+    let mut seen: Option<u64> = None;
     let rows = stmt.query_map(params_from_iter(args(id, &rest)), |row| {
         let index: u64 = row.get(0)?;
         let text: String = row.get(1)?;
         let result = read_result(row, 2)?;
-        Ok((index, text, result))
+        let matching: Option<u64> = if counted {
+            row.get(row.as_ref().column_count() - 1)?
+        } else {
+            None
+        };
+        Ok((index, text, result, matching))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (index, text, result) = row?;
+        let (index, text, result, matching) = row?;
+        seen = seen.or(matching);
         let (Some(input), Some(result)) = (Hash::parse(&text), result) else {
             continue;
         };
         out.push((index, Row::from_result(&input, &result, query.options)));
     }
+    let matching = match seen {
+        Some(n) => n,
+        // No row on this page (or no text filter): count apart.
+        None => conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM job_results r WHERE {filter}"
+            ))?
+            .query_row(params_from_iter(args(id, &rest)), |r| r.get(0))?,
+    };
     Ok(ResultPage {
         matching,
         rows: out,
     })
 }
 
-/// Counts over all of a job's rows.
 pub(crate) fn counts(conn: &Connection, id: &JobId) -> rusqlite::Result<ResultCounts> {
     let mut stmt = conn.prepare_cached(
         "SELECT verdict, COUNT(*), SUM(from_cache) FROM job_results WHERE job_id = ?1
