@@ -1,9 +1,11 @@
 //! Fixtures shared by vtsum's tests and benchmarks: a `redis-server` of their own, on a
 //! free port with its data in a temporary folder, that can be stopped and started again
 //! (Redis restarts are part of what the tests check); the fake VirusTotal's settings for
-//! literal limits; the inputs of a JSON report; and [`xlsx`], a workbook read back.
+//! literal limits; the inputs of a JSON report; [`xlsx`], a workbook read back; and
+//! [`vtpy`], VirusTotal's own Python client run on a plan.
 //! `scripts/test.sh` installs Debian's `redis-server` and `openssl` when they are missing.
 
+pub mod vtpy;
 pub mod xlsx;
 
 use std::path::Path;

@@ -7,8 +7,6 @@
 //! Needs the release `vtsum` binary beside this one and vt-py in `target/vtpy`
 //! (`./scripts/test.sh` installs it; `VTSUM_VTPY_PYTHON` names another interpreter).
 
-use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -18,42 +16,8 @@ const KEYS: [&str; 3] = ["bench-vtpy-key-1", "bench-vtpy-key-2", "bench-vtpy-key
 const N: u32 = 4;
 const WINDOW: Duration = Duration::from_secs(1);
 
-fn python() -> Result<PathBuf, String> {
-    let path = std::env::var_os("VTSUM_VTPY_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/vtpy/bin/python")
-        });
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} not found: run ./scripts/test.sh once (it installs vt-py there)",
-            path.display()
-        ))
-    }
-}
-
 fn vtpy(plan: &Value) -> Result<Value, String> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vtsum/tests/vtpy/clients.py");
-    let mut child = Command::new(python()?)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    child
-        .stdin
-        .take()
-        .ok_or("no stdin")?
-        .write_all(plan.to_string().as_bytes())
-        .map_err(|e| e.to_string())?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("vt-py: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+    vtsum_test_utils::vtpy::run(plan)
 }
 
 /// `vtsum serve` in front of `fake`, with one client token per list; returns it, its URL

@@ -64,30 +64,19 @@ impl Refused {
 
 /// Looks `hash` up: the cache when fresh, else one request in the interactive lane.
 pub async fn one(app: &App, hash: &Hash) -> Result<Answer, Refused> {
-    match cached(app, hash).await? {
-        Some(answer) => Ok(answer),
+    match cached(app, hash, false).await? {
+        Some((answer, _)) => Ok(answer),
         None => fetch(app, hash).await,
     }
 }
 
-/// The fresh cached answer for `hash`, if there is one: one store read, off the async
-/// threads.
-pub async fn cached(app: &App, hash: &Hash) -> Result<Option<Answer>, Refused> {
-    let engine = app.inner.engine.clone().ok_or(WebError::NoKeys)?;
-    let hash = hash.clone();
-    let cached = store::off_runtime("a cache lookup", move || engine.cached(&hash)).await?;
-    Ok(cached.map(|result| Answer {
-        result,
-        from_cache: true,
-    }))
-}
-
-/// The fresh cached answer for `hash` and, for a found file, its cached document, in one
-/// hop off the async threads (the VirusTotal-compatible endpoint answers with the
-/// document).
-pub async fn cached_document(
+/// The fresh cached answer for `hash`, if there is one, and with `document`, a found
+/// file's cached document too (the VirusTotal-compatible endpoint answers with it): one
+/// hop off the async threads.
+pub async fn cached(
     app: &App,
     hash: &Hash,
+    document: bool,
 ) -> Result<Option<(Answer, Option<Document>)>, Refused> {
     let engine = app.inner.engine.clone().ok_or(WebError::NoKeys)?;
     let hash = hash.clone();
@@ -95,26 +84,33 @@ pub async fn cached_document(
         let Some(result) = engine.cached(&hash)? else {
             return Ok(None);
         };
-        let document = match &result {
+        let doc = match &result {
             ItemResult::Lookup {
                 lookup: Lookup::Found(report),
                 ..
-            } => {
-                let sha256 = Hash::parse(&report.sha256).unwrap_or(hash);
-                engine.store().cache_document(&sha256)?
-            }
+            } if document => document_of(engine.store().as_ref(), &hash, &report.sha256)?,
             _ => None,
         };
-        Ok(Some((result, document)))
+        Ok(Some((result, doc)))
     })
     .await?;
-    Ok(found.map(|(result, document)| {
+    Ok(found.map(|(result, doc)| {
         let answer = Answer {
             result,
             from_cache: true,
         };
-        (answer, document)
+        (answer, doc)
     }))
+}
+
+/// The cached document of a found file, by its sha256 whichever of its hashes was asked.
+/// One store read: call it off the async threads.
+pub fn document_of(
+    store: &dyn vtsum_core::store::Store,
+    asked: &Hash,
+    sha256: &str,
+) -> vtsum_core::Result<Option<Document>> {
+    store.cache_document(&Hash::parse(sha256).unwrap_or_else(|| asked.clone()))
 }
 
 /// Asks for `hash` through a one-hash job in the interactive lane; the run still takes a

@@ -10,9 +10,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -28,44 +25,9 @@ const KEYS: [&str; 3] = ["vtpy-key-1", "vtpy-key-2", "vtpy-key-3"];
 const N: usize = 4;
 const WINDOW_MS: f64 = 1000.0;
 
-fn python() -> PathBuf {
-    let path = std::env::var_os("VTSUM_VTPY_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/vtpy/bin/python")
-        });
-    assert!(
-        path.exists(),
-        "vt-py's Python is missing at {}: run ./scripts/test.sh (it installs vt-py there), or \
-         python3 -m venv target/vtpy && target/vtpy/bin/pip install vt-py",
-        path.display()
-    );
-    path
-}
-
 /// Runs the vt-py script with `plan` and returns what it printed.
 fn vtpy(plan: &Value) -> Value {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vtpy/clients.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(plan.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "vt-py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON from the script")
+    vtsum_test_utils::vtpy::run(plan).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `vtsum serve` on a free loopback port, pointed at `fake`; returns it and its URL.

@@ -188,7 +188,7 @@ pub fn admit(
 }
 
 /// What a client's use is counted as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Use {
     /// Any lookup.
     Lookup,
@@ -222,12 +222,12 @@ pub struct Tally {
 
 #[derive(Debug, Default)]
 struct Pending {
-    counts: BTreeMap<(String, &'static str), u64>,
+    counts: BTreeMap<(String, Use), u64>,
     written_at: Option<std::time::Instant>,
 }
 
 /// Counts to add to the ledger: (client, use, n).
-pub type Batch = Vec<(String, &'static str, u64)>;
+pub type Batch = Vec<(String, Use, u64)>;
 
 /// How often pending counts are written.
 const TALLY_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -242,9 +242,7 @@ impl Tally {
     /// write.
     pub fn add(&self, name: &str, what: Use, now: std::time::Instant) -> Option<Batch> {
         let mut p = self.lock();
-        *p.counts
-            .entry((name.to_string(), what.as_str()))
-            .or_default() += 1;
+        *p.counts.entry((name.to_string(), what)).or_default() += 1;
         let due = p
             .written_at
             .is_none_or(|t| now.duration_since(t) >= TALLY_EVERY);
@@ -271,7 +269,7 @@ fn take(p: &mut Pending) -> Batch {
 pub fn write(store: &dyn Store, batch: &Batch) -> vtsum_core::Result<()> {
     let day = utc_day();
     for (name, what, n) in batch {
-        store.ledger_add(&KeyId(format!("client:{name}:{what}")), &day, *n)?;
+        store.ledger_add(&ledger_id(name, *what), &day, *n)?;
     }
     Ok(())
 }
@@ -373,15 +371,15 @@ mod tests {
         let first = tally
             .add("a", Use::Lookup, t0)
             .expect("the first add writes");
-        assert_eq!(first, vec![("a".to_string(), "lookups", 1)]);
+        assert_eq!(first, vec![("a".to_string(), Use::Lookup, 1)]);
         assert!(tally.add("a", Use::Lookup, t0).is_none());
         assert!(tally.add("a", Use::CacheHit, t0).is_none());
         let later = t0 + TALLY_EVERY;
         let batch = tally.add("b", Use::Lookup, later).expect("a second later");
         assert_eq!(batch.len(), 3, "{batch:?}");
-        assert!(batch.contains(&("a".to_string(), "lookups", 1)));
+        assert!(batch.contains(&("a".to_string(), Use::Lookup, 1)));
         assert!(tally.add("b", Use::Lookup, later).is_none());
-        assert_eq!(tally.take(), vec![("b".to_string(), "lookups", 1)]);
+        assert_eq!(tally.take(), vec![("b".to_string(), Use::Lookup, 1)]);
         assert!(tally.take().is_empty());
     }
 

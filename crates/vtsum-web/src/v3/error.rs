@@ -109,6 +109,12 @@ impl From<WebError> for V3Error {
     }
 }
 
+impl From<vtsum_core::Error> for V3Error {
+    fn from(e: vtsum_core::Error) -> V3Error {
+        WebError::from(e).into()
+    }
+}
+
 impl IntoResponse for V3Error {
     fn into_response(self) -> Response {
         let body = serde_json::json!({

@@ -91,7 +91,7 @@ async fn answer_file(app: &App, id: &str, caller: &Caller) -> Result<Response, V
         )));
     };
     tally(app, &client, Use::Lookup).await?;
-    let (answer, document) = match lookup::cached_document(app, &hash).await {
+    let (answer, document) = match lookup::cached(app, &hash, true).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             within_cap(app, &client).await?;
@@ -137,10 +137,11 @@ async fn respond(
     let document = match document {
         Some(document) => Some(document),
         None => {
-            let wanted = Hash::parse(&report.sha256).unwrap_or_else(|| hash.clone());
-            store::blocking(&app.inner.store, move |s| s.cache_document(&wanted))
-                .await
-                .map_err(|e| V3Error::from(crate::WebError::from(e)))?
+            let (asked, sha256) = (hash.clone(), report.sha256.clone());
+            store::blocking(&app.inner.store, move |s| {
+                lookup::document_of(s, &asked, &sha256)
+            })
+            .await?
         }
     };
     let document = document
@@ -180,9 +181,8 @@ async fn within_cap(app: &App, client: &Client) -> Result<(), V3Error> {
         return Ok(());
     };
     let name = client.name.clone();
-    let used = store::blocking(&app.inner.store, move |s| clients::upstream_today(s, &name))
-        .await
-        .map_err(|e| V3Error::from(crate::WebError::from(e)))?;
+    let used =
+        store::blocking(&app.inner.store, move |s| clients::upstream_today(s, &name)).await?;
     if used < cap {
         return Ok(());
     }
@@ -212,7 +212,7 @@ async fn tally(app: &App, client: &Client, what: Use) -> Result<(), V3Error> {
         None => clients::count(s, &name, what).map(|_| ()),
     })
     .await
-    .map_err(|e| V3Error::from(crate::WebError::from(e)))
+    .map_err(V3Error::from)
 }
 
 /// Writes the counts the tally holds, so what is read next is current.
@@ -239,10 +239,7 @@ async fn pooled(app: &App, caller: &Caller) -> Result<serde_json::Value, V3Error
     let Some(engine) = app.inner.engine.as_ref() else {
         return Err(crate::WebError::NoKeys.into());
     };
-    let keys = engine
-        .key_status_off_runtime()
-        .await
-        .map_err(|e| V3Error::from(crate::WebError::from(e)))?;
+    let keys = engine.key_status_off_runtime().await?;
     let pair =
         |used: u64, allowed: u64| serde_json::json!({"user": {"used": used, "allowed": allowed}});
     let mut data = serde_json::Map::new();
