@@ -12,7 +12,7 @@ mod webdriver;
 
 use std::time::Duration;
 
-use pages::{big_report, browser, column, file_report, screenshots, serve, settled};
+use pages::{big_report, browser, click_settled, column, file_report, screenshots, serve, settled};
 use serde_json::json;
 use support::*;
 use vtsum_core::report::{FileReport, ItemResult, Lookup};
@@ -206,13 +206,7 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
     );
 
     // Filter by verdict: only malicious rows, as many as the summary counts.
-    s.find("#verdict-filter option[value=malicious]")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    settled(&s, T).await;
+    click_settled(&s, "#verdict-filter option[value=malicious]", T).await;
     let verdicts = column(&s, 1).await;
     assert!(
         !verdicts.is_empty() && verdicts.iter().all(|v| v == "malicious"),
@@ -233,13 +227,7 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
         "the verdict's chip shows the filter"
     );
     // The chip of another verdict filters by it, and the select follows.
-    s.find("#summary [data-verdict=clean]")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    settled(&s, T).await;
+    click_settled(&s, "#summary [data-verdict=clean]", T).await;
     let verdicts = column(&s, 1).await;
     assert!(
         !verdicts.is_empty() && verdicts.iter().all(|v| v == "clean"),
@@ -254,13 +242,7 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
         .unwrap(),
         json!("clean")
     );
-    s.find("#verdict-filter option[value=malicious]")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    settled(&s, T).await;
+    click_settled(&s, "#verdict-filter option[value=malicious]", T).await;
 
     // Expand a row: its per-engine results load.
     s.find("#rows tr.row").await.unwrap().click().await.unwrap();

@@ -58,6 +58,12 @@ pub async fn settled(s: &Session, timeout: Duration) {
         .unwrap();
 }
 
+/// Clicks the element `selector` finds, then waits until the page has [`settled`].
+pub async fn click_settled(s: &Session, selector: &str, timeout: Duration) {
+    s.find(selector).await.unwrap().click().await.unwrap();
+    settled(s, timeout).await;
+}
+
 /// Runs `action` (script) on the job page and returns the milliseconds from it to the
 /// page showing its answer, as the page itself measured them (`performance.now()`), so
 /// the test's polling does not count.
