@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::corpus::{engine_results, CorpusFile, FileKind};
 
-fn date(unix: i64) -> String {
+pub(crate) fn date(unix: i64) -> String {
     // v2's scan_date is "YYYY-MM-DD HH:MM:SS" UTC; civil-from-days (H. Hinnant).
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
+use crate::objects::{objects_for, Objects};
+
 /// What kind of answer a corpus file gives, so tests can pick one without magic numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -182,13 +184,20 @@ pub fn unknown_hash(i: u64) -> String {
 pub struct Corpus {
     files: Vec<CorpusFile>,
     by_hash: HashMap<String, usize>,
+    /// URLs, domains and IP addresses (see `objects`).
+    pub(crate) objects: Objects,
 }
 
 impl Corpus {
     /// `n` files from `seed`. The kinds cycle so that every kind appears in the first ten:
     /// malicious, clean, suspicious, never analysed, malicious, clean, sparse, hostile,
-    /// clean, malicious.
+    /// clean, malicious. It also holds [`objects_for`]`(n)` URLs, domains and IPs.
     pub fn generate(seed: u64, n: usize) -> Corpus {
+        Corpus::generate_with_objects(seed, n, objects_for(n))
+    }
+
+    /// `n` files and `objects` URLs, domains and IP addresses (each) from `seed`.
+    pub fn generate_with_objects(seed: u64, n: usize, objects: usize) -> Corpus {
         const CYCLE: [FileKind; 10] = [
             FileKind::Malicious,
             FileKind::Clean,
@@ -254,7 +263,11 @@ impl Corpus {
             }
             files.push(file);
         }
-        Corpus { files, by_hash }
+        Corpus {
+            files,
+            by_hash,
+            objects: crate::object_gen::generate(seed, objects),
+        }
     }
 
     pub fn files(&self) -> &[CorpusFile] {

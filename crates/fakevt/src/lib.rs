@@ -1,6 +1,17 @@
 //! A fake VirusTotal for vtsum's tests, benchmarks and `--demo`: it speaks the real API's
-//! shapes and status codes (v3 files, v2 file reports, overall quotas), enforces per-key
-//! sliding-window and daily quotas exactly, fails on demand, and counts everything it sees.
+//! shapes and status codes, enforces per-key sliding-window and daily quotas exactly, fails
+//! on demand, and counts everything it sees. Every lookup costs one request of quota:
+//!
+//! - `GET /api/v3/files/{hash}`: a file object (md5, sha1 or sha256).
+//! - `GET /api/v3/urls/{id}`: a URL object; `id` is the URL in unpadded URL-safe base64 or
+//!   its SHA-256 hex (the object's `id` is always the SHA-256).
+//! - `GET /api/v3/domains/{domain}`: a domain object.
+//! - `GET /api/v3/ip_addresses/{ip}`: an IP address object (IPv4 or IPv6).
+//! - `GET /vtapi/v2/file/report?apikey=&resource=`: v2 file reports (up to 4 hashes).
+//! - `GET /vtapi/v2/url/report?apikey=&resource=`: the v2 report of a URL.
+//! - `GET /vtapi/v2/domain/report?apikey=&domain=`: the v2 report of a domain.
+//! - `GET /vtapi/v2/ip-address/report?apikey=&ip=`: the v2 report of an IP address.
+//! - `GET /api/v3/users/{key}/overall_quotas`: the key's figures (costs no quota).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -25,6 +36,11 @@ use serde_json::Value;
 mod answers;
 mod corpus;
 mod faults;
+mod object_answers;
+mod object_gen;
+mod object_routes;
+mod object_tables;
+mod objects;
 mod quota;
 mod state;
 
@@ -33,6 +49,11 @@ mod state;
 pub use answers::v3_file as v3_file_object;
 pub use corpus::{unknown_hash, Corpus, CorpusFile, FileKind, HOSTILE_NAMES};
 pub use faults::{Fault, Faults};
+pub use object_tables::{long_hostile, HOSTILE_TEXTS};
+pub use objects::{
+    objects_for, unknown_domain, unknown_ip, unknown_url, url_identifier, url_sha256, Analysis,
+    CorpusDomain, CorpusIp, CorpusUrl, DnsRecord, ObjectKind,
+};
 pub use quota::Limits;
 pub use state::{Arrival, Counters};
 
@@ -47,7 +68,8 @@ pub struct Config {
     pub limits: Limits,
     /// Seed of the corpus.
     pub seed: u64,
-    /// Number of known files.
+    /// Number of known files; the corpus also holds [`objects_for`]`(corpus_size)` URLs,
+    /// domains and IP addresses each.
     pub corpus_size: usize,
     /// Where to listen (port 0 picks a free one).
     pub addr: SocketAddr,
@@ -165,6 +187,12 @@ fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/api/v3/files/{hash}", get(v3_file))
         .route("/vtapi/v2/file/report", get(v2_report))
+        .route("/api/v3/urls/{id}", get(object_routes::v3_url))
+        .route("/api/v3/domains/{domain}", get(object_routes::v3_domain))
+        .route("/api/v3/ip_addresses/{ip}", get(object_routes::v3_ip))
+        .route("/vtapi/v2/url/report", get(object_routes::v2_url))
+        .route("/vtapi/v2/domain/report", get(object_routes::v2_domain))
+        .route("/vtapi/v2/ip-address/report", get(object_routes::v2_ip))
         .route("/api/v3/users/{key}/overall_quotas", get(overall_quotas))
         .route("/_fake/counters", get(counters))
         .route("/_fake/faults", post(set_faults))
@@ -218,22 +246,11 @@ async fn v3_file(AxState(state): Shared, Path(hash): Path<String>, headers: Head
     let key = headers.get("x-apikey").and_then(|v| v.to_str().ok());
     let hash = hash.to_ascii_lowercase();
     let gate = state.gate(key, std::slice::from_ref(&hash), now);
-    let (arrival, fault) = match gate {
-        Gate::Unauthorized => {
-            let (code, msg) = match key {
-                None => ("AuthenticationRequiredError", "X-Apikey header is missing"),
-                Some(_) => ("WrongCredentialsError", "Wrong API key"),
-            };
-            return (StatusCode::UNAUTHORIZED, Json(answers::v3_error(code, msg))).into_response();
-        }
-        Gate::OverQuota => {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                Json(answers::v3_error("QuotaExceededError", "Quota exceeded")),
-            )
-                .into_response()
-        }
-        Gate::Admitted { arrival, fault } => (arrival, fault),
+    if let Some(refused) = object_routes::v3_refusal(&gate, key) {
+        return refused;
+    }
+    let Gate::Admitted { arrival, fault } = gate else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if let Some(r) = faulted(&state, arrival, fault).await {
         return r;

@@ -21,6 +21,10 @@ pub struct Arrival {
     pub status: u16,
     /// The hashes asked for (lower case).
     pub hashes: Vec<String>,
+    /// The URL, domain or IP asked for, as `kind:id` (see [`Counters::requests_by_object`]);
+    /// left out of the JSON when empty, so file-only counters read as before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<String>,
 }
 
 /// What the fake has seen, for tests and benchmarks to read.
@@ -34,6 +38,10 @@ pub struct Counters {
     pub unauthorized: u64,
     /// Times each hash was asked for in an admitted request.
     pub requests_by_hash: BTreeMap<String, u64>,
+    /// Times each URL, domain or IP address was asked for in an admitted request, keyed
+    /// `url:<sha256 of the URL>`, `domain:<lower-case name>`, `ip_address:<canonical IP>`
+    /// (a malformed identifier is counted under its first 100 characters as sent).
+    pub requests_by_object: BTreeMap<String, u64>,
     /// Every request with a key, admitted or not, in arrival order.
     pub arrivals: Vec<Arrival>,
     /// `overall_quotas` calls per key: they cost no quota, as on VirusTotal.
@@ -90,8 +98,25 @@ impl State {
         self.counters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Checks the key and the quota of a request that arrived at `now`, and counts it.
+    /// Checks the key and the quota of a file request that arrived at `now`, and counts it.
     pub fn gate(&self, key: Option<&str>, hashes: &[String], now: Instant) -> Gate {
+        self.admit(key, hashes, &[], now)
+    }
+
+    /// The same for a request about one URL, domain or IP (`kind:id`): it costs one
+    /// request of quota, exactly like a file.
+    pub fn gate_object(&self, key: Option<&str>, object: &str, now: Instant) -> Gate {
+        self.admit(key, &[], &[object.to_string()], now)
+    }
+
+    fn admit(
+        &self,
+        key: Option<&str>,
+        hashes: &[String],
+        objects: &[String],
+        now: Instant,
+    ) -> Gate {
+        let cost = (hashes.len() + objects.len()).max(1);
         let at_ms = now.duration_since(self.started).as_secs_f64() * 1000.0;
         let Some(key) = key.filter(|k| self.keys.iter().any(|known| known == k)) else {
             let mut c = self.counters_mut();
@@ -101,18 +126,18 @@ impl State {
                 key: String::new(),
                 status: 401,
                 hashes: hashes.to_vec(),
+                objects: objects.to_vec(),
             });
             return Gate::Unauthorized;
         };
         // The quota lock is held while counting so arrivals are logged in admission order.
         let daily = self.daily_allowance(key);
         let mut quotas = self.quotas();
-        let admitted = quotas.entry(key.to_string()).or_default().admit(
-            &self.limits,
-            daily,
-            now,
-            hashes.len().max(1) as u32,
-        );
+        let admitted =
+            quotas
+                .entry(key.to_string())
+                .or_default()
+                .admit(&self.limits, daily, now, cost as u32);
         let mut c = self.counters_mut();
         if !admitted {
             *c.quota_refusals_by_key.entry(key.to_string()).or_default() += 1;
@@ -121,12 +146,16 @@ impl State {
                 key: key.to_string(),
                 status: 429,
                 hashes: hashes.to_vec(),
+                objects: objects.to_vec(),
             });
             return Gate::OverQuota;
         }
-        *c.requests_by_key.entry(key.to_string()).or_default() += hashes.len().max(1) as u64;
+        *c.requests_by_key.entry(key.to_string()).or_default() += cost as u64;
         for h in hashes {
             *c.requests_by_hash.entry(h.clone()).or_default() += 1;
+        }
+        for o in objects {
+            *c.requests_by_object.entry(o.clone()).or_default() += 1;
         }
         let fault = self.faults.take();
         c.arrivals.push(Arrival {
@@ -134,6 +163,7 @@ impl State {
             key: key.to_string(),
             status: 200,
             hashes: hashes.to_vec(),
+            objects: objects.to_vec(),
         });
         Gate::Admitted {
             arrival: c.arrivals.len() - 1,
