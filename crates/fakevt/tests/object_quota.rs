@@ -89,6 +89,14 @@ async fn quota_keys_faults_and_counters_work_as_for_files() {
         statuses,
         vec![(503, url_key.as_str()), (200, url_key.as_str())]
     );
+    // Each arrival shows the status it got: unknown 404, refused 429 (v2's 204 too).
+    let k1: Vec<u16> = n
+        .arrivals
+        .iter()
+        .filter(|a| a.key == "k1")
+        .map(|a| a.status)
+        .collect();
+    assert_eq!(k1, vec![200, 404, 200, 429, 429, 429, 429]);
 }
 
 fn strings(v: &Value, out: &mut HashSet<String>) {

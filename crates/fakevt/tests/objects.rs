@@ -91,7 +91,10 @@ async fn urls_answer_by_base64_or_sha256_in_the_real_shape() {
     let (status, body) = v3(&fake, Some("k1"), "urls/bad*id").await;
     assert_eq!((status, code(&body)), (400, Some("InvalidArgumentError")));
     // Malformed and unknown ids cost quota like any lookup.
-    assert_eq!(fake.counters().requests_by_key["k1"], 6);
+    let n = fake.counters();
+    assert_eq!(n.requests_by_key["k1"], 6);
+    let last = n.arrivals.last().unwrap();
+    assert_eq!((last.status, last.objects[0].as_str()), (400, "url:bad*id"));
 }
 
 #[tokio::test]
