@@ -1,6 +1,7 @@
 //! A fake VirusTotal for vtsum's tests, benchmarks and `--demo`: it speaks the real API's
 //! shapes and status codes, enforces per-key sliding-window and daily quotas exactly, fails
-//! on demand, and counts everything it sees. Every lookup costs one request of quota:
+//! on demand, and counts everything it sees. Each object asked for costs one request of
+//! quota, whatever its kind:
 //!
 //! - `GET /api/v3/files/{hash}`: a file object (md5, sha1 or sha256).
 //! - `GET /api/v3/urls/{id}`: a URL object; `id` is the URL in unpadded URL-safe base64 or
