@@ -35,6 +35,7 @@ fn the_threat_report_gives_exactly_its_indicators() {
         [
             "https://update-check.evil-cdn.com/payload.bin",
             "http://files.malware-drop.ru/stage2.ps1",
+            "http://45.142.212.61:8080/x.bin",
             "https://evil-cdn.com/gate.php?id=7&k=a1b2",
             "https://docs.example-partner.co.uk/share/Q3.docx",
             "https://en.wikipedia.org/wiki/Invoice_(commerce)",
@@ -64,8 +65,9 @@ fn the_threat_report_gives_exactly_its_indicators() {
             "2a03:2880:f12f:83:face:b00c:0:25de",
         ]
     );
-    // 10.0.0.5 and 192.168.1.20 twice, 172.16.4.9, 198.18.0.1, 203.0.113.7, 127.0.0.1, fe80::1.
-    assert_eq!(got.private_ips, 9);
+    // 10.0.0.5 and 192.168.1.20 twice, 172.16.4.9, 198.18.0.1, 203.0.113.7, 127.0.0.1,
+    // fe80::1, and the URL on 10.0.0.5.
+    assert_eq!(got.private_ips, 10);
     assert_eq!(got.too_long, 0);
     let written: Vec<&str> = got.found.iter().map(|i| i.written.as_str()).collect();
     assert!(written.contains(&"hxxps://update-check[.]evil-cdn[.]com/payload.bin"));
@@ -98,6 +100,7 @@ fn include_private_keeps_the_internal_addresses_in_order() {
         ]
     );
     assert_eq!(got.private_ips, 0);
+    assert!(values(&got, IndicatorKind::Url).contains(&"http://10.0.0.5/admin/"));
 }
 
 #[test]
@@ -111,6 +114,7 @@ fn the_skip_list_drops_and_counts_per_kind() {
         values(&got, IndicatorKind::Url),
         [
             "http://files.malware-drop.ru/stage2.ps1",
+            "http://45.142.212.61:8080/x.bin",
             "https://docs.example-partner.co.uk/share/Q3.docx",
         ]
     );
@@ -220,6 +224,8 @@ const PAIRS: &[(&str, &str)] = &[
     ),
     ("https://a.evil.top/", "h**ps://a[.]evil{.}top[/]"),
     ("c2-panel.xyz", "c2-panel[.]xyz"),
+    ("evil-mirror.net", "evil-mirror(dot)net"),
+    ("evil-mirror.org", "evil-mirror{dot}org"),
     ("login.example.co.uk", "login(dot)example[.]co(.)uk"),
     ("45.142.212.61", "45.142.212[.]61"),
     (
@@ -317,5 +323,21 @@ proptest! {
         let kept = extract_indicators(text.as_bytes(), &IocOptions { include_private: true, ..opts() });
         let canonical = private.parse::<std::net::IpAddr>().unwrap().to_string();
         prop_assert_eq!(values(&kept, IndicatorKind::Ip), vec![canonical.as_str()]);
+    }
+}
+
+#[test]
+fn a_word_of_exactly_the_bound_is_one_word_however_it_is_cut() {
+    let mut text = "x".repeat(MAX_WORD - 9);
+    text.push_str("|evil.com");
+    let whole = extract_indicators(text.as_bytes(), &opts());
+    assert_eq!(whole.long_words, 0);
+    assert_eq!(values(&whole, IndicatorKind::Domain), ["evil.com"]);
+    for cut in [1, MAX_WORD - 5, MAX_WORD - 1] {
+        assert_eq!(
+            feed_in_pieces(text.as_bytes(), &[cut], &opts()),
+            whole,
+            "cut at {cut}"
+        );
     }
 }
