@@ -42,7 +42,8 @@ pub(crate) struct Refanged<'a> {
 }
 
 impl<'a> Refanged<'a> {
-    /// Refangs `s` (a segment of at most a few KiB: offsets fit in `u32`).
+    /// Refangs `s` (a word of at most [`super::MAX_WORD`] bytes or a skip-list line:
+    /// offsets fit in `u32`).
     pub(crate) fn new(s: &'a str) -> Refanged<'a> {
         let b = s.as_bytes();
         let has_bracket = b.iter().any(|&c| matches!(c, b'[' | b'(' | b'{'));

@@ -15,17 +15,27 @@
 //! (an indicator across a piece boundary may be lost or cut). Defanged forms written with
 //! spaces (`evil [.] com`) are therefore not recognised.
 //!
+//! Decisions, for readers of the output:
+//! - A URL gives only the URL: its host is not also reported as a domain (as the usual
+//!   IOC tools do). Its text is used up even when URLs are not asked for, so turning URLs
+//!   off does not turn their hosts into domains.
+//! - Only http and https URLs are kept; `ftp://`/`fxp://` ones are counted
+//!   (`other_schemes`). A URL on a non-public address counts as a private address.
+//! - A domain in an e-mail address counts (`bob@evil-corp.com` → `evil-corp.com`); the
+//!   local part never does.
+//! - Counts (`duplicates`, `private_ips`, `skipped`, …) are of occurrences.
+//!
 //! Scanning is hand-written (`memchr` finds `://`; a word without `.`, `:` or a bracket is
 //! skipped at once) rather than with `regex`, which is not in the tree: every step is
 //! linear in its word, so the whole is O(input), and nothing panics on any bytes
 //! (invalid UTF-8 is a separator).
 
 mod defang;
-pub mod domain;
+mod domain;
 mod ip;
 mod scan;
-pub mod skip;
-pub mod url;
+mod skip;
+mod url;
 
 pub use domain::FILE_EXTENSION_TLDS;
 pub use scan::MAX_WRITTEN;

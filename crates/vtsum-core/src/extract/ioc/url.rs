@@ -58,7 +58,9 @@ pub(crate) fn next_span(text: &str, mut from: usize) -> Option<Span> {
 /// Where the URL whose authority starts at `at` stops, before any prose trimming.
 fn url_end(b: &[u8], mut at: usize) -> usize {
     if b.get(at) == Some(&b'[') {
-        match b[at..].iter().position(|&c| c == b']') {
+        // An IPv6 literal is short; looking further would make `http://[` repeated quadratic.
+        let window = &b[at..b.len().min(at + 64)];
+        match window.iter().position(|&c| c == b']') {
             Some(close) => at += close + 1,
             None => return at,
         }
