@@ -5,7 +5,8 @@
 //! space, a control byte, a quote, `<`, `>`, `` ` ``, `\`, `^`, `{`, `}`, `|`, `[`, `]`
 //! (except an `[IPv6]` host) or a comma — a comma is legal in a URL but threat feeds are
 //! CSV and prose lists far more often than their URLs hold commas, so a URL with one is cut
-//! there. Then prose is trimmed off its end: `.`, `,`, `;`, `:`, `!`, `?`, `*`, and a `)`
+//! there; also before typographic quotes and other non-ASCII punctuation (`“…”`, `«…»`).
+//! Then prose is trimmed off its end: `.`, `,`, `;`, `:`, `!`, `?`, `*`, and a `)`
 //! with no `(` to match inside the URL, so `(see https://x.com/a)` gives `https://x.com/a`
 //! while Wikipedia's `https://en.wikipedia.org/wiki/Foo_(bar)` keeps its balanced `)`.
 //!
@@ -47,7 +48,7 @@ pub(crate) fn next_span(text: &str, mut from: usize) -> Option<Span> {
         } else {
             continue;
         };
-        let end = trim_prose(b, start, url_end(b, sep + 3));
+        let end = trim_prose(b, start, url_end(text, sep + 3));
         if end > sep + 3 {
             return Some(Span { start, end, ftp });
         }
@@ -56,7 +57,8 @@ pub(crate) fn next_span(text: &str, mut from: usize) -> Option<Span> {
 }
 
 /// Where the URL whose authority starts at `at` stops, before any prose trimming.
-fn url_end(b: &[u8], mut at: usize) -> usize {
+fn url_end(text: &str, mut at: usize) -> usize {
+    let b = text.as_bytes();
     if b.get(at) == Some(&b'[') {
         // An IPv6 literal is short; looking further would make `http://[` repeated quadratic.
         let window = &b[at..b.len().min(at + 64)];
@@ -65,10 +67,25 @@ fn url_end(b: &[u8], mut at: usize) -> usize {
             None => return at,
         }
     }
+    // `at` stays on character boundaries: it moves by ASCII bytes or whole characters.
     while at < b.len() && !is_terminator(b[at]) {
-        at += 1;
+        if b[at] < 0x80 {
+            at += 1;
+            continue;
+        }
+        // Non-ASCII may be an IRI's path, but typographic quotes and punctuation are prose.
+        match text.get(at..).and_then(|rest| rest.chars().next()) {
+            Some(c) if !is_prose_char(c) => at += c.len_utf8(),
+            _ => break,
+        }
     }
     at
+}
+
+/// Non-ASCII characters that end a URL: no-break space, « », general punctuation
+/// (curly quotes, dashes, ellipsis, zero-width spaces) and CJK punctuation.
+fn is_prose_char(c: char) -> bool {
+    matches!(c, '\u{a0}' | '«' | '»' | '\u{2000}'..='\u{206f}' | '\u{3000}'..='\u{303f}' | '\u{ff08}' | '\u{ff09}' | '\u{ff0c}' | '\u{feff}')
 }
 
 fn is_terminator(c: u8) -> bool {
@@ -166,6 +183,7 @@ mod tests {
             ["https://en.wikipedia.org/wiki/Foo_(bar)"]
         );
         assert_eq!(spans("[x](https://x.com/a)"), ["https://x.com/a"]);
+        assert_eq!(spans("“https://x.com/ä”…"), ["https://x.com/ä"]);
         assert_eq!(
             spans("http://[2a03:2880::1]:8080/a]"),
             ["http://[2a03:2880::1]:8080/a"]
