@@ -11,6 +11,10 @@ pub enum Error {
     #[error("invalid rate {spec:?}: {why} (expected e.g. \"4/min,500/day\" or \"4/1s\")")]
     Rate { spec: String, why: String },
 
+    /// A skip list (indicators not to report) has a bad line.
+    #[error("skip list, line {line}: {why}")]
+    SkipList { line: usize, why: String },
+
     /// A store URL such as `sqlite:PATH` could not be understood.
     #[error("invalid store {url:?}: {why} (use sqlite:PATH, redis://host:port/db or none)")]
     StoreUrl { url: String, why: String },

@@ -20,6 +20,7 @@ use std::io::Read;
 
 use crate::hash::Hash;
 
+pub mod ioc;
 mod lines;
 mod parallel;
 mod seen;
