@@ -191,7 +191,10 @@ proptest! {
     #[test]
     fn alternates_pair_a_lookup_with_a_weaker_hash_that_is_not_one(bytes in labelled()) {
         let e = extract_bytes(&bytes);
-        let unlabelled: Vec<u8> = bytes.iter().map(|&b| if b == b'=' || b == b':' { b'.' } else { b }).collect();
+        let unlabelled: Vec<u8> = bytes
+            .iter()
+            .map(|&b| if b == b'=' || b == b':' { b'.' } else { b })
+            .collect();
         let plain = hashes(&extract_bytes(&unlabelled));
         for h in hashes(&e) {
             prop_assert!(plain.contains(&h), "labels never invent a hash");

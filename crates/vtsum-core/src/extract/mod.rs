@@ -12,8 +12,9 @@
 //! Two scanners share that definition. Whole lines go through [`lines`], which works on
 //! 64-byte blocks of bit masks and is several times faster; the partial lines at a chunk's
 //! edges go through the byte-at-a-time state machine here, which can stop and resume at any
-//! byte (it keeps the line's last bytes for the label look-back). So [`Extractor::feed`] takes chunks cut anywhere, and memory stays bounded whatever
-//! the input's size or line length (apart from the set of unique hashes, see [`seen`]).
+//! byte (it keeps the line's last bytes for the label look-back). So [`Extractor::feed`]
+//! takes chunks cut anywhere, and memory stays bounded whatever the input's size or line
+//! length (apart from the unique hashes and alternates, see [`seen`] and [`group`]).
 //! [`Extractor::read_all`] reads a whole input with fixed buffers, scanning on worker
 //! threads while one thread keeps the set in input order ([`parallel`]). `memchr` finds
 //! the line ends that decide which scanner runs; `hashbrown` and `foldhash` keep the set
