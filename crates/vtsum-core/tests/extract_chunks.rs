@@ -1,7 +1,8 @@
 //! Extraction through `Extractor::read_all`: whatever the read sizes, buffer sizes and
 //! number of threads, the result is exactly that of one pass over the whole input — hashes
 //! straddling a read, a round or a thread's part are found once, a SHA-512 across any of
-//! them is never split, and lines longer than the buffer still count right.
+//! them is never split, labelled groups and non-file hashes read the same, and lines longer
+//! than the buffer still count right.
 
 use std::io::Read;
 
@@ -43,6 +44,10 @@ fn lines() -> impl Strategy<Value = Vec<u8>> {
         "[0-9a-fA-F]{30,66}",
         "[a-z_]{1,3}",
         "[ ,;:=\t\r-]{1,3}",
+        // Labels, so groups (`MD5=…,SHA256=…`) and non-file hashes (`IMPHASH=…`) straddle
+        // reads, buffers and threads too.
+        "(MD5|sha1|SHA-256|sha256|IMPHASH|tlsh)[=:] ?",
+        "[,;|\"]{1,2}",
         "\n{1,2}",
         "\u{feff}",
         "[\\x{80}-\\x{10FFFF}]",

@@ -8,10 +8,16 @@
 //! are bytes looked at one by one: the run's length (exactly 32, 40 or 64, so a SHA-512 is
 //! one run of 128, never two hashes) and its neighbours (not word characters).
 //!
+//! Each hash found is labelled from the bytes before it ([`super::label`]) and goes through
+//! a [`Group`], so labelled hashes of one file make one lookup; that happens per hash,
+//! never per byte. A line holding only non-file hashes (`IMPHASH=…`) has no hash.
+//!
 //! It runs from a clean state only — the start of a line, no run open — and its slice ends
-//! with a newline, so no hash or line crosses its edges. [`super::Extractor`] handles the
+//! with a newline, so no hash, group or line crosses its edges. [`super::Extractor`] handles the
 //! partial lines at a chunk's edges with its byte-at-a-time state machine.
 
+use super::group::{Found, Group, Sink};
+use super::label::{label_before, LOOK_BACK};
 use super::seen::Digest;
 use super::CLASS_WORD;
 
@@ -20,6 +26,7 @@ use super::CLASS_WORD;
 pub struct LineCounts {
     pub lines: u64,
     pub lines_without_hash: u64,
+    pub non_file_hashes: u64,
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -96,9 +103,9 @@ pub(super) fn is_blank(line: &[u8]) -> bool {
     line[bom..].iter().all(u8::is_ascii_whitespace)
 }
 
-/// Scans `text`, which must be whole lines (empty, or ending with `\n`), passing each hash
-/// to `found` in order.
-pub fn scan_lines(text: &[u8], mut found: impl FnMut(Digest)) -> LineCounts {
+/// Scans `text`, which must be whole lines (empty, or ending with `\n`), passing lookups
+/// and alternates to `out` in order.
+pub(super) fn scan_lines(text: &[u8], out: &mut impl Sink) -> LineCounts {
     debug_assert!(text.last().is_none_or(|&b| b == b'\n'));
     let mut counts = LineCounts::default();
     let mut next = classify64(&text[..text.len().min(64)]);
@@ -106,6 +113,7 @@ pub fn scan_lines(text: &[u8], mut found: impl FnMut(Digest)) -> LineCounts {
     let mut resume = 0usize;
     let mut line_start = 0usize;
     let mut line_has_hash = false;
+    let mut group = Group::default();
     let mut base = 0usize;
     while base < text.len() {
         let (hex, nl) = next;
@@ -130,8 +138,13 @@ pub fn scan_lines(text: &[u8], mut found: impl FnMut(Digest)) -> LineCounts {
                 (p == 0 || !is_word(text[p - 1])) && text.get(end).is_none_or(|&b| !is_word(b));
             if clear {
                 if let Some(d) = Digest::from_hex(&text[p..end]) {
-                    found(d);
-                    hashes_here |= 1 << (p - base);
+                    // A newline among these bytes ends the look-back: the group ends with
+                    // its line, since a newline never separates a group's hashes.
+                    let label = label_before(&text[p.saturating_sub(LOOK_BACK)..p]);
+                    match group.hash(d, label, p as u64, end as u64, out) {
+                        Found::File => hashes_here |= 1 << (p - base),
+                        Found::NonFile => counts.non_file_hashes += 1,
+                    }
                 }
             }
             resume = end;
@@ -158,6 +171,7 @@ pub fn scan_lines(text: &[u8], mut found: impl FnMut(Digest)) -> LineCounts {
         line_has_hash |= hashes_here & bits_between(from_bit, 64) != 0;
         base += 64;
     }
+    group.flush(out);
     counts
 }
 

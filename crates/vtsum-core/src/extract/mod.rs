@@ -5,11 +5,16 @@
 //! not an md5. Every other byte — punctuation, white space, non-ASCII, invalid UTF-8 — is a
 //! separator. Hashes are folded to lower case and deduplicated in first-seen order.
 //!
+//! Labels before a hash are read too ([`label`], [`group`]): a hash labelled `IMPHASH=` (or
+//! another non-file label) is counted, never looked up, and labelled file hashes of one
+//! file (`MD5=…,SHA256=…`) are one lookup, the strongest, with the others as alternates.
+//!
 //! Two scanners share that definition. Whole lines go through [`lines`], which works on
 //! 64-byte blocks of bit masks and is several times faster; the partial lines at a chunk's
 //! edges go through the byte-at-a-time state machine here, which can stop and resume at any
-//! byte. So [`Extractor::feed`] takes chunks cut anywhere, and memory stays bounded whatever
-//! the input's size or line length (apart from the set of unique hashes, see [`seen`]).
+//! byte (it keeps the line's last bytes for the label look-back). So [`Extractor::feed`]
+//! takes chunks cut anywhere, and memory stays bounded whatever the input's size or line
+//! length (apart from the unique hashes and alternates, see [`seen`] and [`group`]).
 //! [`Extractor::read_all`] reads a whole input with fixed buffers, scanning on worker
 //! threads while one thread keeps the set in input order ([`parallel`]). `memchr` finds
 //! the line ends that decide which scanner runs; `hashbrown` and `foldhash` keep the set
@@ -20,11 +25,15 @@ use std::io::Read;
 
 use crate::hash::Hash;
 
+mod group;
 pub mod ioc;
+mod label;
 mod lines;
 mod parallel;
 mod seen;
 
+use group::{Group, Keep, Pairs};
+use label::{label_before, Context};
 pub use seen::Digest;
 use seen::Seen;
 
@@ -39,6 +48,14 @@ pub struct Extracted {
     pub lines_without_hash: u64,
     /// Hashes seen again after their first occurrence.
     pub duplicates: u64,
+    /// Hashes labelled as something other than the file (`IMPHASH=…`), every occurrence:
+    /// never looked up, and not in `hashes`.
+    pub non_file_hashes: u64,
+    /// Weaker hashes of a file that has a stronger one in `hashes`, as `(strong, weak)`:
+    /// `MD5=…,SHA256=…` on one line is one lookup, the sha256, and the pair (sha256, md5).
+    /// Unique, first-seen order, the weaker of one group strongest first. A weak hash that
+    /// is also a lookup (it appears unlabelled elsewhere) is in `hashes` and not here.
+    pub alternates: Vec<(Hash, Hash)>,
 }
 
 /// What extraction found, with the hashes as raw digests (no allocation per hash).
@@ -52,6 +69,10 @@ pub struct Digests {
     pub lines_without_hash: u64,
     /// As in [`Extracted`].
     pub duplicates: u64,
+    /// As in [`Extracted`].
+    pub non_file_hashes: u64,
+    /// As in [`Extracted`].
+    pub alternates: Vec<(Digest, Digest)>,
 }
 
 impl From<Digests> for Extracted {
@@ -61,6 +82,12 @@ impl From<Digests> for Extracted {
             lines: d.lines,
             lines_without_hash: d.lines_without_hash,
             duplicates: d.duplicates,
+            non_file_hashes: d.non_file_hashes,
+            alternates: d
+                .alternates
+                .iter()
+                .map(|(s, w)| (s.to_hash(), w.to_hash()))
+                .collect(),
         }
     }
 }
@@ -92,9 +119,17 @@ pub struct Extractor {
     line_pos: u8,
     /// Some byte of the current line was read: the state machine is mid-line.
     line_started: bool,
+    /// Bytes of the current line read, the open run included: where a hash starts, for
+    /// the group's adjacency test.
+    line_off: u64,
+    /// The line's bytes before the open run, for the label look-back.
+    context: Context,
+    group: Group,
     seen: Seen,
+    pairs: Pairs,
     lines: u64,
     lines_without_hash: u64,
+    non_file_hashes: u64,
 }
 
 impl Default for Extractor {
@@ -113,9 +148,14 @@ impl Extractor {
             line_blank: true,
             line_pos: 0,
             line_started: false,
+            line_off: 0,
+            context: Context::default(),
+            group: Group::default(),
             seen: Seen::default(),
+            pairs: Pairs::default(),
             lines: 0,
             lines_without_hash: 0,
+            non_file_hashes: 0,
         }
     }
 
@@ -156,16 +196,18 @@ impl Extractor {
 
     /// Whole lines, from a clean state, through the fast scanner.
     fn feed_lines(&mut self, text: &[u8]) {
-        let seen = &mut self.seen;
-        let counts = lines::scan_lines(text, |d| {
-            seen.insert(d);
-        });
+        let mut keep = Keep {
+            seen: &mut self.seen,
+            pairs: &mut self.pairs,
+        };
+        let counts = lines::scan_lines(text, &mut keep);
         self.add_counts(counts);
     }
 
     fn add_counts(&mut self, counts: lines::LineCounts) {
         self.lines += counts.lines;
         self.lines_without_hash += counts.lines_without_hash;
+        self.non_file_hashes += counts.non_file_hashes;
     }
 
     /// The state machine: any bytes, from any state.
@@ -190,10 +232,13 @@ impl Extractor {
                 }
             }
             self.end_run();
+            // The line's separators, for the look-back: pushed once per stretch.
+            let mut line_from = i;
             while i < n && !CLASS_WORD[chunk[i] as usize] {
                 let b = chunk[i];
                 if b == b'\n' {
                     self.end_line();
+                    line_from = i + 1;
                 } else {
                     self.line_started = true;
                     if !b.is_ascii_whitespace() && !self.bom_byte(b) {
@@ -203,6 +248,8 @@ impl Extractor {
                 }
                 i += 1;
             }
+            self.context.push(&chunk[line_from..i]);
+            self.line_off += (i - line_from) as u64;
         }
     }
 
@@ -213,6 +260,7 @@ impl Extractor {
         }
         self.run_len = self.run_len.saturating_add(bytes.len());
         self.run_all_hex &= all_hex;
+        self.line_off += bytes.len() as u64;
         self.line_started = true;
         self.line_blank = false;
         self.line_pos = self.line_pos.saturating_add(bytes.len().min(255) as u8);
@@ -231,15 +279,34 @@ impl Extractor {
         }
         if self.run_all_hex && self.run_len <= 64 {
             if let Some(d) = Digest::from_hex(&self.run[..self.run_len]) {
-                self.line_has_hash = true;
-                self.seen.insert(d);
+                let label = label_before(self.context.bytes());
+                let start = self.line_off - self.run_len as u64;
+                let mut keep = Keep {
+                    seen: &mut self.seen,
+                    pairs: &mut self.pairs,
+                };
+                match self.group.hash(d, label, start, self.line_off, &mut keep) {
+                    group::Found::File => self.line_has_hash = true,
+                    group::Found::NonFile => self.non_file_hashes += 1,
+                }
             }
+        }
+        if self.run_len <= 64 {
+            self.context.push(&self.run[..self.run_len]);
+        } else {
+            self.context.push_word_run(self.run_len);
         }
         self.run_len = 0;
         self.run_all_hex = true;
     }
 
     fn end_line(&mut self) {
+        self.group.flush(&mut Keep {
+            seen: &mut self.seen,
+            pairs: &mut self.pairs,
+        });
+        self.context.clear();
+        self.line_off = 0;
         self.lines += 1;
         if !self.line_has_hash && !self.line_blank {
             self.lines_without_hash += 1;
@@ -256,11 +323,15 @@ impl Extractor {
         if self.line_started {
             self.end_line();
         }
+        let seen = &self.seen;
+        let alternates = self.pairs.into_vec(|weak| seen.contains(weak));
         Digests {
             duplicates: self.seen.duplicates(),
             digests: self.seen.into_digests(),
             lines: self.lines,
             lines_without_hash: self.lines_without_hash,
+            non_file_hashes: self.non_file_hashes,
+            alternates,
         }
     }
 
@@ -285,78 +356,4 @@ pub fn extract_bytes(bytes: &[u8]) -> Extracted {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn found(text: &str) -> Vec<String> {
-        extract_bytes(text.as_bytes())
-            .hashes
-            .iter()
-            .map(|h| h.to_string())
-            .collect()
-    }
-
-    const MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
-    const SHA1: &str = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
-    const SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-    #[test]
-    fn finds_all_three_kinds_in_prose_csv_and_logs() {
-        let text = format!("md5={MD5}, sha1 \"{SHA1}\"\n{SHA256};x\n");
-        assert_eq!(found(&text), vec![MD5, SHA1, SHA256]);
-    }
-
-    #[test]
-    fn a_sha512_is_not_two_sha256s_and_word_characters_join() {
-        let sha512 = SHA256.repeat(2);
-        assert!(found(&sha512).is_empty());
-        assert!(found(&format!("x{MD5}")).is_empty());
-        assert!(found(&format!("{MD5}_1")).is_empty());
-        assert!(
-            found(&format!("{}g", &SHA1[..39])).is_empty(),
-            "a g is a word char, not hex"
-        );
-        assert_eq!(found(&format!("-{MD5}-")), vec![MD5]);
-    }
-
-    #[test]
-    fn folds_case_dedupes_in_order_and_counts() {
-        let text = format!(
-            "{}\n\n  \n{MD5}\nnothing here\r\n{SHA1}",
-            MD5.to_uppercase()
-        );
-        let ex = extract_bytes(text.as_bytes());
-        let got: Vec<&str> = ex.hashes.iter().map(Hash::as_str).collect();
-        assert_eq!(got, vec![MD5, SHA1]);
-        assert_eq!(ex.duplicates, 1);
-        assert_eq!(ex.lines, 6);
-        assert_eq!(ex.lines_without_hash, 1, "blank lines do not count");
-    }
-
-    #[test]
-    fn bom_crlf_and_invalid_utf8_are_separators() {
-        let mut bytes = b"\xEF\xBB\xBF".to_vec();
-        bytes.extend_from_slice(MD5.as_bytes());
-        bytes.extend_from_slice(b"\r\n\xff\xfe");
-        bytes.extend_from_slice(SHA1.as_bytes());
-        bytes.extend_from_slice("\u{e9}".as_bytes());
-        let ex = extract_bytes(&bytes);
-        assert_eq!(ex.hashes.len(), 2);
-        assert_eq!(ex.lines_without_hash, 0);
-        let blank_bom = extract_bytes(b"\xEF\xBB\xBF\n");
-        assert_eq!(blank_bom.lines_without_hash, 0);
-    }
-
-    #[test]
-    fn a_hash_split_across_chunks_is_found_at_every_split_point() {
-        let text = format!("a {SHA256} b");
-        for split in 0..=text.len() {
-            let mut ex = Extractor::new();
-            ex.feed(&text.as_bytes()[..split]);
-            ex.feed(&text.as_bytes()[split..]);
-            let got = ex.finish();
-            assert_eq!(got.hashes.len(), 1, "split at {split}");
-            assert_eq!(got.lines, 1);
-        }
-    }
-}
+mod tests;

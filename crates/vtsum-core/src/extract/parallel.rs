@@ -4,7 +4,8 @@
 //! The calling thread fills a buffer (1 MiB), keeps the line left open at its end for the
 //! next buffer and hands the whole lines to a worker (round robin, `std::thread::scope`,
 //! channels from `std::sync::mpsc`). Workers run the block scanner of [`super::lines`] and
-//! send back the buffer with the digests it held. The calling thread takes the results back
+//! send back the buffer with the digests and alternates it held (labelled groups never
+//! cross a line, so never a job's edge). The calling thread takes the results back
 //! strictly in input order and inserts the digests into the one set, so first-seen order and
 //! duplicate counts are exactly those of a single pass. Partial lines (a line longer than
 //! half a buffer, the last line of an input without a newline) go through the state machine
@@ -17,6 +18,7 @@ use std::sync::mpsc;
 
 use hashbrown::HashTable;
 
+use super::group::Sink;
 use super::lines::{scan_lines, LineCounts};
 use super::seen::Digest;
 use super::Extractor;
@@ -29,6 +31,7 @@ struct Job {
     buf: Vec<u8>,
     lines: std::ops::Range<usize>,
     digests: Vec<(Digest, u64)>,
+    alternates: Vec<(Digest, Digest)>,
 }
 
 /// A worker's answer: the job's buffers back, and what the lines held.
@@ -47,7 +50,40 @@ enum Pending {
     Bytes(Vec<u8>),
 }
 
-type Spare = (Vec<u8>, Vec<(Digest, u64)>);
+type Spare = (Vec<u8>, Vec<(Digest, u64)>, Vec<(Digest, Digest)>);
+
+/// A worker's findings: repeats within its job are dropped here, off the consumer's
+/// thread; alternates are deduplicated by the consumer.
+struct Local<'a> {
+    hasher: foldhash::fast::RandomState,
+    local: &'a mut HashTable<u32>,
+    digests: &'a mut Vec<(Digest, u64)>,
+    alternates: &'a mut Vec<(Digest, Digest)>,
+    repeats: u64,
+}
+
+impl Sink for Local<'_> {
+    #[inline]
+    fn lookup(&mut self, d: Digest) {
+        let hash = self.hasher.hash_one(d.bytes());
+        let seen = &*self.digests;
+        if self
+            .local
+            .find(hash, |&i| seen[i as usize].0 == d)
+            .is_some()
+        {
+            self.repeats += 1;
+        } else {
+            self.local
+                .insert_unique(hash, seen.len() as u32, |&i| seen[i as usize].1);
+            self.digests.push((d, hash));
+        }
+    }
+
+    fn alternate(&mut self, strong: Digest, weak: Digest) {
+        self.alternates.push((strong, weak));
+    }
+}
 
 impl Extractor {
     /// Reads `reader` to its end through the extractor, scanning on up to `threads`
@@ -87,25 +123,20 @@ impl Extractor {
                 let (job_tx, job_rx) = mpsc::channel::<Job>();
                 let (done_tx, done_rx) = mpsc::channel::<Done>();
                 s.spawn(move || {
-                    // Repeats within one job are dropped here, off the consumer's thread.
                     let mut local = HashTable::<u32>::new();
                     for mut job in job_rx {
                         job.digests.clear();
+                        job.alternates.clear();
                         local.clear();
-                        let mut repeats = 0;
-                        let digests = &mut job.digests;
-                        let counts = scan_lines(&job.buf[job.lines.clone()], |d| {
-                            let hash = hasher.hash_one(d.bytes());
-                            let seen = &*digests;
-                            if local.find(hash, |&i| seen[i as usize].0 == d).is_some() {
-                                repeats += 1;
-                            } else {
-                                local.insert_unique(hash, seen.len() as u32, |&i| {
-                                    seen[i as usize].1
-                                });
-                                digests.push((d, hash));
-                            }
-                        });
+                        let mut out = Local {
+                            hasher,
+                            local: &mut local,
+                            digests: &mut job.digests,
+                            alternates: &mut job.alternates,
+                            repeats: 0,
+                        };
+                        let counts = scan_lines(&job.buf[job.lines.clone()], &mut out);
+                        let repeats = out.repeats;
                         let done = Done {
                             job,
                             counts,
@@ -154,10 +185,13 @@ impl Extractor {
                     for &(d, hash) in &done.job.digests {
                         self.seen.insert_hashed(d, hash);
                     }
+                    for &(strong, weak) in &done.job.alternates {
+                        self.pairs.insert(strong, weak);
+                    }
                     self.add_counts(done.counts);
                     self.seen.add_duplicates(done.repeats);
                     // The reader may have stopped on an error: then nobody needs it back.
-                    let _ = spare.send((done.job.buf, done.job.digests));
+                    let _ = spare.send((done.job.buf, done.job.digests, done.job.alternates));
                 }
             }
         }
@@ -182,11 +216,11 @@ fn dispatch<R: Read>(
     let mut next = 0;
     let send = |p: Pending| order.send(p).map_err(|_| worker_gone());
     loop {
-        let (mut buf, digests) = match spare.try_recv() {
+        let (mut buf, digests, alternates) = match spare.try_recv() {
             Ok(s) => s,
             Err(_) if made < in_flight + 1 => {
                 made += 1;
-                (vec![0u8; part], Vec::with_capacity(part / 64))
+                (vec![0u8; part], Vec::with_capacity(part / 64), Vec::new())
             }
             Err(_) => spare.recv().map_err(|_| worker_gone())?,
         };
@@ -220,6 +254,7 @@ fn dispatch<R: Read>(
                     buf,
                     lines,
                     digests,
+                    alternates,
                 })
                 .map_err(|_| worker_gone())?;
             send(Pending::Worker(next))?;

@@ -162,6 +162,16 @@ impl Seen {
         true
     }
 
+    /// Whether `d` is in the set.
+    pub fn contains(&self, d: &Digest) -> bool {
+        let tag = self.state.hash_one(d.bytes()) & !0xFFFF_FFFF;
+        self.index
+            .find(spread(tag), |&e| {
+                e & !0xFFFF_FFFF == tag && self.order[(e & 0xFFFF_FFFF) as usize] == *d
+            })
+            .is_some()
+    }
+
     /// Counts repeats that were dropped before reaching the set.
     pub fn add_duplicates(&mut self, n: u64) {
         self.duplicates += n;
@@ -216,6 +226,7 @@ mod tests {
         let a = Digest::from_hex(&[b'a'; 32]).unwrap();
         let b = Digest::from_hex(&[b'A'; 40]).unwrap();
         assert!(seen.insert(a) && seen.insert(b) && !seen.insert(a));
+        assert!(seen.contains(&b) && !seen.contains(&Digest::from_hex(&[b'b'; 32]).unwrap()));
         assert_eq!(seen.duplicates(), 1);
         assert_eq!(seen.into_digests(), vec![a, b]);
     }
