@@ -73,6 +73,7 @@ async fn one(keys: usize, windows: usize, version: ApiVersion) -> Result<Outcome
         lines_without_hash: 0,
         duplicates: 0,
         origin: Default::default(),
+        non_file_hashes: 0,
     };
     let (job, _) = engine.open_scan(spec, &hashes).map_err(|e| e.to_string())?;
     let outcome = engine

@@ -102,6 +102,7 @@ async fn one(
         label: "bench".into(),
         row_options: RowOptions::default(),
         origin: JobOrigin::Web,
+        non_file_hashes: 0,
         ..JobSpec::default()
     };
     let id = JobId::random();

@@ -88,6 +88,13 @@ pub struct JobSpec {
     /// Absent in jobs stored before it existed: those came from the CLI.
     #[serde(default)]
     pub origin: JobOrigin,
+    /// Hashes labelled as non-file hashes (`IMPHASH=…`): counted, never looked up.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub non_file_hashes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A job's header: its spec, state and progress counters.

@@ -372,6 +372,9 @@ pub struct Summary {
     pub lines_without_hash: u64,
     /// Hashes seen again after their first occurrence.
     pub duplicates: u64,
+    /// Hashes labelled as non-file hashes (`IMPHASH=…`, `SSDEEP=…`): never looked up.
+    #[serde(default)]
+    pub non_file_hashes: u64,
     /// Hashes not yet looked up because every key is out of quota.
     pub pending: usize,
     /// When work can resume (ISO 8601 UTC), if it stopped for quota.

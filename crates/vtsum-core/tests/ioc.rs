@@ -9,7 +9,7 @@ use vtsum_core::extract::ioc::{
     MAX_URL, MAX_WORD,
 };
 
-const REPORT: &[u8] = include_bytes!("fixtures/threat-report.txt");
+const REPORT: &[u8] = include_bytes!("../../../examples/threat-report.txt");
 
 fn opts() -> IocOptions {
     IocOptions::default()

@@ -55,6 +55,7 @@ macro_rules! store_suite {
                     lines_without_hash: 2,
                     duplicates: 1,
                     origin: Default::default(),
+                    non_file_hashes: 0,
                 }
             }
 

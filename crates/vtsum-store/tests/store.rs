@@ -75,6 +75,7 @@ fn spec() -> JobSpec {
         lines_without_hash: 0,
         duplicates: 0,
         origin: Default::default(),
+        non_file_hashes: 0,
     }
 }
 

@@ -58,8 +58,10 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
         lines_without_hash: ex.lines_without_hash,
         duplicates: ex.duplicates,
         origin: JobOrigin::Web,
+        non_file_hashes: ex.non_file_hashes,
     };
-    Ok(app.inner.jobs.create(spec, ex.hashes).await?)
+    let hashes = ex.job_hashes();
+    Ok(app.inner.jobs.create(spec, hashes, &ex.alternates).await?)
 }
 
 /// `POST /api/v1/jobs`.
@@ -85,6 +87,7 @@ pub async fn preview(State(app): State<App>, req: Request) -> Result<Response, A
         "duplicates": ex.duplicates,
         "lines": ex.lines,
         "lines_without_hash": ex.lines_without_hash,
+        "non_file_hashes": ex.non_file_hashes,
     }))
     .into_response())
 }

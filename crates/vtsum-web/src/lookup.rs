@@ -125,6 +125,7 @@ pub async fn fetch(app: &App, hash: &Hash) -> Result<Answer, Refused> {
             engines: false,
         },
         origin: JobOrigin::Lookup,
+        non_file_hashes: 0,
         ..JobSpec::default()
     };
     let id = JobId::random();

@@ -366,6 +366,7 @@ async fn a_20000_row_report_renders_one_page_at_a_time() {
     let spec = JobSpec {
         label: "20k".into(),
         origin: JobOrigin::Web,
+        non_file_hashes: 0,
         ..JobSpec::default()
     };
     f.store.job_create(&id, &spec, &hashes, 0).unwrap();

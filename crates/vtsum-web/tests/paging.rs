@@ -85,6 +85,7 @@ async fn seeded(f: &Fixture) -> (String, BTreeMap<u64, Row>) {
     let spec = JobSpec {
         label: "paging".into(),
         origin: JobOrigin::Web,
+        non_file_hashes: 0,
         ..JobSpec::default()
     };
     let hashes: Vec<Hash> = (0..N).map(|i| Hash::parse(&hash(i)).unwrap()).collect();

@@ -180,6 +180,63 @@ pub struct ExtractArgs {
     /// Print only the summary: hashes by kind, lines without a hash, duplicates.
     #[arg(long)]
     pub count: bool,
+    /// What to look for: `hashes`, `urls`, `domains`, `ips` (comma-separated) or `all`.
+    /// Defanged forms (`hxxps://evil[.]com`) are refanged.
+    #[arg(long, default_value = "hashes", value_parser = parse_kinds, value_name = "KINDS")]
+    pub kinds: KindList,
+    /// Keep private, loopback, link-local, documentation and reserved IP addresses.
+    #[arg(long)]
+    pub include_private: bool,
+    /// A file of domains and URL prefixes never to report (one a line, `#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub skip: Option<PathBuf>,
+}
+
+/// `--kinds`: hashes and the other indicators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindList {
+    pub hashes: bool,
+    pub other: vtsum_core::extract::ioc::Kinds,
+}
+
+impl KindList {
+    /// Whether URLs, domains or IPs are wanted.
+    pub fn any_other(&self) -> bool {
+        self.other.urls || self.other.domains || self.other.ips
+    }
+}
+
+fn parse_kinds(text: &str) -> Result<KindList, String> {
+    let mut kinds = KindList {
+        hashes: false,
+        other: vtsum_core::extract::ioc::Kinds {
+            urls: false,
+            domains: false,
+            ips: false,
+        },
+    };
+    for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+        match word.to_ascii_lowercase().as_str() {
+            "all" => {
+                kinds.hashes = true;
+                kinds.other = Default::default();
+            }
+            "hashes" | "hash" | "files" => kinds.hashes = true,
+            "urls" | "url" => kinds.other.urls = true,
+            "domains" | "domain" => kinds.other.domains = true,
+            "ips" | "ip" => kinds.other.ips = true,
+            _ => {
+                let shown: String = word.chars().take(40).filter(|c| !c.is_control()).collect();
+                return Err(format!(
+                    "unknown kind {shown:?}: use hashes, urls, domains, ips (comma-separated) or all"
+                ));
+            }
+        }
+    }
+    if !kinds.hashes && !kinds.any_other() {
+        return Err("no kind named: use hashes, urls, domains, ips or all".into());
+    }
+    Ok(kinds)
 }
 
 /// `--color`.

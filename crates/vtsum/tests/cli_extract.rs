@@ -60,7 +60,7 @@ fn prints_unique_hashes_in_first_seen_order_from_files_and_stdin() {
     assert!(out.status.success());
     assert_eq!(
         text(&out.stdout),
-        "hashes: 3\nmd5: 1\nsha1: 1\nsha256: 1\nduplicates: 2\nlines without a hash: 4\n"
+        "hashes: 3\nmd5: 1\nsha1: 1\nsha256: 1\nduplicates: 2\nnon-file hashes (IMPHASH…): 0\nlines without a hash: 4\n"
     );
 }
 

@@ -25,6 +25,7 @@ mod cached;
 mod cancel;
 mod figures;
 mod flight;
+mod group;
 mod io;
 mod lane;
 mod lease;
@@ -115,6 +116,7 @@ pub struct Engine {
     client: Arc<VtClient>,
     pool: Mutex<KeyPool>,
     lanes: lane::Lanes,
+    groups: group::Groups,
     metrics: Mutex<Metrics>,
 }
 
@@ -184,6 +186,7 @@ impl Engine {
             client,
             pool,
             lanes: lane::Lanes::default(),
+            groups: group::Groups::default(),
             metrics: Mutex::new(Metrics::default()),
         })
     }

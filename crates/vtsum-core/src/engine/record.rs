@@ -97,6 +97,7 @@ impl Run<'_> {
     /// Counts a result the store now holds and tells the watchers.
     pub(super) fn recorded(&mut self, index: u64, hash: &Hash, result: ItemResult) {
         self.progress.done += 1;
+        self.release_weak(hash);
         match &result {
             ItemResult::Error { .. } => self.progress.errors += 1,
             ItemResult::Lookup {

@@ -79,6 +79,8 @@ pub(super) struct Run<'a> {
     pub interactive: bool,
     /// While an interactive run waits for a key: batch runs hold back.
     pub lane_waiting: Option<super::lane::Waiting<'a>>,
+    /// Weak hashes of a group waiting for their strong one's answer ([`super::group`]).
+    pub held: super::group::Held,
 }
 
 /// Items answered from the cache per blocking call at the start of a run
@@ -167,8 +169,10 @@ impl Engine {
             away: 0,
             interactive: opts.interactive,
             lane_waiting: None,
+            held: Default::default(),
         };
         let queue = run.answer_pending_from_cache(pending).await?;
+        let queue = run.hold_weak(queue);
         if !queue.is_empty() {
             // Before the first request: a key VirusTotal says is spent is not tried.
             if let Err(e) = self.read_figures().await {
@@ -179,6 +183,9 @@ impl Engine {
         let result = run.schedule(queue, opts, cancel).await;
         match &result {
             Ok(RunOutcome::Done) => {
+                if part.is_none() {
+                    self.forget_groups(id);
+                }
                 if part.is_none() || self.job_complete(id).await? {
                     io.set_state(JobState::Done, None, None).await?
                 }
@@ -272,6 +279,8 @@ impl Run<'_> {
         let mut reads = JoinSet::new();
         loop {
             self.flush_unsaved().await?;
+            let idle = flights.is_empty() && queue.is_empty() && self.unsaved.is_empty();
+            self.requeue_weak(&mut queue, idle);
             engine.start_figures(&mut reads);
             let cancelled = cancel.is_cancelled();
             let mut wake: Option<Instant> = None;

@@ -75,6 +75,22 @@ pub struct Digests {
     pub alternates: Vec<(Digest, Digest)>,
 }
 
+impl Extracted {
+    /// What a job holds: the lookups, then the weaker hashes of labelled groups (each
+    /// once), which [`crate::engine::Engine::group_hashes`] answers from their strong
+    /// hash's answer when it agrees.
+    pub fn job_hashes(&self) -> Vec<Hash> {
+        let mut hashes = self.hashes.clone();
+        let mut seen: std::collections::HashSet<&Hash> = self.hashes.iter().collect();
+        for (_, weak) in &self.alternates {
+            if seen.insert(weak) {
+                hashes.push(weak.clone());
+            }
+        }
+        hashes
+    }
+}
+
 impl From<Digests> for Extracted {
     fn from(d: Digests) -> Extracted {
         Extracted {

@@ -140,8 +140,18 @@ impl Jobs {
     /// Stores a new job with its hashes (and, with a work queue, its parts) and wakes the
     /// runner. The store's own check that the job is whole comes first: nothing runs a job
     /// that is not stored.
-    pub async fn create(&self, spec: JobSpec, hashes: Vec<Hash>) -> Result<JobInfo> {
+    /// `groups` are the `(strong, weak)` hashes of one file among `hashes`
+    /// ([`Engine::group_hashes`]).
+    pub async fn create(
+        &self,
+        spec: JobSpec,
+        hashes: Vec<Hash>,
+        groups: &[(Hash, Hash)],
+    ) -> Result<JobInfo> {
         let id = JobId::random();
+        if let Some(engine) = &self.engine {
+            engine.group_hashes(&id, groups);
+        }
         let job = {
             let id = id.clone();
             store::blocking(&self.store, move |s| {

@@ -65,11 +65,13 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         lines_without_hash: extracted.lines_without_hash,
         duplicates: extracted.duplicates,
         origin: Default::default(),
+        non_file_hashes: extracted.non_file_hashes,
     };
     let (job, resumed) = {
-        let (engine, hashes) = (engine.clone(), extracted.hashes.clone());
+        let (engine, hashes) = (engine.clone(), extracted.job_hashes());
         off_runtime("opening the scan", move || engine.open_scan(spec, &hashes)).await?
     };
+    engine.group_hashes(&job.id, &extracted.alternates);
     if resumed && job.done > 0 {
         note(&format!(
             "vtsum: resuming an interrupted scan: {} of {} hashes already done",
@@ -192,6 +194,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         requests: engine.requests_sent(),
         lines_without_hash: extracted.lines_without_hash,
         duplicates: extracted.duplicates,
+        non_file_hashes: extracted.non_file_hashes,
         total: job.total as usize,
         resumes_at: match outcome {
             RunOutcome::WaitingQuota { resumes_at } => iso8601(resumes_at),
@@ -415,6 +418,12 @@ fn summary_line(s: &Summary) -> String {
     ));
     if s.duplicates > 0 {
         parts.push(count(s.duplicates, "duplicate", "duplicates"));
+    }
+    if s.non_file_hashes > 0 {
+        parts.push(format!(
+            "{} (IMPHASH and the like) not looked up",
+            count(s.non_file_hashes, "non-file hash", "non-file hashes")
+        ));
     }
     parts.join(" · ")
 }

@@ -1,0 +1,112 @@
+//! Labelled hashes of one file (`MD5=…,SHA256=…`, see [`crate::extract`]) cost one request.
+//!
+//! A job holds every hash of such a group, strongest and weaker, so the report has a row
+//! for each. While the strongest is pending in a run, its weaker hashes are held back;
+//! when its answer lands they go back to the queue, where the look at the cache before
+//! sending ([`Run::take_ready`](super::run::Run)) answers them from the file VirusTotal
+//! just described, at no cost, when its md5 or sha1 is theirs. When VirusTotal's answer
+//! disagrees (another file, or unknown), the cache has nothing for the weaker hash and it
+//! is looked up on its own, as the issue asks.
+//!
+//! The groups live in the process that created the job ([`Engine::group_hashes`]), not in
+//! the store: a job's spec is read on every progress poll, and a Sysmon export holds
+//! thousands of groups. A run elsewhere (a worker, or after a restart) holds nothing
+//! back; its weaker hashes still find the strong one's answer in the cache once that has
+//! landed, so at worst a group pending at a crash costs its weaker hashes' requests.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use super::run::{Run, Work};
+use super::Engine;
+use crate::hash::Hash;
+use crate::store::JobId;
+
+/// Weak hash → strong hash, per job created in this process.
+#[derive(Debug, Default)]
+pub(super) struct Groups(Mutex<HashMap<JobId, Arc<HashMap<Hash, Hash>>>>);
+
+impl Groups {
+    fn of(&self, id: &JobId) -> Option<Arc<HashMap<Hash, Hash>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+}
+
+impl Engine {
+    /// Notes that in job `id` each `(strong, weak)` names one file, so runs in this process
+    /// send the weak hash only if the strong one's answer does not cover it.
+    pub fn group_hashes(&self, id: &JobId, pairs: &[(Hash, Hash)]) {
+        if pairs.is_empty() {
+            return;
+        }
+        let map = pairs
+            .iter()
+            .map(|(strong, weak)| (weak.clone(), strong.clone()))
+            .collect();
+        let mut groups = self.groups.0.lock().unwrap_or_else(|e| e.into_inner());
+        groups.insert(id.clone(), Arc::new(map));
+    }
+
+    /// Forgets a job's groups (it is done or deleted).
+    pub(super) fn forget_groups(&self, id: &JobId) {
+        let mut groups = self.groups.0.lock().unwrap_or_else(|e| e.into_inner());
+        groups.remove(id);
+    }
+}
+
+/// Weak hashes waiting for their strong one's answer in a run.
+#[derive(Default)]
+pub(super) struct Held {
+    by_strong: HashMap<Hash, Vec<Work>>,
+    released: Vec<Work>,
+}
+
+impl Run<'_> {
+    /// Moves out of `queue` the weak hashes whose strong hash is also in it.
+    pub(super) fn hold_weak(&mut self, queue: VecDeque<Work>) -> VecDeque<Work> {
+        let Some(groups) = self.engine.groups.of(&self.job.id) else {
+            return queue;
+        };
+        let pending: HashSet<&Hash> = queue.iter().map(|w| &w.hash).collect();
+        let mut wait: Vec<(Hash, usize)> = Vec::new();
+        for (i, work) in queue.iter().enumerate() {
+            if let Some(strong) = groups.get(&work.hash).filter(|s| pending.contains(s)) {
+                wait.push((strong.clone(), i));
+            }
+        }
+        if wait.is_empty() {
+            return queue;
+        }
+        let mut slots: Vec<Option<Work>> = queue.into_iter().map(Some).collect();
+        for (strong, i) in wait {
+            if let Some(work) = slots[i].take() {
+                self.held.by_strong.entry(strong).or_default().push(work);
+            }
+        }
+        slots.into_iter().flatten().collect()
+    }
+
+    /// A hash has its result: the weak hashes waiting for it may go.
+    pub(super) fn release_weak(&mut self, hash: &Hash) {
+        if let Some(works) = self.held.by_strong.remove(hash) {
+            self.held.released.extend(works);
+        }
+    }
+
+    /// Puts released weak hashes at the front of the queue. With nothing else left to
+    /// wait for, every held one goes too: a strong hash that never lands in this run (its
+    /// row was written elsewhere) must not keep its weak ones from their lookups.
+    pub(super) fn requeue_weak(&mut self, queue: &mut VecDeque<Work>, idle: bool) {
+        if idle {
+            let rest: Vec<Work> = self.held.by_strong.drain().flat_map(|(_, w)| w).collect();
+            self.held.released.extend(rest);
+        }
+        for work in self.held.released.drain(..).rev() {
+            queue.push_front(work);
+        }
+    }
+}
