@@ -20,8 +20,8 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 /// A VirusTotal API client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct VtClient {
-    http: reqwest::Client,
-    config: ClientConfig,
+    pub(super) http: reqwest::Client,
+    pub(super) config: ClientConfig,
 }
 
 impl VtClient {
@@ -76,22 +76,7 @@ impl VtClient {
                     StatusCode::OK => {
                         v2::parse_reports(&body, hashes).map_err(FetchError::Transient)
                     }
-                    StatusCode::NO_CONTENT | StatusCode::TOO_MANY_REQUESTS => {
-                        Err(FetchError::Quota {
-                            key: key.id().clone(),
-                        })
-                    }
-                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(FetchError::Rejected {
-                        key: key.id().clone(),
-                        status: status.as_u16(),
-                        message: "the key is wrong or not allowed".into(),
-                    }),
-                    s if s.is_server_error() => Err(FetchError::Transient(format!(
-                        "VirusTotal answered HTTP {s}"
-                    ))),
-                    s => Err(FetchError::Permanent(format!(
-                        "VirusTotal answered HTTP {s}"
-                    ))),
+                    _ => Err(v2_error(status, key)),
                 }
             }
         }
@@ -124,7 +109,10 @@ impl VtClient {
     }
 
     /// Sends a request and reads at most [`MAX_BODY`] bytes of the answer.
-    async fn get(&self, req: reqwest::RequestBuilder) -> Result<(StatusCode, Vec<u8>), FetchError> {
+    pub(super) async fn get(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, Vec<u8>), FetchError> {
         let transient = |what: &str, e: reqwest::Error| {
             let kind = if e.is_timeout() {
                 "timed out"
@@ -154,8 +142,24 @@ impl VtClient {
     }
 }
 
+/// Maps a v2 status other than 200 to what the scheduler should do.
+pub(super) fn v2_error(status: StatusCode, key: &ApiKey) -> FetchError {
+    match status {
+        StatusCode::NO_CONTENT | StatusCode::TOO_MANY_REQUESTS => FetchError::Quota {
+            key: key.id().clone(),
+        },
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => FetchError::Rejected {
+            key: key.id().clone(),
+            status: status.as_u16(),
+            message: "the key is wrong or not allowed".into(),
+        },
+        s if s.is_server_error() => FetchError::Transient(format!("VirusTotal answered HTTP {s}")),
+        s => FetchError::Permanent(format!("VirusTotal answered HTTP {s}")),
+    }
+}
+
 /// Maps a v3 error status and body to what the scheduler should do.
-fn v3_error(status: StatusCode, body: &[u8], key: &ApiKey) -> FetchError {
+pub(super) fn v3_error(status: StatusCode, body: &[u8], key: &ApiKey) -> FetchError {
     let (code, message) = v3::parse_error(body).unwrap_or_default();
     // Never echo a message that might quote the key back.
     let message = message.replace(key.expose(), "***");

@@ -12,6 +12,7 @@ use crate::report::Lookup;
 
 pub mod client;
 pub mod document;
+pub mod objects;
 pub mod v2;
 pub mod v3;
 

@@ -42,6 +42,28 @@ fn parse_one(v: &Value) -> Result<Lookup, String> {
         .filter(|s| s.len() == 64)
         .ok_or("v2 report without sha256")?
         .to_ascii_lowercase();
+    let engines = scans(v);
+    let positives = count(v.get("positives"));
+    let total = count(v.get("total"));
+    let scan_date = scan_date(v);
+    Ok(Lookup::Found(Box::new(FileReport {
+        sha256,
+        md5: text(v.get("md5")).map(|s| s.to_ascii_lowercase()),
+        sha1: text(v.get("sha1")).map(|s| s.to_ascii_lowercase()),
+        stats: Stats {
+            malicious: positives,
+            undetected: total.saturating_sub(positives),
+            ..Stats::default()
+        },
+        analysed: scan_date.is_some() || total > 0,
+        last_analysis: scan_date,
+        engines,
+        ..FileReport::default()
+    })))
+}
+
+/// `scans`: each engine's `detected` and `result`, as v3's categories.
+pub(crate) fn scans(v: &Value) -> BTreeMap<String, EngineResult> {
     let mut engines = BTreeMap::new();
     if let Some(Value::Object(scans)) = v.get("scans") {
         for (name, s) in scans.iter().take(500) {
@@ -57,25 +79,14 @@ fn parse_one(v: &Value) -> Result<Lookup, String> {
             );
         }
     }
-    let positives = count(v.get("positives"));
-    let total = count(v.get("total"));
-    let scan_date = text(v.get("scan_date")).and_then(|d| {
+    engines
+}
+
+/// `scan_date` (`YYYY-MM-DD HH:MM:SS`, UTC) as Unix seconds.
+pub(crate) fn scan_date(v: &Value) -> Option<i64> {
+    text(v.get("scan_date")).and_then(|d| {
         chrono::NaiveDateTime::parse_from_str(&d, "%Y-%m-%d %H:%M:%S")
             .ok()
             .map(|t| t.and_utc().timestamp())
-    });
-    Ok(Lookup::Found(Box::new(FileReport {
-        sha256,
-        md5: text(v.get("md5")).map(|s| s.to_ascii_lowercase()),
-        sha1: text(v.get("sha1")).map(|s| s.to_ascii_lowercase()),
-        stats: Stats {
-            malicious: positives,
-            undetected: total.saturating_sub(positives),
-            ..Stats::default()
-        },
-        analysed: scan_date.is_some() || total > 0,
-        last_analysis: scan_date,
-        engines,
-        ..FileReport::default()
-    })))
+    })
 }

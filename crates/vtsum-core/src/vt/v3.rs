@@ -55,7 +55,7 @@ pub(crate) fn count(v: Option<&Value>) -> u32 {
     int(v).map_or(0, |n| n.clamp(0, i64::from(MAX_COUNT)) as u32)
 }
 
-fn strings(v: Option<&Value>, max: usize) -> Vec<String> {
+pub(crate) fn strings(v: Option<&Value>, max: usize) -> Vec<String> {
     match v {
         Some(Value::Array(items)) => items
             .iter()
@@ -82,17 +82,7 @@ pub fn parse_file(body: &[u8]) -> Result<FileReport, String> {
         .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or("VirusTotal's answer has no valid sha256")?
         .to_ascii_lowercase();
-    let stats = a("last_analysis_stats")
-        .map(|s| Stats {
-            malicious: count(s.get("malicious")),
-            suspicious: count(s.get("suspicious")),
-            undetected: count(s.get("undetected")),
-            harmless: count(s.get("harmless")),
-            timeout: count(s.get("timeout")).saturating_add(count(s.get("confirmed-timeout"))),
-            type_unsupported: count(s.get("type-unsupported")),
-            failure: count(s.get("failure")),
-        })
-        .unwrap_or_default();
+    let stats = parse_stats(a("last_analysis_stats"));
     let engines = parse_engines(a("last_analysis_results"));
     let last_analysis = int(a("last_analysis_date"));
     Ok(FileReport {
@@ -120,7 +110,21 @@ pub fn parse_file(body: &[u8]) -> Result<FileReport, String> {
     })
 }
 
-fn parse_engines(v: Option<&Value>) -> BTreeMap<String, EngineResult> {
+/// `last_analysis_stats`, zero where missing.
+pub(crate) fn parse_stats(v: Option<&Value>) -> Stats {
+    v.map(|s| Stats {
+        malicious: count(s.get("malicious")),
+        suspicious: count(s.get("suspicious")),
+        undetected: count(s.get("undetected")),
+        harmless: count(s.get("harmless")),
+        timeout: count(s.get("timeout")).saturating_add(count(s.get("confirmed-timeout"))),
+        type_unsupported: count(s.get("type-unsupported")),
+        failure: count(s.get("failure")),
+    })
+    .unwrap_or_default()
+}
+
+pub(crate) fn parse_engines(v: Option<&Value>) -> BTreeMap<String, EngineResult> {
     let Some(Value::Object(map)) = v else {
         return BTreeMap::new();
     };
