@@ -163,6 +163,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         cmd.arg("extract").arg(&path);
         lines_of(cmd, "vtsum")
     })?;
+    let (all_kinds, all_found) = best_of(3, || {
+        let mut cmd = Command::new(&vtsum);
+        cmd.args(["extract", "--kinds", "all"]).arg(&path);
+        lines_of(cmd, "vtsum --kinds all")
+    })?;
     let (library, _) = best_of(3, || {
         let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
         Ok(extract_reader(f).map_err(|e| e.to_string())?.hashes.len())
@@ -211,6 +216,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         format!("{found} unique hashes"),
     );
     row(
+        "`vtsum extract --kinds all FILE \\| (pipe)`",
+        all_kinds,
+        format!("{all_found} hashes, URLs, domains, IPs"),
+    );
+    row(
         "library, one thread (`extract_reader`)",
         library,
         String::new(),
@@ -223,6 +233,58 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "`LC_ALL=C grep -oE '[0-9a-fA-F]{32,64}'`",
         grep,
         format!("{grep_found} runs"),
+    );
+    prose(&vtsum)
+}
+
+/// The example threat report repeated to 50 MB: prose, defanged URLs, domains and IPs,
+/// where the indicator scanner does most of its work; hashes alone, then every kind.
+fn prose(vtsum: &std::path::Path) -> Result<(), String> {
+    let report = include_str!("../../../examples/threat-report.txt");
+    let path = PathBuf::from("target/bench/threat-reports-50mb.txt");
+    if !path.exists() {
+        let mut text = String::with_capacity(51 << 20);
+        let mut i = 0u64;
+        while text.len() < 50_000_000 {
+            // A different host and address a copy, so the set of indicators grows too.
+            text.push_str(&report.replace("c2-panel", &format!("c2-panel-{i}")));
+            text.push_str(&format!(
+                "beacon to 45.{}.{}.{}\n",
+                i % 200 + 1,
+                (i / 200) % 250,
+                i % 250
+            ));
+            i += 1;
+        }
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    }
+    let bytes = std::fs::metadata(&path).map_err(|e| e.to_string())?.len() as f64;
+    let time = |kinds: &str| {
+        best_of(3, || {
+            let mut cmd = Command::new(vtsum);
+            cmd.args(["extract", "--kinds", kinds]).arg(&path);
+            lines_of(cmd, "vtsum")
+        })
+    };
+    let (hashes, _) = time("hashes")?;
+    let (all, found) = time("all")?;
+    println!();
+    println!(
+        "file: {} ({:.0} MB, the example threat report repeated)",
+        path.display(),
+        bytes / 1e6
+    );
+    println!();
+    println!("| extractor | MB/s | printed | vs hashes only |");
+    println!("| --- | ---: | ---: | ---: |");
+    println!(
+        "| `vtsum extract FILE` | {:.0} | | 1.0x |",
+        bytes / hashes / 1e6
+    );
+    println!(
+        "| `vtsum extract --kinds all FILE` | {:.0} | {found} | {:.2}x |",
+        bytes / all / 1e6,
+        hashes / all
     );
     Ok(())
 }

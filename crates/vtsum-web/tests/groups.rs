@@ -1,0 +1,54 @@
+//! A web job of a Sysmon log: each labelled group costs one request, its md5 answered from
+//! the sha256's answer when VirusTotal's file has it, asked on its own when the sha256 is
+//! unknown; the IMPHASH never asked, and counted in the preview.
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sysmon_upload_asks_each_file_once() {
+    let f = fixture(Options {
+        windows: per_second(50),
+        ..Options::default()
+    })
+    .await;
+    let files = f.fake.corpus().files();
+    let (a, e) = (&files[0], &files[3]);
+    let unknown = fakevt::unknown_hash(11);
+    let imphash = "f34d5f2d4577ed6d9ceec516c1f5a744";
+    let text = format!(
+        "Hashes=MD5={},SHA256={},IMPHASH={imphash}\nHashes=MD5={},SHA256={unknown}\n",
+        a.md5, a.sha256, e.md5
+    );
+    let preview = send(&f.app, post("/api/v1/extract", "text/plain", text.clone()))
+        .await
+        .json();
+    assert_eq!(preview["hashes"], 2, "{preview}");
+    assert_eq!(preview["non_file_hashes"], 1, "{preview}");
+
+    let res = send(&f.app, post("/api/v1/jobs", "text/plain", text)).await;
+    let id = res.json()["id"].as_str().expect("id").to_string();
+    wait_state(&f.app, &id, &["done"], Duration::from_secs(30)).await;
+    let asked = f.fake.counters().requests_by_hash;
+    let times = |h: &str| asked.get(h).copied().unwrap_or(0);
+    assert_eq!(times(&a.sha256), 1, "{asked:?}");
+    assert_eq!(
+        times(&a.md5),
+        0,
+        "answered from the sha256's answer: {asked:?}"
+    );
+    assert_eq!(times(&unknown), 1, "{asked:?}");
+    assert_eq!(times(&e.md5), 1, "the unknown sha256 says nothing of it");
+    assert_eq!(times(imphash), 0);
+    let results = send(&f.app, get(&format!("/api/v1/jobs/{id}/results")))
+        .await
+        .json();
+    let rows = results["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{results}");
+    let md5_row = rows.iter().find(|r| r["input"] == a.md5.as_str()).unwrap();
+    assert_eq!(md5_row["sha256"], a.sha256.as_str());
+    assert_eq!(md5_row["from_cache"], true);
+}
