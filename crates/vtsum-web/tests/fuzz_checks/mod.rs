@@ -130,6 +130,7 @@ pub fn web_input(data: &[u8]) {
                 "duplicates": ex.duplicates,
                 "lines": ex.lines,
                 "lines_without_hash": ex.lines_without_hash,
+                "non_file_hashes": ex.non_file_hashes,
             });
             assert_eq!(answer, counts);
         }
