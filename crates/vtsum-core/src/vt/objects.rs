@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::client::{v2_error, v3_error, VtClient};
 use super::v2::{scan_date, scans};
-use super::v3::{count, int, parse_engines, parse_stats, strings, text, MAX_NAMES};
+use super::v3::{count, envelope, int, parse_engines, parse_stats, strings, text, MAX_NAMES};
 use super::{ApiVersion, FetchError};
 use crate::extract::ioc::IndicatorKind;
 use crate::key::ApiKey;
@@ -123,15 +123,8 @@ impl VtClient {
 
 /// Parses a v3 URL, domain or IP address object.
 pub fn parse_v3(body: &[u8]) -> Result<ObjectReport, String> {
-    let root: Value =
-        serde_json::from_slice(body).map_err(|e| format!("malformed JSON from VirusTotal: {e}"))?;
-    let data = root.get("data").ok_or("no `data` in VirusTotal's answer")?;
+    let (data, attrs) = envelope(body)?;
     let id = text(data.get("id")).ok_or("VirusTotal's answer has no id")?;
-    let empty = serde_json::Map::new();
-    let attrs = data
-        .get("attributes")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
     let a = |k: &str| attrs.get(k);
     let engines = parse_engines(a("last_analysis_results"));
     let last_analysis = int(a("last_analysis_date"));

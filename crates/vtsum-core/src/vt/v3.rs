@@ -66,16 +66,24 @@ pub(crate) fn strings(v: Option<&Value>, max: usize) -> Vec<String> {
     }
 }
 
+/// A v3 object's `data` and its `attributes` (empty when missing or not an object).
+pub(crate) fn envelope(body: &[u8]) -> Result<(Value, serde_json::Map<String, Value>), String> {
+    let mut root: Value =
+        serde_json::from_slice(body).map_err(|e| format!("malformed JSON from VirusTotal: {e}"))?;
+    let mut data = root
+        .get_mut("data")
+        .map(Value::take)
+        .ok_or("no `data` in VirusTotal's answer")?;
+    let attrs = match data.get_mut("attributes").map(Value::take) {
+        Some(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    Ok((data, attrs))
+}
+
 /// Parses a `GET /api/v3/files/{hash}` body.
 pub fn parse_file(body: &[u8]) -> Result<FileReport, String> {
-    let root: Value =
-        serde_json::from_slice(body).map_err(|e| format!("malformed JSON from VirusTotal: {e}"))?;
-    let data = root.get("data").ok_or("no `data` in VirusTotal's answer")?;
-    let empty = serde_json::Map::new();
-    let attrs = data
-        .get("attributes")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
+    let (data, attrs) = envelope(body)?;
     let a = |k: &str| attrs.get(k);
     let sha256 = text(a("sha256"))
         .or_else(|| text(data.get("id")))
