@@ -81,6 +81,14 @@
             (p.duplicates ? ` (${p.duplicates} repeats dropped)` : '') +
             `; ${p.lines_without_hash} non-blank line${p.lines_without_hash === 1 ? '' : 's'} held none.`
           : `No md5, sha1 or sha256 found; ${p.lines_without_hash} non-blank lines held none.`;
+        const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+        const others = [plural(p.urls, 'URL', 'URLs'), plural(p.domains, 'domain', 'domains'),
+          plural(p.ips, 'IP address', 'IP addresses')];
+        if (p.urls || p.domains || p.ips) {
+          preview.textContent += ` Also ${others.join(', ')}: not looked up yet (vtsum extract --kinds lists them).`;
+        }
+        if (p.non_file_hashes) preview.textContent += ` ${plural(p.non_file_hashes, 'IMPHASH-like value', 'IMPHASH-like values')} not looked up.`;
+        preview.dataset.others = `${p.urls},${p.domains},${p.ips}`;
         preview.dataset.hashes = p.hashes;
       } catch (e) {
         if (n === seq) { preview.className = 'preview bad'; preview.textContent = e.message; }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use vtsum_core::engine::{fill_engines, now_unix, JobRows};
+use vtsum_core::extract::ioc::IndicatorKind;
 use vtsum_core::render::{self, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary};
 use vtsum_core::store::{self, JobId, JobInfo, JobOrigin, JobSpec, Store};
@@ -80,9 +81,15 @@ pub async fn submit(State(app): State<App>, req: Request) -> Result<Response, Ap
 
 /// `POST /api/v1/extract`: what a submission would hold, without starting anything.
 pub async fn preview(State(app): State<App>, req: Request) -> Result<Response, ApiError> {
-    let sub = input::read(req, app.inner.config.upload_limit).await?;
+    let sub = input::read_with_others(req, app.inner.config.upload_limit, true).await?;
     let ex = sub.extracted;
+    let others = sub.others.unwrap_or_default();
+    let of = |kind| others.values(kind).count();
     Ok(Json(serde_json::json!({
+        "urls": of(IndicatorKind::Url),
+        "domains": of(IndicatorKind::Domain),
+        "ips": of(IndicatorKind::Ip),
+        "private_ips": others.private_ips,
         "hashes": ex.hashes.len(),
         "duplicates": ex.duplicates,
         "lines": ex.lines,

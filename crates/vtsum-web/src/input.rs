@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use serde::Deserialize;
+use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions};
 use vtsum_core::extract::{extract_bytes, Extracted, Extractor};
 use vtsum_core::Hash;
 
@@ -18,6 +19,8 @@ use crate::WebError;
 pub struct Submission {
     pub label: String,
     pub extracted: Extracted,
+    /// URLs, domains and IP addresses in the text, when asked for ([`read_with_others`]).
+    pub others: Option<Indicators>,
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413: at once when the
@@ -56,6 +59,17 @@ struct JsonSubmission {
 
 /// Parses a submission of any accepted kind.
 pub async fn read(req: Request, limit: usize) -> Result<Submission, WebError> {
+    read_with_others(req, limit, false).await
+}
+
+/// [`read`], also finding URLs, domains and IP addresses in the text when `others` (the
+/// front page's preview shows what a text holds; a job does not need it yet).
+pub async fn read_with_others(
+    req: Request,
+    limit: usize,
+    others: bool,
+) -> Result<Submission, WebError> {
+    let finder = || others.then(|| IocExtractor::new(IocOptions::default()));
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -69,7 +83,7 @@ pub async fn read(req: Request, limit: usize) -> Result<Submission, WebError> {
         let multipart = Multipart::from_request(req, &())
             .await
             .map_err(|e| WebError::BadRequest(format!("not a valid multipart upload: {e}")))?;
-        return read_multipart(multipart).await;
+        return read_multipart(multipart, finder()).await;
     }
     if content_type.starts_with("application/json") {
         let sub: JsonSubmission = serde_json::from_slice(&bytes).map_err(|e| {
@@ -95,15 +109,27 @@ pub async fn read(req: Request, limit: usize) -> Result<Submission, WebError> {
         return Ok(Submission {
             label: form.label,
             extracted: extract_bytes(form.text.as_bytes()),
+            others: finish(finder(), form.text.as_bytes()),
         });
     }
     Ok(Submission {
         label: String::new(),
         extracted: extract_bytes(&bytes),
+        others: finish(finder(), &bytes),
     })
 }
 
-async fn read_multipart(mut multipart: Multipart) -> Result<Submission, WebError> {
+fn finish(finder: Option<IocExtractor>, text: &[u8]) -> Option<Indicators> {
+    finder.map(|mut f| {
+        f.feed(text);
+        f.finish()
+    })
+}
+
+async fn read_multipart(
+    mut multipart: Multipart,
+    mut others: Option<IocExtractor>,
+) -> Result<Submission, WebError> {
     let mut ex = Extractor::new();
     let mut label = String::new();
     let bad = |e: axum::extract::multipart::MultipartError| {
@@ -117,10 +143,16 @@ async fn read_multipart(mut multipart: Multipart) -> Result<Submission, WebError
                 }
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
                     ex.feed(&chunk);
+                    if let Some(others) = others.as_mut() {
+                        others.feed(&chunk);
+                    }
                 }
                 // A field's end is a line end: the last line of a file and the first of
                 // the pasted text must not join.
                 ex.feed(b"\n");
+                if let Some(others) = others.as_mut() {
+                    others.feed(b"\n");
+                }
             }
             "label" => {
                 let text = field.text().await.map_err(bad)?;
@@ -134,6 +166,7 @@ async fn read_multipart(mut multipart: Multipart) -> Result<Submission, WebError
     Ok(Submission {
         label,
         extracted: ex.finish(),
+        others: others.map(IocExtractor::finish),
     })
 }
 
@@ -153,6 +186,7 @@ fn from_list(list: Vec<String>, label: String) -> Result<Submission, WebError> {
     Ok(Submission {
         label,
         extracted: ex.finish(),
+        others: None,
     })
 }
 

@@ -53,7 +53,10 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
     let file = f.dir.path().join("incident-42.txt");
     std::fs::write(
         &file,
-        format!("EDR export\n{}\nend of export\n", hashes.join("\r\n")),
+        format!(
+            "EDR export\n{}\nend of export: C2 hxxps://upd[.]evil-c2[.]com/gate at 45.142.212[.]61\n",
+            hashes.join("\r\n")
+        ),
     )
     .unwrap();
     let downloads = f.dir.path().join("downloads");
@@ -77,6 +80,14 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
             .as_str()
             .unwrap()
             .contains("2 non-blank lines held none"),
+        "{preview}"
+    );
+    // The defanged URL and address are counted, not offered as lookups yet.
+    assert!(
+        preview
+            .as_str()
+            .unwrap()
+            .contains("Also 1 URL, 0 domains, 1 IP address: not looked up yet"),
         "{preview}"
     );
     s.save_screenshot(&screenshots().join("front.png"))

@@ -52,3 +52,37 @@ async fn a_sysmon_upload_asks_each_file_once() {
     assert_eq!(md5_row["sha256"], a.sha256.as_str());
     assert_eq!(md5_row["from_cache"], true);
 }
+
+/// The front page's preview counts the URLs, domains and IPs a text holds, pasted or
+/// uploaded, as `vtsum extract --kinds` finds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preview_counts_urls_domains_and_ips() {
+    use vtsum_core::extract::ioc::{extract_indicators, IndicatorKind, IocOptions};
+    let f = fixture(Options::default()).await;
+    let report = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/threat-report.txt"
+    ))
+    .unwrap();
+    let want = extract_indicators(report.as_bytes(), &IocOptions::default());
+    let (form_type, body) = multipart("report.txt", &report, "");
+    for (content_type, body) in [
+        ("text/plain".to_string(), report.clone()),
+        (form_type, body),
+    ] {
+        let p = send(&f.app, post("/api/v1/extract", &content_type, body))
+            .await
+            .json();
+        for (key, kind) in [
+            ("urls", IndicatorKind::Url),
+            ("domains", IndicatorKind::Domain),
+            ("ips", IndicatorKind::Ip),
+        ] {
+            let n = want.values(kind).count();
+            assert!(n > 0);
+            assert_eq!(p[key], n, "{key} ({content_type}): {p}");
+        }
+        assert_eq!(p["private_ips"], want.private_ips, "{p}");
+        assert_eq!(p["non_file_hashes"], 1, "the Sysmon line's IMPHASH: {p}");
+    }
+}
