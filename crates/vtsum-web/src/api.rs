@@ -274,6 +274,7 @@ fn summary_base(job: &JobInfo) -> Summary {
     Summary {
         lines_without_hash: job.spec.lines_without_hash,
         duplicates: job.spec.duplicates,
+        non_file_hashes: job.spec.non_file_hashes,
         total: job.total as usize,
         resumes_at: job.resumes_at.and_then(iso8601),
         ..Summary::default()
