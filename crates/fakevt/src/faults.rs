@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::corpus::Rng;
+use crate::rng::Rng;
 
 /// How a request fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -36,6 +36,7 @@ use serde_json::Value;
 
 mod answers;
 mod corpus;
+mod corpus_objects;
 mod faults;
 mod object_answers;
 mod object_gen;
@@ -43,6 +44,7 @@ mod object_routes;
 mod object_tables;
 mod objects;
 mod quota;
+mod rng;
 mod state;
 
 /// The v3 file object of a corpus file, as the fake answers it: benches build cached

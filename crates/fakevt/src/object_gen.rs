@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
 
-use crate::corpus::Rng;
 use crate::object_tables::{
     hostile_text, Owner, BAD_CATEGORIES, BAD_STEMS, CATEGORISERS, CYCLE, GOOD_CATEGORIES,
     GOOD_STEMS, ODD_CATEGORIES, OWNERS, REGISTRARS, TLDS, URL_ENGINES,
@@ -14,6 +13,7 @@ use crate::objects::{
     url_identifier, url_sha256, Analysis, CorpusDomain, CorpusIp, CorpusUrl, DnsRecord, ObjectKind,
     Objects,
 };
+use crate::rng::Rng;
 
 fn pick<'a, T: ?Sized>(rng: &mut Rng, items: &'a [&'a T]) -> &'a T {
     items[rng.below(items.len() as u64) as usize]

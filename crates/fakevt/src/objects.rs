@@ -11,8 +11,6 @@ use std::net::IpAddr;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::corpus::Corpus;
-
 /// What kind of answer an object gives, so tests can pick one without magic numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -132,60 +130,6 @@ pub(crate) struct Objects {
     pub urls_by_host: HashMap<String, Vec<usize>>,
     /// Corpus domains resolving to an IP (canonical text), for v2's `resolutions`.
     pub domains_by_ip: HashMap<String, Vec<usize>>,
-}
-
-impl Corpus {
-    /// Every known URL, in index order; kinds cycle as described in [`objects_for`].
-    pub fn urls(&self) -> &[CorpusUrl] {
-        &self.objects.urls
-    }
-
-    pub fn domains(&self) -> &[CorpusDomain] {
-        &self.objects.domains
-    }
-
-    pub fn ips(&self) -> &[CorpusIp] {
-        &self.objects.ips
-    }
-
-    /// A URL by its text, exactly as listed in [`CorpusUrl::url`].
-    pub fn find_url(&self, url: &str) -> Option<&CorpusUrl> {
-        self.url_by_sha256(&url_sha256(url))
-    }
-
-    /// A URL by the SHA-256 hex of its text (either case).
-    pub fn url_by_sha256(&self, sha256: &str) -> Option<&CorpusUrl> {
-        let o = &self.objects;
-        o.url_by_sha256
-            .get(&sha256.to_ascii_lowercase())
-            .map(|&i| &o.urls[i])
-    }
-
-    /// A domain by name, case-insensitively, with or without the root's trailing dot.
-    pub fn find_domain(&self, name: &str) -> Option<&CorpusDomain> {
-        let o = &self.objects;
-        let key = parse_domain(name).ok()?;
-        o.domain_by_name.get(&key).map(|&i| &o.domains[i])
-    }
-
-    /// An IP address in any textual form `IpAddr` parses.
-    pub fn find_ip(&self, ip: &str) -> Option<&CorpusIp> {
-        let o = &self.objects;
-        let key = parse_ip(ip).ok()?;
-        o.ip_by_text.get(&key).map(|&i| &o.ips[i])
-    }
-
-    pub fn first_url_of(&self, kind: ObjectKind) -> Option<&CorpusUrl> {
-        self.objects.urls.iter().find(|u| u.kind == kind)
-    }
-
-    pub fn first_domain_of(&self, kind: ObjectKind) -> Option<&CorpusDomain> {
-        self.objects.domains.iter().find(|d| d.kind == kind)
-    }
-
-    pub fn first_ip_of(&self, kind: ObjectKind) -> Option<&CorpusIp> {
-        self.objects.ips.iter().find(|i| i.kind == kind)
-    }
 }
 
 /// How many URLs, domains and IPs (each) a corpus of `files` files holds: half as many,

@@ -51,7 +51,11 @@ async fn a_sysmon_upload_asks_each_file_once() {
     let md5_row = rows.iter().find(|r| r["input"] == a.md5.as_str()).unwrap();
     assert_eq!(md5_row["sha256"], a.sha256.as_str());
     assert_eq!(md5_row["from_cache"], true);
-    assert_eq!(results["summary"]["non_file_hashes"], 1, "{}", results["summary"]);
+    assert_eq!(
+        results["summary"]["non_file_hashes"], 1,
+        "{}",
+        results["summary"]
+    );
 }
 
 /// The front page's preview counts the URLs, domains and IPs a text holds, pasted or

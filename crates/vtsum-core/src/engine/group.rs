@@ -58,13 +58,6 @@ impl Engine {
     }
 }
 
-/// Weak hashes waiting for their strong one's answer in a run.
-#[derive(Default)]
-pub(super) struct Held {
-    by_strong: HashMap<Hash, Vec<Work>>,
-    released: Vec<Work>,
-}
-
 impl Run<'_> {
     /// Moves out of `queue` the weak hashes whose strong hash is also in it.
     pub(super) fn hold_weak(&mut self, queue: VecDeque<Work>) -> VecDeque<Work> {

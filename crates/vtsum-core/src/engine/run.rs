@@ -79,8 +79,15 @@ pub(super) struct Run<'a> {
     pub interactive: bool,
     /// While an interactive run waits for a key: batch runs hold back.
     pub lane_waiting: Option<super::lane::Waiting<'a>>,
-    /// Weak hashes of a group waiting for their strong one's answer ([`super::group`]).
-    pub held: super::group::Held,
+    /// Weak hashes of a group waiting for their strong one's answer (`group.rs`).
+    pub held: Held,
+}
+
+/// Weak hashes waiting for their strong one's answer in a run (`group.rs` moves them).
+#[derive(Default)]
+pub(super) struct Held {
+    pub by_strong: std::collections::HashMap<Hash, Vec<Work>>,
+    pub released: Vec<Work>,
 }
 
 /// Items answered from the cache per blocking call at the start of a run
