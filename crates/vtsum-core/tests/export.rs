@@ -345,3 +345,34 @@ print(uuid.uuid5(uuid.UUID("acb719b1-d3c0-5bb7-b207-5e98a82c58e6"), "identity\x0
         )
     );
 }
+
+/// Past `MAX_LABELS` distinct labels a flagged file still gets its indicator, without a
+/// `malware` object or relationship: the labels held stay bounded.
+#[test]
+fn labels_past_the_bound_keep_their_indicators() {
+    use vtsum_core::render::stix::MAX_LABELS;
+    let row = rows()
+        .into_iter()
+        .find(|r| r.verdict == Verdict::Malicious)
+        .unwrap();
+    let many: Vec<Row> = (0..MAX_LABELS + 3)
+        .map(|i| Row {
+            input: format!("{i:064x}"),
+            sha256: Some(format!("{i:064x}")),
+            threat_label: Some(format!("label {i}")),
+            ..row.clone()
+        })
+        .collect();
+    let bundle = doc(Format::Stix, &many);
+    let count = |kind: &str| {
+        bundle["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["type"] == kind)
+            .count()
+    };
+    assert_eq!(count("indicator"), many.len());
+    assert_eq!(count("malware"), MAX_LABELS);
+    assert_eq!(count("relationship"), MAX_LABELS);
+}
