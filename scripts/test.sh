@@ -35,6 +35,16 @@ if ! "$vtpy/bin/python" -c 'import vt' >/dev/null 2>&1; then
     "$vtpy/bin/pip" install -q --disable-pip-version-check "vt-py==0.22.0"
 fi
 
+# OASIS's STIX validator and MISP's PyMISP, the reference readers of `--format stix` and
+# `--format misp` (crates/vtsum-core/tests/export.rs); pinned as in test-utils' pyexport.rs.
+pyexport=target/pyexport
+if ! "$pyexport/bin/python" -c 'import stix2validator, pymisp' >/dev/null 2>&1; then
+    echo "test.sh: installing stix2-validator and pymisp into $pyexport"
+    mkdir -p target
+    python3 -m venv "$pyexport"
+    "$pyexport/bin/pip" install -q --disable-pip-version-check "stix2-validator==3.3.2" "pymisp==2.5.34.4"
+fi
+
 # A throwaway Redis on a free port, unless VTSUM_TEST_REDIS names one; stopped on exit.
 if [ -z "${VTSUM_TEST_REDIS:-}" ]; then
     redis_dir=$(mktemp -d)

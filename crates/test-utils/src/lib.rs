@@ -1,10 +1,12 @@
 //! Fixtures shared by vtsum's tests and benchmarks: a `redis-server` of their own, on a
 //! free port with its data in a temporary folder, that can be stopped and started again
 //! (Redis restarts are part of what the tests check); the fake VirusTotal's settings for
-//! literal limits; the inputs of a JSON report; [`xlsx`], a workbook read back; and
-//! [`vtpy`], VirusTotal's own Python client run on a plan.
+//! literal limits; the inputs of a JSON report; [`xlsx`], a workbook read back;
+//! [`vtpy`], VirusTotal's own Python client run on a plan; and [`pyexport`], the STIX and
+//! MISP reference readers.
 //! `scripts/test.sh` installs Debian's `redis-server` and `openssl` when they are missing.
 
+pub mod pyexport;
 pub mod vtpy;
 pub mod xlsx;
 

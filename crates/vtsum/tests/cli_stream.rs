@@ -62,6 +62,14 @@ async fn a_cached_scan_renders_every_format_as_the_rows_in_memory_do() {
             let at = text.split("<p>Generated ").nth(1).unwrap();
             opts.generated_at = at[..at.find("</p>").unwrap()].to_string();
         }
+        if matches!(format, Format::Stix | Format::Misp) {
+            // The same for a bundle (its objects' `created`) and an event (its `date`).
+            let doc: serde_json::Value = serde_json::from_slice(&got).unwrap();
+            opts.generated_at = match format {
+                Format::Stix => doc["objects"][0]["created"].as_str().unwrap().to_string(),
+                _ => format!("{}T00:00:00Z", doc["Event"]["date"].as_str().unwrap()),
+            };
+        }
         let mut want = Vec::new();
         render(&mut want, format, &rows, &summary, &opts).unwrap();
         if format == Format::Xlsx {
