@@ -166,7 +166,8 @@ pub struct ResultsQuery {
 
 /// `GET /api/v1/jobs/{id}/results`: with any of `offset`, `limit`, `sort`, `order`,
 /// `verdict` or `q`, one page of rows as JSON (see [`paging`]); otherwise the rows
-/// finished so far as a download, `?format=json|jsonl|csv|xlsx|html` (JSON when absent).
+/// finished so far as a download, `?format=json|jsonl|csv|xlsx|html|stix|misp` (JSON when
+/// absent).
 pub async fn results(
     State(app): State<App>,
     Path(id): Path<String>,

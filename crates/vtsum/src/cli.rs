@@ -140,7 +140,8 @@ pub struct ScanArgs {
     #[arg(short, long, value_parser = format_parser(), value_name = "FORMAT")]
     pub format: Option<Format>,
     /// Write the report to FILE instead of standard output; its extension chooses the
-    /// format (.csv, .json, .jsonl/.ndjson, .html/.htm, .xlsx, .txt for the table).
+    /// format (.csv, .json, .jsonl/.ndjson, .html/.htm, .xlsx, .stix, .misp, .txt for the
+    /// table); `--format stix|misp -o x.json` is fine too.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Include every engine's result in each row (json, jsonl, html).

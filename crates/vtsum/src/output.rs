@@ -139,6 +139,8 @@ fn choose(chosen: Option<Format>, output: Option<&Path>, terminal: bool) -> Resu
         (None, Some(f)) => Ok(f),
         // Any text format may go to a .txt file; a workbook is no text.
         (Some(f), Some(Format::Table)) if !f.is_binary() => Ok(f),
+        // A STIX bundle and a MISP event are JSON documents: `-o bundle.json` is honest.
+        (Some(f @ (Format::Stix | Format::Misp)), Some(Format::Json)) => Ok(f),
         (Some(f), Some(e)) if f == e => Ok(f),
         (Some(f), Some(e)) => Err(bad_input(format!(
             "--format {f} does not match -o {} (a .{ext} name is for {e}); \
@@ -199,5 +201,10 @@ mod tests {
         assert_eq!(pick(None, Some("report"), true).unwrap(), Format::Csv);
         let err = pick(None, Some("r.pdf"), false).unwrap_err().to_string();
         assert!(err.contains(".xlsx") && err.contains(".ndjson"), "{err}");
+        for f in [Format::Stix, Format::Misp] {
+            assert_eq!(pick(Some(f), Some("bundle.json"), false).unwrap(), f);
+        }
+        assert!(pick(Some(Format::Csv), Some("r.json"), false).is_err());
+        assert_eq!(pick(None, Some("r.stix"), false).unwrap(), Format::Stix);
     }
 }

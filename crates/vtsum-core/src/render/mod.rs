@@ -63,15 +63,15 @@ impl Format {
     ];
 
     /// The formats the web app offers as downloads, in the order it lists them (JSON, the
-    /// API's default, first).
-    /// Not yet STIX and MISP: the API's published schema (`openapi.json`) lists the
-    /// downloads and would have to name them first.
-    pub const DOWNLOADS: [Format; 5] = [
+    /// API's default, first). `openapi.json` names the same (a test compares them).
+    pub const DOWNLOADS: [Format; 7] = [
         Format::Json,
         Format::Jsonl,
         Format::Csv,
         Format::Xlsx,
         Format::Html,
+        Format::Stix,
+        Format::Misp,
     ];
 
     /// The name on the command line and in `?format=`.
