@@ -13,6 +13,8 @@
 //! - `GET /vtapi/v2/domain/report?apikey=&domain=`: the v2 report of a domain.
 //! - `GET /vtapi/v2/ip-address/report?apikey=&ip=`: the v2 report of an IP address.
 //! - `GET /api/v3/users/{key}/overall_quotas`: the key's figures (costs no quota).
+//! - `POST /_fake/detections` (or [`FakeVt::set_detections`]): a file's analysis changes
+//!   from now on, as when engines catch up with a sample (`changes.rs`).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -35,6 +37,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 mod answers;
+mod changes;
 mod corpus;
 mod corpus_objects;
 mod faults;
@@ -50,6 +53,7 @@ mod state;
 /// The v3 file object of a corpus file, as the fake answers it: benches build cached
 /// answers of the same shape without asking.
 pub use answers::v3_file as v3_file_object;
+pub use changes::Detections;
 pub use corpus::{unknown_hash, Corpus, CorpusFile, FileKind, HOSTILE_NAMES};
 pub use faults::{Fault, Faults};
 pub use object_tables::{long_hostile, HOSTILE_TEXTS};
@@ -199,6 +203,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/api/v3/users/{key}/overall_quotas", get(overall_quotas))
         .route("/_fake/counters", get(counters))
         .route("/_fake/faults", post(set_faults))
+        .route("/_fake/detections", post(changes::set_detections))
         .route("/_fake/reset", post(reset))
         .route("/_fake/quota", post(set_quota))
         .with_state(state)
@@ -267,8 +272,8 @@ async fn v3_file(AxState(state): Shared, Path(hash): Path<String>, headers: Head
         )
             .into_response();
     }
-    match state.corpus.find(&hash) {
-        Some(f) => Json(answers::v3_file(f, &state.base_url)).into_response(),
+    match state.file(&hash) {
+        Some(f) => Json(answers::v3_file(&f, &state.base_url)).into_response(),
         None => {
             state.answered(arrival, 404);
             let msg = format!("File \"{hash}\" not found");
@@ -311,7 +316,7 @@ async fn v2_report(AxState(state): Shared, Query(q): Query<V2Query>) -> Response
     }
     let reports: Vec<Value> = resources
         .iter()
-        .map(|r| answers::v2_report(r, state.corpus.find(r)))
+        .map(|r| answers::v2_report(r, state.file(r).as_deref()))
         .collect();
     if reports.len() == 1 {
         Json(reports.into_iter().next().expect("one report")).into_response()

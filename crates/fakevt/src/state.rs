@@ -72,6 +72,8 @@ pub(crate) struct State {
     /// account).
     allowances: Mutex<HashMap<String, u32>>,
     counters: Mutex<Counters>,
+    /// Files whose analysis a test changed (`changes.rs`).
+    pub(crate) changes: Mutex<HashMap<String, crate::corpus::CorpusFile>>,
 }
 
 impl State {
@@ -87,6 +89,7 @@ impl State {
             allowances: Mutex::new(HashMap::new()),
             hide_figures: std::sync::atomic::AtomicBool::new(false),
             counters: Mutex::new(Counters::default()),
+            changes: Default::default(),
         }
     }
 
@@ -190,6 +193,10 @@ impl State {
             .unwrap_or_else(|e| e.into_inner())
             .clear();
         self.faults.clear();
+        self.changes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     pub fn set_daily_used(&self, key: &str, used: u64) {
