@@ -6,6 +6,7 @@
 //! [`store`] cache and sends the rest through the [`quota`]-exact scheduler to the
 //! VirusTotal client ([`vt`]); results become [`report::Row`]s that [`render`] writes out.
 
+pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod extract;

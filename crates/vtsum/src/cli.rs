@@ -109,6 +109,9 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Show each key's requests used and allowed (from VirusTotal and the local ledger).
     Quota(QuotaArgs),
+    /// What changed between two reports (JSON or JSON Lines): verdicts, detections
+    /// crossing the threshold, new threat labels (offline).
+    Diff(DiffArgs),
     /// Inspect or empty the cache.
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -191,6 +194,20 @@ pub struct ExtractArgs {
     /// A file of domains and URL prefixes never to report (one a line, `#` comments).
     #[arg(long, value_name = "FILE")]
     pub skip: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier report (`vtsum scan --format json` or `jsonl`).
+    pub old: PathBuf,
+    /// The later report.
+    pub new: PathBuf,
+    /// Malicious detections needed for the `malicious` verdict [default: 3].
+    #[arg(long, value_name = "N")]
+    pub threshold: Option<u32>,
+    /// Print the changes as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--kinds`: hashes and the other indicators.

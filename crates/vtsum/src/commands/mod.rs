@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod cache_import;
+pub mod diff;
 pub mod extract;
 pub mod fake;
 mod handover;

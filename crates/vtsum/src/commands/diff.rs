@@ -1,0 +1,94 @@
+//! `vtsum diff OLD NEW`: what changed between two reports vtsum wrote (JSON or JSON
+//! Lines), by the rules of `vtsum_core::diff`: verdict transitions, detection counts
+//! crossing the threshold, new threat labels, hashes that appeared or went. Offline.
+//! Labels come from VirusTotal, so they are printed with terminal controls replaced.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Result;
+use vtsum_core::diff::{compare, Change, Snapshot};
+use vtsum_core::render::{replace_controls, LineBreaks};
+use vtsum_core::report::Row;
+
+use crate::cli::DiffArgs;
+use crate::exit::{bad_input, Exit};
+
+/// The largest report read (both are held as rows while compared).
+const MAX_REPORT: u64 = 1 << 30;
+
+pub fn run(args: DiffArgs) -> Result<Exit> {
+    let before = read_report(&args.old)?;
+    let after = read_report(&args.new)?;
+    let changes = compare(before, after, args.threshold.unwrap_or(3));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&changes)?);
+    } else {
+        for change in &changes {
+            println!("{}", line(change));
+        }
+        eprintln!("vtsum: {} change(s)", changes.len());
+    }
+    Ok(Exit::Ok)
+}
+
+fn line(c: &Change) -> String {
+    let side = |s: &Option<Snapshot>| match s {
+        None => "-".to_string(),
+        Some(s) => {
+            let label = s.threat_label.as_deref().unwrap_or("");
+            let label = replace_controls(label, LineBreaks::Space);
+            format!("{} {}/{} {label}", s.verdict.as_str(), s.malicious, s.total)
+                .trim_end()
+                .to_string()
+        }
+    };
+    let why: Vec<String> = c
+        .reasons
+        .iter()
+        .map(|r| format!("{r:?}").to_ascii_lowercase())
+        .collect();
+    format!(
+        "{}\t{} -> {}\t({})",
+        c.input,
+        side(&c.before),
+        side(&c.after),
+        why.join(", ")
+    )
+}
+
+/// A report as `vtsum scan --format json` (`{"results": […]}`) or `jsonl` wrote it.
+fn read_report(path: &Path) -> Result<Vec<Row>> {
+    let shown = replace_controls(&path.display().to_string(), LineBreaks::Space).into_owned();
+    let file =
+        std::fs::File::open(path).map_err(|e| bad_input(format!("cannot open {shown}: {e}")))?;
+    let mut text = Vec::new();
+    file.take(MAX_REPORT + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| bad_input(format!("cannot read {shown}: {e}")))?;
+    if text.len() as u64 > MAX_REPORT {
+        return Err(bad_input(format!("{shown} is over 1 GiB")));
+    }
+    #[derive(serde::Deserialize)]
+    struct Report {
+        results: Vec<Row>,
+    }
+    if let Ok(report) = serde_json::from_slice::<Report>(&text) {
+        return Ok(report.results);
+    }
+    let mut rows = Vec::new();
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let row = serde_json::from_slice::<Row>(line).map_err(|e| {
+            bad_input(format!(
+                "{shown}, line {}: not a vtsum report row ({e}); write reports with \
+                 --format json or jsonl",
+                i + 1
+            ))
+        })?;
+        rows.push(row);
+    }
+    Ok(rows)
+}

@@ -1,0 +1,93 @@
+//! `vtsum diff`: two scans of one list with the fake's analysis changed in between give
+//! exactly the changed files, with their reasons; labels reach the terminal inert.
+
+mod support;
+
+use support::{json, ok, vtsum};
+
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_scans_give_exactly_the_files_whose_answer_changed() {
+    let windows = [(1_000, Duration::from_secs(1))];
+    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut hashes = fake.corpus().sha256s(12);
+    hashes.push(fakevt::unknown_hash(5));
+    let input = dir.path().join("list.txt");
+    std::fs::write(&input, hashes.join("\n")).unwrap();
+    let scan = |out: &str, refresh: bool| {
+        let mut cmd = vtsum(&fake, dir.path());
+        cmd.env("VT_RATE", "1000/1s")
+            .args(["scan", "-q", "--format", "json", "-o", out]);
+        if refresh {
+            cmd.arg("--refresh");
+        }
+        cmd.arg(&input);
+        ok(&tokio::task::block_in_place(|| cmd.output()).unwrap());
+    };
+    scan("before.json", false);
+    let files = fake.corpus().files();
+    let clean = files[..12]
+        .iter()
+        .find(|f| f.kind == fakevt::FileKind::Clean)
+        .unwrap();
+    let bad = files[..12]
+        .iter()
+        .find(|f| f.kind == fakevt::FileKind::Malicious && f.malicious >= 3)
+        .unwrap();
+    assert!(fake.set_detections(fakevt::Detections {
+        hash: clean.sha256.clone(),
+        malicious: 30,
+        suspicious: 0,
+        threat_label: Some("late.\u{1b}[2Jcatch".into()),
+    }));
+    assert!(fake.set_detections(fakevt::Detections {
+        hash: bad.sha256.clone(),
+        malicious: 0,
+        suspicious: 0,
+        threat_label: None,
+    }));
+    scan("after.json", true);
+
+    let diff = |args: &[&str]| {
+        let mut cmd = vtsum(&fake, dir.path());
+        cmd.arg("diff").args(args);
+        tokio::task::block_in_place(|| cmd.output()).unwrap()
+    };
+    let changes = json(&diff(&["before.json", "after.json", "--json"]));
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{changes:#?}");
+    let of = |h: &str| changes.iter().find(|c| c["input"] == h).unwrap();
+    let up = of(&clean.sha256);
+    assert_eq!(up["before"]["verdict"], "clean");
+    assert_eq!(up["after"]["verdict"], "malicious");
+    assert_eq!(up["after"]["malicious"], 30);
+    assert_eq!(
+        up["reasons"],
+        serde_json::json!(["verdict", "crossed_threshold", "new_label"])
+    );
+    let down = of(&bad.sha256);
+    assert_eq!(down["after"]["verdict"], "clean");
+    assert_eq!(
+        down["reasons"],
+        serde_json::json!(["verdict", "crossed_threshold"])
+    );
+
+    let text = ok(&diff(&["before.json", "after.json"]));
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "terminal controls replaced: {text:?}"
+    );
+    assert!(text.contains("clean 0/"), "{text}");
+
+    let bad_report = dir.path().join("bad.jsonl");
+    std::fs::write(&bad_report, "{\"input\": 1}\n").unwrap();
+    let refused = diff(&["before.json", bad_report.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("bad.jsonl, line 1"), "{err}");
+}
