@@ -109,8 +109,8 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Show each key's requests used and allowed (from VirusTotal and the local ledger).
     Quota(QuotaArgs),
-    /// What changed between two reports (JSON or JSON Lines): verdicts, detections
-    /// crossing the threshold, new threat labels (offline).
+    /// What changed between two reports (JSON or JSON Lines) or jobs: verdicts,
+    /// detections crossing the threshold, new threat labels.
     Diff(DiffArgs),
     /// Inspect or empty the cache.
     #[command(subcommand)]
@@ -198,9 +198,9 @@ pub struct ExtractArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The earlier report (`vtsum scan --format json` or `jsonl`).
+    /// The earlier report (`vtsum scan --format json` or `jsonl`), or a job id of the store.
     pub old: PathBuf,
-    /// The later report.
+    /// The later report, or a job id.
     pub new: PathBuf,
     /// Malicious detections needed for the `malicious` verdict [default: 3].
     #[arg(long, value_name = "N")]

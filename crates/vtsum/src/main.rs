@@ -58,7 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
             tokio::task::spawn_blocking(move || commands::extract::run(args)).await?
         }
         Command::Quota(args) => commands::quota::run(&global, args).await,
-        Command::Diff(args) => commands::diff::run(args),
+        Command::Diff(args) => commands::diff::run(&global, args),
         // Nothing but store I/O: on a blocking thread, like every store call.
         Command::Cache(cmd) => {
             tokio::task::spawn_blocking(move || commands::cache::run(&global, cmd)).await?

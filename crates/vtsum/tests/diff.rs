@@ -91,3 +91,64 @@ async fn two_scans_give_exactly_the_files_whose_answer_changed() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("bad.jsonl, line 1"), "{err}");
 }
+
+/// Job ids (as the web app shows them) are read from the store: two jobs of one list, the
+/// second with a file gone malicious, give that one change.
+#[test]
+fn two_jobs_of_the_store_are_compared_by_their_ids() {
+    use vtsum_core::report::{FileReport, ItemResult, Lookup, Stats};
+    use vtsum_core::store::{JobId, JobSpec};
+    use vtsum_core::Hash;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("vtsum.db");
+    let store = vtsum_store::open(&format!("sqlite:{}", db.display()), &db).unwrap();
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    let hashes = [Hash::parse(&a).unwrap(), Hash::parse(&b).unwrap()];
+    let found = |sha256: &str, malicious: u32| ItemResult::Lookup {
+        lookup: Lookup::Found(Box::new(FileReport {
+            sha256: sha256.to_string(),
+            stats: Stats {
+                malicious,
+                undetected: 60 - malicious,
+                ..Stats::default()
+            },
+            analysed: true,
+            ..FileReport::default()
+        })),
+        from_cache: false,
+        fetched_at: 1_700_000_000,
+    };
+    let mut ids = Vec::new();
+    for later in [false, true] {
+        let id = JobId::random();
+        store
+            .job_create(&id, &JobSpec::default(), &hashes, 1_700_000_000)
+            .unwrap();
+        store.job_record(&id, 0, &found(&a, 0), 1).unwrap();
+        store
+            .job_record(&id, 1, &found(&b, if later { 12 } else { 0 }), 1)
+            .unwrap();
+        ids.push(id.0);
+    }
+    drop(store);
+    let fake_free = support::bare(dir.path())
+        .env("VTSUM_STORE", format!("sqlite:{}", db.display()))
+        .args(["diff", "--json", &ids[0], &ids[1]])
+        .output()
+        .unwrap();
+    let changes = json(&fake_free);
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0]["input"], b.as_str());
+    assert_eq!(changes[0]["after"]["verdict"], "malicious");
+
+    let missing = support::bare(dir.path())
+        .env("VTSUM_STORE", format!("sqlite:{}", db.display()))
+        .args(["diff", &ids[0], &"c".repeat(32)])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("neither a report file nor a job"), "{err}");
+}

@@ -1,25 +1,33 @@
 //! `vtsum diff OLD NEW`: what changed between two reports vtsum wrote (JSON or JSON
-//! Lines), by the rules of `vtsum_core::diff`: verdict transitions, detection counts
-//! crossing the threshold, new threat labels, hashes that appeared or went. Offline.
-//! Labels come from VirusTotal, so they are printed with terminal controls replaced.
+//! Lines) or two jobs in the store (their ids, as the web app shows them), by the rules of
+//! `vtsum_core::diff`: verdict transitions, detection counts crossing the threshold, new
+//! threat labels, hashes that appeared or went. Offline: the store is opened only for a
+//! job id. Labels come from VirusTotal, so they are printed with terminal controls
+//! replaced.
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Result;
 use vtsum_core::diff::{compare, Change, Snapshot};
+use vtsum_core::engine::job_rows;
 use vtsum_core::render::{replace_controls, LineBreaks};
 use vtsum_core::report::Row;
+use vtsum_core::store::{JobId, Store};
+use vtsum_store as store;
 
-use crate::cli::DiffArgs;
+use crate::cli::{DiffArgs, GlobalArgs};
 use crate::exit::{bad_input, Exit};
+use crate::settings::{default_db_path, store_url, FileConfig};
 
 /// The largest report read (both are held as rows while compared).
 const MAX_REPORT: u64 = 1 << 30;
 
-pub fn run(args: DiffArgs) -> Result<Exit> {
-    let before = read_report(&args.old)?;
-    let after = read_report(&args.new)?;
+pub fn run(global: &GlobalArgs, args: DiffArgs) -> Result<Exit> {
+    let mut opened = None;
+    let before = read_side(global, &args.old, &mut opened)?;
+    let after = read_side(global, &args.new, &mut opened)?;
     let changes = compare(before, after, args.threshold.unwrap_or(3));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&changes)?);
@@ -55,6 +63,33 @@ fn line(c: &Change) -> String {
         side(&c.after),
         why.join(", ")
     )
+}
+
+/// A report file, or else a job of the store by its id.
+fn read_side(
+    global: &GlobalArgs,
+    side: &Path,
+    opened: &mut Option<Arc<dyn Store>>,
+) -> Result<Vec<Row>> {
+    let id = side.to_str().and_then(JobId::parse);
+    let Some(id) = id.filter(|_| !side.exists()) else {
+        return read_report(side);
+    };
+    let store = match opened {
+        Some(s) => s.clone(),
+        None => {
+            let file = FileConfig::load(global)?;
+            let s = store::open(&store_url(global, &file), &default_db_path("vtsum.db"))?;
+            opened.insert(s).clone()
+        }
+    };
+    let job = store.job_get(&id)?.ok_or_else(|| {
+        bad_input(format!(
+            "{id} is neither a report file nor a job of {}",
+            store.describe()
+        ))
+    })?;
+    Ok(job_rows(store.as_ref(), &job, job.spec.row_options)?)
 }
 
 /// A report as `vtsum scan --format json` (`{"results": […]}`) or `jsonl` wrote it.
