@@ -18,6 +18,13 @@ async fn two_scans_give_exactly_the_files_whose_answer_changed() {
     hashes.push(fakevt::unknown_hash(5));
     let input = dir.path().join("list.txt");
     std::fs::write(&input, hashes.join("\n")).unwrap();
+    // Reports in the test's directory: the command runs in the crate's, which must stay
+    // as checked out.
+    let (before, after) = (
+        dir.path().join("before.json"),
+        dir.path().join("after.json"),
+    );
+    let (before, after) = (before.to_str().unwrap(), after.to_str().unwrap());
     let scan = |out: &str, refresh: bool| {
         let mut cmd = vtsum(&fake, dir.path());
         cmd.env("VT_RATE", "1000/1s")
@@ -28,7 +35,7 @@ async fn two_scans_give_exactly_the_files_whose_answer_changed() {
         cmd.arg(&input);
         ok(&tokio::task::block_in_place(|| cmd.output()).unwrap());
     };
-    scan("before.json", false);
+    scan(before, false);
     let files = fake.corpus().files();
     let clean = files[..12]
         .iter()
@@ -50,14 +57,14 @@ async fn two_scans_give_exactly_the_files_whose_answer_changed() {
         suspicious: 0,
         threat_label: None,
     }));
-    scan("after.json", true);
+    scan(after, true);
 
     let diff = |args: &[&str]| {
         let mut cmd = vtsum(&fake, dir.path());
         cmd.arg("diff").args(args);
         tokio::task::block_in_place(|| cmd.output()).unwrap()
     };
-    let changes = json(&diff(&["before.json", "after.json", "--json"]));
+    let changes = json(&diff(&[before, after, "--json"]));
     let changes = changes.as_array().unwrap();
     assert_eq!(changes.len(), 2, "{changes:#?}");
     let of = |h: &str| changes.iter().find(|c| c["input"] == h).unwrap();
@@ -76,7 +83,7 @@ async fn two_scans_give_exactly_the_files_whose_answer_changed() {
         serde_json::json!(["verdict", "crossed_threshold"])
     );
 
-    let text = ok(&diff(&["before.json", "after.json"]));
+    let text = ok(&diff(&[before, after]));
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(
         !text.contains('\u{1b}'),
@@ -86,7 +93,7 @@ async fn two_scans_give_exactly_the_files_whose_answer_changed() {
 
     let bad_report = dir.path().join("bad.jsonl");
     std::fs::write(&bad_report, "{\"input\": 1}\n").unwrap();
-    let refused = diff(&["before.json", bad_report.to_str().unwrap()]);
+    let refused = diff(&[before, bad_report.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(2));
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("bad.jsonl, line 1"), "{err}");
