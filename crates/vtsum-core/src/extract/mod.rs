@@ -81,14 +81,29 @@ impl Extracted {
     /// hash's answer when it agrees.
     pub fn job_hashes(&self) -> Vec<Hash> {
         let mut hashes = self.hashes.clone();
-        let mut seen: std::collections::HashSet<&Hash> = self.hashes.iter().collect();
-        for (_, weak) in &self.alternates {
-            if seen.insert(weak) {
-                hashes.push(weak.clone());
-            }
-        }
+        hashes.extend(weak_once(&self.alternates));
         hashes
     }
+}
+
+impl Digests {
+    /// The weaker hashes of labelled groups, each once: what [`Extracted::job_hashes`]
+    /// adds after the lookups.
+    pub fn weak_digests(&self) -> Vec<Digest> {
+        weak_once(&self.alternates)
+    }
+}
+
+/// The weak side of each `(strong, weak)` pair, each once. None is a lookup: the
+/// extractor drops a pair whose weak hash is one ([`group`]).
+fn weak_once<T: Clone + Eq + std::hash::Hash>(pairs: &[(T, T)]) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    pairs
+        .iter()
+        .map(|(_, weak)| weak)
+        .filter(|weak| seen.insert(*weak))
+        .cloned()
+        .collect()
 }
 
 impl From<Digests> for Extracted {

@@ -15,7 +15,7 @@ use hashbrown::HashTable;
 use crate::hash::{Hash, HashKind};
 
 /// One md5, sha1 or sha256 as raw bytes (zero-padded past its length).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Digest {
     len: u8,
     bytes: [u8; 32],

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions, SkipList};
-use vtsum_core::extract::{Digest, Digests, Extractor};
+use vtsum_core::extract::{Digests, Extractor};
 use vtsum_core::HashKind;
 
 use crate::cli::ExtractArgs;
@@ -68,7 +68,8 @@ pub fn run(args: ExtractArgs) -> Result<Exit> {
         ex.end_input();
     }
     let mut found = ex.finish_digests();
-    found.digests.extend(weak_hashes(&found));
+    let weak = found.weak_digests();
+    found.digests.extend(weak);
     let others = others.map(IocExtractor::finish);
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = (|| {
@@ -123,18 +124,6 @@ fn write_hashes(out: &mut impl Write, found: &Digests, threads: usize) -> io::Re
         }
     }
     Ok(())
-}
-
-/// The weaker hashes of labelled groups, each once (the extractor left out those that are
-/// lookups themselves).
-fn weak_hashes(found: &Digests) -> Vec<Digest> {
-    let mut seen = std::collections::HashSet::new();
-    found
-        .alternates
-        .iter()
-        .map(|(_, weak)| *weak)
-        .filter(|weak| seen.insert(weak.to_hash()))
-        .collect()
 }
 
 /// Reads one input in fixed chunks into both extractors; files stay separate texts.
