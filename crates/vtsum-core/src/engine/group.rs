@@ -27,12 +27,8 @@ use crate::store::JobId;
 pub(super) struct Groups(Mutex<HashMap<JobId, Arc<HashMap<Hash, Hash>>>>);
 
 impl Groups {
-    fn of(&self, id: &JobId) -> Option<Arc<HashMap<Hash, Hash>>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Arc<HashMap<Hash, Hash>>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -47,40 +43,41 @@ impl Engine {
             .iter()
             .map(|(strong, weak)| (weak.clone(), strong.clone()))
             .collect();
-        let mut groups = self.groups.0.lock().unwrap_or_else(|e| e.into_inner());
-        groups.insert(id.clone(), Arc::new(map));
+        self.groups.map().insert(id.clone(), Arc::new(map));
     }
 
-    /// Forgets a job's groups (it is done or deleted).
+    /// Forgets a job's groups once a run of the whole job is done. (Parts run from a work
+    /// queue leave them until the process ends: one map per job created here.)
     pub(super) fn forget_groups(&self, id: &JobId) {
-        let mut groups = self.groups.0.lock().unwrap_or_else(|e| e.into_inner());
-        groups.remove(id);
+        self.groups.map().remove(id);
     }
 }
 
 impl Run<'_> {
     /// Moves out of `queue` the weak hashes whose strong hash is also in it.
     pub(super) fn hold_weak(&mut self, queue: VecDeque<Work>) -> VecDeque<Work> {
-        let Some(groups) = self.engine.groups.of(&self.job.id) else {
+        let Some(groups) = self.engine.groups.map().get(&self.job.id).cloned() else {
             return queue;
         };
-        let pending: HashSet<&Hash> = queue.iter().map(|w| &w.hash).collect();
-        let mut wait: Vec<(Hash, usize)> = Vec::new();
-        for (i, work) in queue.iter().enumerate() {
-            if let Some(strong) = groups.get(&work.hash).filter(|s| pending.contains(s)) {
-                wait.push((strong.clone(), i));
+        let strong: HashSet<&Hash> = groups.values().collect();
+        let pending: HashSet<Hash> = queue
+            .iter()
+            .filter(|w| strong.contains(&w.hash))
+            .map(|w| w.hash.clone())
+            .collect();
+        let mut kept = VecDeque::with_capacity(queue.len());
+        for work in queue {
+            match groups.get(&work.hash).filter(|s| pending.contains(*s)) {
+                Some(strong) => self
+                    .held
+                    .by_strong
+                    .entry(strong.clone())
+                    .or_default()
+                    .push(work),
+                None => kept.push_back(work),
             }
         }
-        if wait.is_empty() {
-            return queue;
-        }
-        let mut slots: Vec<Option<Work>> = queue.into_iter().map(Some).collect();
-        for (strong, i) in wait {
-            if let Some(work) = slots[i].take() {
-                self.held.by_strong.entry(strong).or_default().push(work);
-            }
-        }
-        slots.into_iter().flatten().collect()
+        kept
     }
 
     /// A hash has its result: the weak hashes waiting for it may go.
