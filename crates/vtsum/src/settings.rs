@@ -40,20 +40,26 @@ impl FileConfig {
     }
 }
 
-fn read_bounded(path: &Path) -> Result<String> {
+/// All of `from` if it holds at most `max` bytes, else `None` (reading one byte past the
+/// bound, never more): every file a user names is bounded this way.
+pub fn read_at_most(from: impl std::io::Read, max: u64) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
+    let mut bytes = Vec::new();
+    from.take(max + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
+
+fn read_bounded(path: &Path) -> Result<String> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(bad_input(format!(
-            "config file {} is larger than 1 MiB: is it the right file?",
-            path.display()
-        )));
-    }
+    let bytes = read_at_most(file, MAX_CONFIG_BYTES)
+        .with_context(|| format!("cannot read config file {}", path.display()))?
+        .ok_or_else(|| {
+            bad_input(format!(
+                "config file {} is larger than 1 MiB: is it the right file?",
+                path.display()
+            ))
+        })?;
     String::from_utf8(bytes)
         .map_err(|_| bad_input(format!("config file {} is not UTF-8 text", path.display())))
 }
@@ -298,6 +304,14 @@ pub fn is_stdin(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bounded_read_takes_exactly_the_bound() {
+        let at = |n: usize, max: u64| read_at_most(&vec![b'x'; n][..], max).unwrap();
+        assert_eq!(at(5, 5).map(|b| b.len()), Some(5));
+        assert_eq!(at(6, 5), None);
+        assert_eq!(at(0, 0).map(|b| b.len()), Some(0));
+    }
 
     #[test]
     fn useless_or_absurd_values_are_refused() {

@@ -5,7 +5,6 @@
 //! job id. Labels come from VirusTotal, so they are printed with terminal controls
 //! replaced.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,7 +18,7 @@ use vtsum_store as store;
 
 use crate::cli::{DiffArgs, GlobalArgs};
 use crate::exit::{bad_input, Exit};
-use crate::settings::{default_db_path, store_url, FileConfig};
+use crate::settings::{default_db_path, read_at_most, store_url, FileConfig};
 
 /// The largest report read (both are held as rows while compared).
 const MAX_REPORT: u64 = 1 << 30;
@@ -97,13 +96,9 @@ fn read_report(path: &Path) -> Result<Vec<Row>> {
     let shown = replace_controls(&path.display().to_string(), LineBreaks::Space).into_owned();
     let file =
         std::fs::File::open(path).map_err(|e| bad_input(format!("cannot open {shown}: {e}")))?;
-    let mut text = Vec::new();
-    file.take(MAX_REPORT + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| bad_input(format!("cannot read {shown}: {e}")))?;
-    if text.len() as u64 > MAX_REPORT {
-        return Err(bad_input(format!("{shown} is over 1 GiB")));
-    }
+    let text = read_at_most(file, MAX_REPORT)
+        .map_err(|e| bad_input(format!("cannot read {shown}: {e}")))?
+        .ok_or_else(|| bad_input(format!("{shown} is over 1 GiB")))?;
     #[derive(serde::Deserialize)]
     struct Report {
         results: Vec<Row>,

@@ -18,7 +18,7 @@ use vtsum_core::HashKind;
 use crate::cli::ExtractArgs;
 use crate::exit::{bad_input, Exit};
 use crate::output::say;
-use crate::settings::is_stdin;
+use crate::settings::{is_stdin, read_at_most};
 
 pub fn run(args: ExtractArgs) -> Result<Exit> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -156,15 +156,14 @@ fn skip_list(path: Option<&Path>) -> Result<SkipList> {
     const MAX: u64 = 16 << 20;
     let file = File::open(path)
         .map_err(|e| bad_input(format!("cannot open the skip list {}: {e}", shown(path))))?;
-    let mut text = Vec::new();
-    io::Read::read_to_end(&mut io::Read::take(file, MAX + 1), &mut text)
-        .map_err(|e| bad_input(format!("cannot read the skip list {}: {e}", shown(path))))?;
-    if text.len() as u64 > MAX {
-        return Err(bad_input(format!(
-            "the skip list {} is over 16 MiB: is it the right file?",
-            shown(path)
-        )));
-    }
+    let text = read_at_most(file, MAX)
+        .map_err(|e| bad_input(format!("cannot read the skip list {}: {e}", shown(path))))?
+        .ok_or_else(|| {
+            bad_input(format!(
+                "the skip list {} is over 16 MiB: is it the right file?",
+                shown(path)
+            ))
+        })?;
     SkipList::parse(&text).map_err(|e| bad_input(format!("the skip list {}: {e}", shown(path))))
 }
 
