@@ -43,6 +43,19 @@ pub enum Reason {
     Gone,
 }
 
+impl Reason {
+    /// The name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Verdict => "verdict",
+            Reason::CrossedThreshold => "crossed_threshold",
+            Reason::NewLabel => "new_label",
+            Reason::Appeared => "appeared",
+            Reason::Gone => "gone",
+        }
+    }
+}
+
 /// One file's change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {

@@ -90,6 +90,10 @@ async fn two_scans_give_exactly_the_files_whose_answer_changed() {
         "terminal controls replaced: {text:?}"
     );
     assert!(text.contains("clean 0/"), "{text}");
+    assert!(
+        text.contains("(verdict, crossed_threshold, new_label)"),
+        "{text}"
+    );
 
     let bad_report = dir.path().join("bad.jsonl");
     std::fs::write(&bad_report, "{\"input\": 1}\n").unwrap();

@@ -50,11 +50,7 @@ fn line(c: &Change) -> String {
                 .to_string()
         }
     };
-    let why: Vec<String> = c
-        .reasons
-        .iter()
-        .map(|r| format!("{r:?}").to_ascii_lowercase())
-        .collect();
+    let why: Vec<&str> = c.reasons.iter().map(|r| r.as_str()).collect();
     format!(
         "{}\t{} -> {}\t({})",
         c.input,
