@@ -74,8 +74,11 @@ async fn one(keys: usize, windows: usize, version: ApiVersion) -> Result<Outcome
         duplicates: 0,
         origin: Default::default(),
         non_file_hashes: 0,
+        ..JobSpec::default()
     };
-    let (job, _) = engine.open_scan(spec, &hashes).map_err(|e| e.to_string())?;
+    let (job, _) = engine
+        .open_scan(spec, &vtsum_core::Target::files(&hashes))
+        .map_err(|e| e.to_string())?;
     let outcome = engine
         .run_job(&job.id, RunOptions::default(), &|_| {}, &Cancel::new())
         .await

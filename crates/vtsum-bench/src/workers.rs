@@ -108,7 +108,12 @@ async fn one(
     let id = JobId::random();
     let started = Instant::now();
     store
-        .job_create(&id, &spec, &hashes, vtsum_core::engine::now_unix())
+        .job_create(
+            &id,
+            &spec,
+            &vtsum_core::Target::files(&hashes),
+            vtsum_core::engine::now_unix(),
+        )
         .map_err(|e| e.to_string())?;
     loop {
         let job = store.job_get(&id).map_err(|e| e.to_string())?;

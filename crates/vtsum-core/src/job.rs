@@ -1,11 +1,11 @@
 //! What a job is: its identity, what it was asked to do, where it is in its life, and one
-//! hash of it. Plain data shared by the store (which keeps jobs), the work queue (which
+//! item of it. Plain data shared by the store (which keeps jobs), the work queue (which
 //! hands out their parts) and the engine (which runs them).
 
 use serde::{Deserialize, Serialize};
 
-use crate::hash::Hash;
 use crate::report::{ItemResult, RowOptions};
+use crate::target::Target;
 
 /// A job's identity: 32 lower-case hex characters (128 bits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -91,6 +91,12 @@ pub struct JobSpec {
     /// Hashes labelled as non-file hashes (`IMPHASH=…`): counted, never looked up.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub non_file_hashes: u64,
+    /// URLs, domains and IP addresses the skip list dropped (`--skip`): never looked up.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped: u64,
+    /// Private, loopback, documentation and other non-public addresses dropped.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub private_ips: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -116,11 +122,12 @@ pub struct JobInfo {
     pub error: Option<String>,
 }
 
-/// One hash of a job, with its result once it has one.
+/// One item of a job (a hash, a URL, a domain or an IP address), with its result once it
+/// has one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobItem {
     /// Position in the input, from 0.
     pub index: u64,
-    pub hash: Hash,
+    pub target: Target,
     pub result: Option<ItemResult>,
 }

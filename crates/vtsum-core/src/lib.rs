@@ -23,9 +23,11 @@ pub mod report;
 pub mod results;
 pub mod store;
 pub mod stored;
+pub mod target;
 pub mod vt;
 
 pub use error::{Error, Result};
 pub use hash::{Hash, HashKind};
 pub use key::{ApiKey, KeyId};
 pub use report::{Row, RowOptions, Summary, Verdict};
+pub use target::{Kind, Target};

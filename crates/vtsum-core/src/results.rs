@@ -196,7 +196,7 @@ pub fn each_row(
         let n = items.len() as u64;
         for item in items {
             if let Some(result) = &item.result {
-                each(item.index, Row::from_result(&item.hash, result, options));
+                each(item.index, Row::from_result(&item.target, result, options));
             }
         }
         if n < CHUNK {

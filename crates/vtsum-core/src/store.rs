@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::hash::Hash;
 use crate::key::KeyId;
-use crate::report::{CacheEntry, Document, ItemResult, Lookup, RowOptions};
+use crate::report::{CacheEntry, Document, ItemResult, Lookup, ObjectEntry, RowOptions};
 use crate::results::{ResultCounts, ResultPage, ResultQuery};
+use crate::target::{Kind, Target};
 
 pub use crate::job::{JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState};
 
@@ -47,13 +48,18 @@ impl Freshness {
     /// Whether `entry` may stand for a new answer at `now` (Unix seconds). An answer
     /// dated in the future counts as new.
     pub fn admits(&self, entry: &CacheEntry, now: i64) -> bool {
-        let max_age = match entry.lookup {
-            Lookup::Found(_) => self.max_age_found,
+        self.admits_answer(&entry.lookup, entry.fetched_at, now)
+    }
+
+    /// [`Freshness::admits`] for any answer, a URL's, domain's or IP address's included.
+    pub fn admits_answer(&self, lookup: &Lookup, fetched_at: i64, now: i64) -> bool {
+        let max_age = match lookup {
+            Lookup::Found(_) | Lookup::Object(_) => self.max_age_found,
             Lookup::Unknown => self.max_age_unknown,
         };
-        let age = now.saturating_sub(entry.fetched_at);
+        let age = now.saturating_sub(fetched_at);
         u64::try_from(age).unwrap_or(0) < max_age.as_secs()
-            && self.fetched_after.is_none_or(|t| entry.fetched_at > t)
+            && self.fetched_after.is_none_or(|t| fetched_at > t)
     }
 }
 
@@ -133,7 +139,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a job in state `queued` with its hashes, unless one with this id exists.
     /// Returns whether it was created.
-    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool>;
+    fn job_create(&self, id: &JobId, spec: &JobSpec, items: &[Target], now: i64) -> Result<bool>;
     fn job_get(&self, id: &JobId) -> Result<Option<JobInfo>>;
     /// Every job, newest first.
     fn job_list(&self) -> Result<Vec<JobInfo>>;
@@ -199,15 +205,24 @@ pub trait Store: Send + Sync + 'static {
         Ok(items)
     }
 
-    /// Claims `hash` for one lookup by `token`, for `ttl` (renewed by claiming again), so
-    /// that other processes sharing the store wait for its answer instead of asking too.
-    /// `false`: another token holds it. A store used by one process always grants.
-    fn hash_claim(&self, _hash: &Hash, _token: &str, _ttl: std::time::Duration) -> Result<bool> {
+    /// The cached answer for a URL, a domain or an IP address (`kind` is never
+    /// [`Kind::File`]), by its normal form: [`Lookup::Object`] or [`Lookup::Unknown`], whole
+    /// (engines and VirusTotal's document included: these are few beside files).
+    fn object_get(&self, kind: Kind, value: &str) -> Result<Option<ObjectEntry>>;
+
+    /// Caches a URL's, domain's or IP address's answer, replacing any older one.
+    fn object_put(&self, entry: &ObjectEntry) -> Result<()>;
+
+    /// Claims a lookup (a target's [`Target::key`]: a hash, or `url:…`) by `token`, for
+    /// `ttl` (renewed by claiming again), so that other processes sharing the store wait
+    /// for its answer instead of asking too. `false`: another token holds it. A store used
+    /// by one process always grants.
+    fn hash_claim(&self, _key: &str, _token: &str, _ttl: std::time::Duration) -> Result<bool> {
         Ok(true)
     }
 
     /// Gives up a claim (the answer is stored, or the lookup was put back).
-    fn hash_release(&self, _hash: &Hash, _token: &str) -> Result<()> {
+    fn hash_release(&self, _key: &str, _token: &str) -> Result<()> {
         Ok(())
     }
 

@@ -24,6 +24,9 @@ use crate::report::{CacheEntry, Document, EngineResult, FileReport, ItemResult, 
 enum Kind {
     Found,
     Unknown,
+    /// A URL, a domain or an IP address: rare, and stored without a document, so read by
+    /// serde's own reader ([`decode_item`]).
+    Object,
 }
 
 /// Every field a stored `Lookup` object may have.
@@ -55,8 +58,14 @@ fn missing(field: &str) -> Error {
 
 impl StoredLookup {
     fn into_lookup(self) -> Result<Lookup> {
-        if let Kind::Unknown = self.kind {
-            return Ok(Lookup::Unknown);
+        match self.kind {
+            Kind::Unknown => return Ok(Lookup::Unknown),
+            Kind::Object => {
+                return Err(Error::Corrupt(
+                    "a URL, domain or IP address answer where a file's was stored".into(),
+                ))
+            }
+            Kind::Found => {}
         }
         // Every field named, no `..`: a field added to FileReport must be added here.
         Ok(Lookup::Found(Box::new(FileReport {
@@ -123,6 +132,13 @@ pub fn decode_entry(text: &str) -> Result<CacheEntry> {
 /// A job item's result as a backend stored it.
 pub fn decode_item(text: &str) -> Result<ItemResult> {
     let stored: StoredItem = parse(text)?;
+    if stored
+        .lookup
+        .as_ref()
+        .is_some_and(|l| matches!(l.kind, Kind::Object))
+    {
+        return parse::<ItemResult>(text);
+    }
     let missing = |field: &str| Error::Corrupt(format!("a stored result has no {field}"));
     Ok(match stored.outcome {
         Outcome::Error => ItemResult::Error {

@@ -80,7 +80,7 @@ struct Made;
 impl RowSource for Made {
     fn each(&self, visit: &mut Visit<'_>) -> vtsum_core::Result<()> {
         for i in 0..ROWS {
-            let row = Row::from_lookup(&hash(i), &lookup(i), RowOptions::default());
+            let row = Row::from_lookup(hash(i), &lookup(i), RowOptions::default());
             visit(&row).map_err(|e| vtsum_core::Error::io("writing", e))?;
         }
         Ok(())
@@ -110,7 +110,12 @@ fn stored_job() -> (vtsum_store::memory::MemoryStore, vtsum_core::store::JobInfo
     let id = JobId("0".repeat(32));
     let hashes: Vec<Hash> = (0..ROWS).map(hash).collect();
     store
-        .job_create(&id, &JobSpec::default(), &hashes, 0)
+        .job_create(
+            &id,
+            &JobSpec::default(),
+            &vtsum_core::Target::files(&hashes),
+            0,
+        )
         .unwrap();
     for i in 0..ROWS {
         let result = ItemResult::Lookup {

@@ -44,20 +44,17 @@ fn rows() -> Vec<Row> {
             ..FileReport::default()
         };
         rows.push(Row::from_lookup(
-            &Hash::parse(&sha).unwrap(),
+            Hash::parse(&sha).unwrap(),
             &Lookup::Found(Box::new(file)),
             RowOptions::default(),
         ));
     }
     rows.push(Row::from_lookup(
-        &Hash::parse(&"e".repeat(40)).unwrap(),
+        Hash::parse(&"e".repeat(40)).unwrap(),
         &Lookup::Unknown,
         RowOptions::default(),
     ));
-    rows.push(Row::error(
-        &Hash::parse(&"f".repeat(32)).unwrap(),
-        "gave up",
-    ));
+    rows.push(Row::error(Hash::parse(&"f".repeat(32)).unwrap(), "gave up"));
     rows
 }
 

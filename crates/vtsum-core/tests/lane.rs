@@ -22,7 +22,9 @@ async fn busy_engine() -> (fakevt::FakeVt, Arc<Engine>, Vec<Hash>) {
     let engine = Arc::new(Engine::new(config(&fake, &[KEY], RATE), memory_store()).unwrap());
     let all = hashes(&fake, 0, BATCH_JOBS * 40 + 40);
     for part in all[..BATCH_JOBS * 40].chunks(40) {
-        let (job, _) = engine.open_scan(spec(), part).unwrap();
+        let (job, _) = engine
+            .open_scan(spec(), &vtsum_core::Target::files(part))
+            .unwrap();
         let engine = engine.clone();
         tokio::spawn(async move {
             engine
@@ -41,7 +43,10 @@ async fn busy_engine() -> (fakevt::FakeVt, Arc<Engine>, Vec<Hash>) {
 
 async fn interactive(engine: &Engine, hash: &Hash) {
     let (job, _) = engine
-        .open_scan(spec(), std::slice::from_ref(hash))
+        .open_scan(
+            spec(),
+            &vtsum_core::Target::files(std::slice::from_ref(hash)),
+        )
         .unwrap();
     let opts = RunOptions {
         interactive: true,

@@ -58,7 +58,7 @@ fn rows() -> Vec<Row> {
             engines: true,
         };
         rows.push(Row::from_lookup(
-            &Hash::parse(&sha).unwrap(),
+            Hash::parse(&sha).unwrap(),
             &Lookup::Found(Box::new(file)),
             opts,
         ));
@@ -70,7 +70,7 @@ fn rows() -> Vec<Row> {
         RowOptions::default(),
     ));
     rows.push(Row::error(
-        &Hash::parse(&"f".repeat(32)).unwrap(),
+        Hash::parse(&"f".repeat(32)).unwrap(),
         "=gave up <b>",
     ));
     rows
@@ -248,7 +248,18 @@ fn xlsx_holds_typed_numbers_and_the_csvs_defused_text() {
         hyperlink >= 2,
         "the hostile name, defused, as name and names"
     );
-    let last = format!("X{}", rows.len() + 1);
+    // The last column's letters: A…Z, then AA…
+    let n = COLUMNS.len();
+    let letters = if n <= 26 {
+        char::from(b'A' + (n - 1) as u8).to_string()
+    } else {
+        format!(
+            "{}{}",
+            char::from(b'A' + ((n - 1) / 26 - 1) as u8),
+            char::from(b'A' + ((n - 1) % 26) as u8)
+        )
+    };
+    let last = format!("{letters}{}", rows.len() + 1);
     assert!(sheet
         .xml
         .contains(&format!("<autoFilter ref=\"A1:{last}\"")));

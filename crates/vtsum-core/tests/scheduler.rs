@@ -166,7 +166,9 @@ async fn every_key_rejected_fails_with_ids_and_no_secret() {
     )
     .unwrap();
     let input = hashes(&fake, 3, 0);
-    let (job, _) = engine.open_scan(spec(), &input).unwrap();
+    let (job, _) = engine
+        .open_scan(spec(), &vtsum_core::Target::files(&input))
+        .unwrap();
     let err = engine
         .run_job(&job.id, RunOptions::default(), &|_| {}, &Cancel::new())
         .await
@@ -302,7 +304,9 @@ async fn refresh_and_max_age_ask_again() {
     run(&engine, &input, RunOptions::default()).await;
     let mut refresh = spec();
     refresh.refresh = true;
-    let (job, _) = engine.open_scan(refresh, &input).unwrap();
+    let (job, _) = engine
+        .open_scan(refresh, &vtsum_core::Target::files(&input))
+        .unwrap();
     engine
         .run_job(&job.id, RunOptions::default(), &|_| {}, &Cancel::new())
         .await
@@ -356,7 +360,9 @@ async fn a_cancelled_job_resumes_without_asking_anything_twice() {
     let fake = fake(&["k"], "2/300ms").await;
     let engine = Engine::new(config(&fake, &["k"], "2/300ms"), memory_store()).unwrap();
     let input = hashes(&fake, 8, 0);
-    let (job, _) = engine.open_scan(spec(), &input).unwrap();
+    let (job, _) = engine
+        .open_scan(spec(), &vtsum_core::Target::files(&input))
+        .unwrap();
     let cancel = Cancel::new();
     let seen = Mutex::new(0);
     let sink = |e: &Event| {

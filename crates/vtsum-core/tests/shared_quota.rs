@@ -114,7 +114,9 @@ async fn a_refused_redis_command_fails_the_job_instead_of_pausing_it() {
         .query(&mut raw)
         .unwrap();
     let engine = Engine::new(config(&fake, &["wrongtype-key"], "4/1s"), store).unwrap();
-    let (job, _) = engine.open_scan(spec(), &hashes(&fake, 2, 0)).unwrap();
+    let (job, _) = engine
+        .open_scan(spec(), &vtsum_core::Target::files(&hashes(&fake, 2, 0)))
+        .unwrap();
     let cancel = vtsum_core::engine::Cancel::new();
     let run = engine.run_job(&job.id, RunOptions::default(), &|_| {}, &cancel);
     let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), run)

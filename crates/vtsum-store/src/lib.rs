@@ -15,8 +15,9 @@
 //! | [`error`] | this crate's error, carried inside `vtsum_core::Error::Store` |
 
 use vtsum_core::hash::Hash;
-use vtsum_core::report::{CacheEntry, Document, FileReport, ItemResult, Lookup};
+use vtsum_core::report::{CacheEntry, Document, FileReport, ItemResult, Lookup, ObjectEntry};
 use vtsum_core::store::Store;
+use vtsum_core::target::Target;
 use vtsum_core::Result;
 
 pub mod error;
@@ -32,6 +33,7 @@ pub mod sqlite;
 mod sqlite_answer;
 mod sqlite_cache;
 mod sqlite_columns;
+mod sqlite_objects;
 mod sqlite_page;
 mod sqlite_pool;
 mod sqlite_quota;
@@ -43,6 +45,8 @@ pub mod suite;
 pub mod suite_answer;
 #[doc(hidden)]
 pub mod suite_cache;
+#[doc(hidden)]
+pub mod suite_objects;
 #[doc(hidden)]
 pub mod suite_pages;
 
@@ -69,9 +73,91 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> String {
 /// The kind a backend files a cached answer under: `found` or `unknown`.
 pub(crate) fn entry_kind(entry: &CacheEntry) -> &'static str {
     match entry.lookup {
-        Lookup::Found(_) => "found",
+        Lookup::Found(_) | Lookup::Object(_) => "found",
         Lookup::Unknown => "unknown",
     }
+}
+
+/// Refuses what the file cache cannot hold: a URL's, domain's or IP address's answer
+/// (those go to [`Store::object_put`](vtsum_core::store::Store::object_put)).
+pub(crate) fn check_files(entries: &[CacheEntry]) -> Result<()> {
+    match entries
+        .iter()
+        .find(|e| matches!(e.lookup, Lookup::Object(_)))
+    {
+        Some(e) => Err(vtsum_core::Error::Corrupt(format!(
+            "a URL, domain or IP address answer was given to the file cache for {}",
+            e.queried
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Refuses what the objects' cache cannot hold: a file's answer, or a file kind.
+pub(crate) fn check_object(entry: &ObjectEntry) -> Result<()> {
+    if entry.kind == vtsum_core::target::Kind::File || matches!(entry.lookup, Lookup::Found(_)) {
+        return Err(vtsum_core::Error::Corrupt(format!(
+            "a file answer was given to the objects' cache for {:?}",
+            entry.value
+        )));
+    }
+    Ok(())
+}
+
+/// A URL's, domain's or IP address's answer as the backends keep it (then compressed): a
+/// plain struct rather than [`Lookup`]'s tagged form, which cannot carry the document
+/// (kept as the text VirusTotal sent) through serde's buffering.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredObject {
+    kind: vtsum_core::target::Kind,
+    value: String,
+    fetched_at: i64,
+    /// `None`: VirusTotal does not know it.
+    report: Option<vtsum_core::report::ObjectReport>,
+}
+
+/// [`StoredObject`]'s text for an entry.
+pub(crate) fn encode_object(entry: &ObjectEntry) -> String {
+    let report = match &entry.lookup {
+        Lookup::Object(report) => Some((**report).clone()),
+        _ => None,
+    };
+    encode(&StoredObject {
+        kind: entry.kind,
+        value: entry.value.clone(),
+        fetched_at: entry.fetched_at,
+        report,
+    })
+}
+
+/// An entry from [`encode_object`]'s text, checked to be the one asked for.
+pub(crate) fn decode_object(
+    text: &str,
+    kind: vtsum_core::target::Kind,
+    value: &str,
+) -> Result<ObjectEntry> {
+    let stored: StoredObject = decode(text)?;
+    if stored.kind != kind || stored.value != value {
+        return Err(vtsum_core::Error::Corrupt(format!(
+            "the cached {} {value:?} holds another answer",
+            kind.as_str()
+        )));
+    }
+    Ok(ObjectEntry {
+        kind,
+        value: stored.value,
+        lookup: match stored.report {
+            Some(report) => Lookup::Object(Box::new(report)),
+            None => Lookup::Unknown,
+        },
+        fetched_at: stored.fetched_at,
+    })
+}
+
+/// A job's item a backend stored, checked again on the way out.
+pub(crate) fn stored_target(text: &str) -> Result<Target> {
+    Target::parse_stored(text)
+        .ok_or_else(|| vtsum_core::Error::Corrupt(format!("bad job item {text:?}")))
 }
 
 /// A hash a backend stored, checked again on the way out.
@@ -126,6 +212,14 @@ pub fn slim(lookup: &Lookup) -> Lookup {
                 ..(**file).clone()
             }))
         }
+        // The objects' cache keeps these whole; a job's row needs none of it.
+        Lookup::Object(object) if !object.engines.is_empty() || object.document.is_some() => {
+            Lookup::Object(Box::new(vtsum_core::report::ObjectReport {
+                engines: Default::default(),
+                document: None,
+                ..(**object).clone()
+            }))
+        }
         other => other.clone(),
     }
 }
@@ -159,7 +253,7 @@ pub fn slim_entry(entry: &CacheEntry) -> CacheEntry {
 pub fn entry_document(entry: &CacheEntry) -> Option<Document> {
     match &entry.lookup {
         Lookup::Found(file) => Some(vtsum_core::vt::document::of(file)),
-        Lookup::Unknown => None,
+        Lookup::Unknown | Lookup::Object(_) => None,
     }
 }
 
@@ -186,6 +280,8 @@ pub(crate) fn entry_hashes(entry: &CacheEntry) -> (String, Vec<String>) {
             all.dedup();
             (f.sha256.to_ascii_lowercase(), all)
         }
-        Lookup::Unknown => (entry.queried.to_string(), vec![entry.queried.to_string()]),
+        Lookup::Unknown | Lookup::Object(_) => {
+            (entry.queried.to_string(), vec![entry.queried.to_string()])
+        }
     }
 }

@@ -15,10 +15,11 @@ use crate::{entry_document, entry_hashes, slim_entry, slim_result, with_document
 use vtsum_core::error::Result;
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
-use vtsum_core::report::{CacheEntry, Document, ItemResult, Lookup};
+use vtsum_core::report::{CacheEntry, Document, ItemResult, Lookup, ObjectEntry};
 use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
 };
+use vtsum_core::target::{Kind, Target};
 
 #[derive(Default)]
 struct Inner {
@@ -33,6 +34,8 @@ struct Inner {
     next_seq: u64,
     /// The cache's counts, kept as entries come and go rather than counted on each ask.
     stats: CacheStats,
+    /// URLs', domains' and IP addresses' answers, whole, by kind and normal form.
+    objects: HashMap<(Kind, String), ObjectEntry>,
 }
 
 impl Inner {
@@ -72,7 +75,7 @@ impl Inner {
     fn count(&mut self, entry: &CacheEntry, added: bool) {
         let bytes = serde_json::to_vec(entry).map_or(0, |v| v.len() as u64);
         let slot = match entry.lookup {
-            Lookup::Found(_) => &mut self.stats.found,
+            Lookup::Found(_) | Lookup::Object(_) => &mut self.stats.found,
             Lookup::Unknown => &mut self.stats.unknown,
         };
         if added {
@@ -129,11 +132,12 @@ impl Store for MemoryStore {
         let inner = self.lock();
         Ok(inner.entry(hash).and_then(|e| match &e.lookup {
             Lookup::Found(file) => file.document.clone(),
-            Lookup::Unknown => None,
+            Lookup::Unknown | Lookup::Object(_) => None,
         }))
     }
 
     fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()> {
+        crate::check_files(entries)?;
         let mut inner = self.lock();
         for entry in entries {
             // Kept as a backend on disk keeps it: the columns, and the document.
@@ -199,7 +203,18 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool> {
+    fn object_get(&self, kind: Kind, value: &str) -> Result<Option<ObjectEntry>> {
+        Ok(self.lock().objects.get(&(kind, value.to_string())).cloned())
+    }
+
+    fn object_put(&self, entry: &ObjectEntry) -> Result<()> {
+        crate::check_object(entry)?;
+        let key = (entry.kind, entry.value.clone());
+        self.lock().objects.insert(key, entry.clone());
+        Ok(())
+    }
+
+    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Target], now: i64) -> Result<bool> {
         let mut inner = self.lock();
         if inner.jobs.contains_key(id) {
             return Ok(false);
@@ -222,7 +237,7 @@ impl Store for MemoryStore {
             .enumerate()
             .map(|(i, h)| JobItem {
                 index: i as u64,
-                hash: h.clone(),
+                target: h.clone(),
                 result: None,
             })
             .collect();

@@ -26,17 +26,18 @@ use crate::redis_link::{hide_password, Link};
 use crate::redis_queue::RedisQueue;
 use crate::redis_quota;
 use crate::redis_scripts as lua;
-use crate::{decode, encode, slim_result, stored_hash};
+use crate::{decode, encode, slim_result, stored_target};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
 use vtsum_core::queue::{WorkQueue, PART_SIZE};
-use vtsum_core::report::{CacheEntry, Document, ItemResult};
+use vtsum_core::report::{CacheEntry, Document, ItemResult, ObjectEntry};
 use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobOrigin, JobSpec, JobState, QuotaRequest, SharedGrant,
     Store,
 };
 use vtsum_core::stored::decode_item;
+use vtsum_core::target::{Kind, Target};
 
 /// A Redis-backed store. Cheap to share behind an `Arc`.
 pub struct RedisStore {
@@ -148,6 +149,7 @@ impl Store for RedisStore {
     }
 
     fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()> {
+        crate::check_files(entries)?;
         self.put_many(entries)
     }
 
@@ -199,7 +201,7 @@ impl Store for RedisStore {
         Ok(all.into_iter().map(|(id, n)| (KeyId(id), n)).collect())
     }
 
-    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool> {
+    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Target], now: i64) -> Result<bool> {
         // Web jobs are run by the workers, so they go into the work queue.
         let part = match spec.origin {
             JobOrigin::Web => PART_SIZE,
@@ -211,7 +213,7 @@ impl Store for RedisStore {
             now.to_string(),
             part.to_string(),
         ];
-        args.extend(hashes.iter().map(|h| h.to_string()));
+        args.extend(hashes.iter().map(Target::stored));
         Ok(self.script::<i64>(lua::JOB_CREATE, &args)? == 1)
     }
 
@@ -284,7 +286,7 @@ impl Store for RedisStore {
             .map(|(i, h)| {
                 Ok(JobItem {
                     index: i as u64,
-                    hash: stored_hash(&h)?,
+                    target: stored_target(&h)?,
                     result: None,
                 })
             })
@@ -356,7 +358,7 @@ impl Store for RedisStore {
             .map(|((h, r), index)| {
                 Ok(JobItem {
                     index,
-                    hash: stored_hash(&h)?,
+                    target: stored_target(&h)?,
                     result: r.as_deref().map(decode_item).transpose()?,
                 })
             })
@@ -377,7 +379,25 @@ impl Store for RedisStore {
             .map(|_| ())
     }
 
-    fn hash_claim(&self, hash: &Hash, token: &str, ttl: Duration) -> Result<bool> {
+    fn object_get(&self, kind: Kind, value: &str) -> Result<Option<ObjectEntry>> {
+        let k = self.key(&format!("o:{}:{value}", kind.as_str()));
+        let packed: Option<Vec<u8>> = self.run(|c| redis::cmd("GET").arg(&k).query(c))?;
+        let Some(packed) = packed else {
+            return Ok(None);
+        };
+        crate::decode_object(crate::packed::unpack(&packed)?.text(), kind, value).map(Some)
+    }
+
+    fn object_put(&self, entry: &ObjectEntry) -> Result<()> {
+        crate::check_object(entry)?;
+        let k = self.key(&format!("o:{}:{}", entry.kind.as_str(), entry.value));
+        let document =
+            Document::new(crate::encode_object(entry)).expect("an encoded entry is JSON");
+        let packed = crate::packed::pack(&document);
+        self.run(|c| redis::cmd("SET").arg(&k).arg(&packed).query::<()>(c))
+    }
+
+    fn hash_claim(&self, hash: &str, token: &str, ttl: Duration) -> Result<bool> {
         let args = [
             hash.to_string(),
             token.to_string(),
@@ -386,7 +406,7 @@ impl Store for RedisStore {
         Ok(self.script::<i64>(lua::CLAIM, &args)? == 1)
     }
 
-    fn hash_release(&self, hash: &Hash, token: &str) -> Result<()> {
+    fn hash_release(&self, hash: &str, token: &str) -> Result<()> {
         let args = [hash.to_string(), token.to_string()];
         self.script::<i64>(lua::UNCLAIM, &args).map(|_| ())
     }

@@ -1,11 +1,14 @@
 //! The embedded SQLite store, vtsum's default: one file, zero set-up.
 //!
-//! Schema (version 2, in `PRAGMA user_version`):
+//! Schema (version 3, in `PRAGMA user_version`):
 //! - `answers` and `documents`: the cache, a report's columns as columns and VirusTotal's
 //!   document compressed apart (see [`super::sqlite_cache`]; version 1's JSON entries are
 //!   converted when such a file is first opened).
+//! - `objects`: URLs', domains' and IP addresses' answers, whole and compressed (see
+//!   [`super::sqlite_objects`]).
 //! - `ledger(key_id, day, used)`: requests per key id per UTC day. Never the key itself.
-//! - `jobs(...)`, `job_items(job_id, idx, hash)` and `job_results`: a job's hashes and the
+//! - `jobs(...)`, `job_items(job_id, idx, hash)` and `job_results`: a job's items (a hash,
+//!   or a URL, domain or IP address as `vtsum_core::Target::stored` writes it) and the
 //!   results recorded so far, as columns (see [`super::sqlite_results`]); a run's cache
 //!   pass joins `job_items` to `answers` inside SQLite (see [`super::sqlite_answer`]).
 //! - `quota_slots` and `hash_claims`: each key's sliding windows and the hashes in flight,
@@ -28,6 +31,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::sqlite_answer;
 use crate::sqlite_cache;
+use crate::sqlite_objects;
 use crate::sqlite_page;
 use crate::sqlite_pool::{open_writer, Reader, Readers};
 use crate::sqlite_quota;
@@ -37,15 +41,17 @@ use crate::{encode, StoreError};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
 use vtsum_core::key::KeyId;
-use vtsum_core::report::{CacheEntry, Document, ItemResult, RowOptions};
+use vtsum_core::report::{CacheEntry, Document, ItemResult, ObjectEntry, RowOptions};
 use vtsum_core::results::{ResultCounts, ResultPage, ResultQuery};
 use vtsum_core::store::{
     CacheStats, Freshness, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant,
     Store,
 };
+use vtsum_core::target::{Kind, Target};
 
-/// 2: the cache as columns and compressed documents (`sqlite_cache`); 1 kept JSON entries.
-const SCHEMA_VERSION: i64 = 2;
+/// 3: URLs, domains and IP addresses (`objects`, `job_results.object`); 2: the cache as
+/// columns and compressed documents (`sqlite_cache`); 1 kept JSON entries.
+const SCHEMA_VERSION: i64 = 3;
 
 /// A SQLite file holding cache, ledger and jobs.
 pub struct SqliteStore {
@@ -87,15 +93,17 @@ impl SqliteStore {
             // Read again under the lock: another process may have upgraded the file.
             let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
             tx.execute_batch(&format!(
-                "{SCHEMA} {} {} {}",
+                "{SCHEMA} {} {} {} {}",
                 sqlite_cache::schema(),
                 sqlite_results::schema(),
-                sqlite_quota::SCHEMA
+                sqlite_quota::SCHEMA,
+                sqlite_objects::SCHEMA
             ))?;
             if version < 2 {
                 sqlite_cache::migrate_v1(&tx)?;
                 sqlite_results::migrate_v1(&tx)?;
             }
+            sqlite_results::migrate_v2(&tx)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()
         };
@@ -158,6 +166,7 @@ impl Store for SqliteStore {
     }
 
     fn cache_put_many(&self, entries: &[CacheEntry]) -> Result<()> {
+        crate::check_files(entries)?;
         let mut conn = self.conn();
         let run = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -227,7 +236,7 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(e))
     }
 
-    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool> {
+    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Target], now: i64) -> Result<bool> {
         let mut conn = self.conn();
         let run = |conn: &mut Connection| -> rusqlite::Result<bool> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -249,7 +258,7 @@ impl Store for SqliteStore {
                 let mut stmt =
                     tx.prepare("INSERT INTO job_items (job_id, idx, hash) VALUES (?1, ?2, ?3)")?;
                 for (i, h) in hashes.iter().enumerate() {
-                    stmt.execute(params![id.0, i as u64, h.as_str()])?;
+                    stmt.execute(params![id.0, i as u64, h.stored()])?;
                 }
             }
             tx.commit()?;
@@ -374,11 +383,20 @@ impl Store for SqliteStore {
         sqlite_quota::release(&mut self.conn(), req).map_err(|e| self.err(e))
     }
 
-    fn hash_claim(&self, hash: &Hash, token: &str, ttl: Duration) -> Result<bool> {
-        sqlite_quota::claim(&mut self.conn(), hash, token, ttl).map_err(|e| self.err(e))
+    fn hash_claim(&self, key: &str, token: &str, ttl: Duration) -> Result<bool> {
+        sqlite_quota::claim(&mut self.conn(), key, token, ttl).map_err(|e| self.err(e))
     }
 
-    fn hash_release(&self, hash: &Hash, token: &str) -> Result<()> {
-        sqlite_quota::unclaim(&self.conn(), hash, token).map_err(|e| self.err(e))
+    fn hash_release(&self, key: &str, token: &str) -> Result<()> {
+        sqlite_quota::unclaim(&self.conn(), key, token).map_err(|e| self.err(e))
+    }
+
+    fn object_get(&self, kind: Kind, value: &str) -> Result<Option<ObjectEntry>> {
+        sqlite_objects::get(&*self.reader()?, kind, value)
+    }
+
+    fn object_put(&self, entry: &ObjectEntry) -> Result<()> {
+        crate::check_object(entry)?;
+        sqlite_objects::put(&self.conn(), entry).map_err(|e| self.err(e))
     }
 }

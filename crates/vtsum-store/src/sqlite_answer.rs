@@ -66,7 +66,7 @@ fn statement(kind: HashKind) -> String {
            AND max(?3 - a.fetched_at, 0) < CASE WHEN a.found THEN ?4 ELSE ?5 END
            AND (?6 IS NULL OR a.fetched_at > ?6)
          RETURNING idx, outcome, from_cache, fetched_at, sha256, md5, sha1, message,
-             {FILE_COLUMNS}",
+             {FILE_COLUMNS}, object",
         unknown = rank(Verdict::Unknown),
         malicious = rank(Verdict::Malicious),
         suspicious = rank(Verdict::Suspicious),

@@ -230,6 +230,8 @@ pub(crate) fn put_many(tx: &Transaction<'_>, entries: &[CacheEntry]) -> rusqlite
 fn put(tx: &Transaction<'_>, entry: &CacheEntry) -> rusqlite::Result<()> {
     let file = match &entry.lookup {
         Lookup::Found(file) => file,
+        // Refused before the transaction (`check_files`): never here.
+        Lookup::Object(_) => return Ok(()),
         Lookup::Unknown => {
             // The newest answer wins, whatever the one before said.
             let id = bytes(entry.queried.as_str());

@@ -11,10 +11,10 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
 use crate::sqlite_results::{rank, read_result, result_columns};
-use vtsum_core::hash::Hash;
 use vtsum_core::report::{Row, Verdict};
 use vtsum_core::results::{ResultCounts, ResultPage, ResultQuery, SortKey, MAX_LIMIT};
 use vtsum_core::store::JobId;
+use vtsum_core::target::Target;
 
 /// The free text's test, shaped by the text so a million rows take a fraction of a
 /// second: `LIKE` (ASCII case-insensitive, as `matches` is, and without a lower-cased
@@ -142,7 +142,7 @@ pub(crate) fn page(
     for row in rows {
         let (index, text, result, matching) = row?;
         seen = seen.or(matching);
-        let (Some(input), Some(result)) = (Hash::parse(&text), result) else {
+        let (Some(input), Some(result)) = (Target::parse_stored(&text), result) else {
             continue;
         };
         out.push((index, Row::from_result(&input, &result, query.options)));

@@ -26,7 +26,6 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use vtsum_core::hash::Hash;
 use vtsum_core::store::{QuotaRequest, SharedGrant};
 
 /// How long a process blocked by another's request in flight waits before asking again:
@@ -194,7 +193,7 @@ pub fn release(conn: &mut Connection, req: &QuotaRequest<'_>) -> rusqlite::Resul
 /// Claims `hash` for `token` unless another live token holds it; renews an own claim.
 pub fn claim(
     conn: &mut Connection,
-    hash: &Hash,
+    hash: &str,
     token: &str,
     ttl: std::time::Duration,
 ) -> rusqlite::Result<bool> {
@@ -205,7 +204,7 @@ pub fn claim(
     let holder: Option<(String, i64)> = tx
         .query_row(
             "SELECT token, expires_at FROM hash_claims WHERE hash = ?1",
-            [hash.as_str()],
+            [hash],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
@@ -214,17 +213,17 @@ pub fn claim(
     }
     tx.execute(
         "INSERT OR REPLACE INTO hash_claims (hash, token, expires_at) VALUES (?1, ?2, ?3)",
-        params![hash.as_str(), token, now + ttl.as_millis() as i64],
+        params![hash, token, now + ttl.as_millis() as i64],
     )?;
     tx.commit()?;
     Ok(true)
 }
 
 /// Gives up `token`'s claim on `hash`, if it still holds it.
-pub fn unclaim(conn: &Connection, hash: &Hash, token: &str) -> rusqlite::Result<()> {
+pub fn unclaim(conn: &Connection, hash: &str, token: &str) -> rusqlite::Result<()> {
     conn.execute(
         "DELETE FROM hash_claims WHERE hash = ?1 AND token = ?2",
-        params![hash.as_str(), token],
+        params![hash, token],
     )?;
     Ok(())
 }

@@ -3,16 +3,21 @@
 //! it is recorded, so a page of a million-row job is filtered, sorted and counted by one
 //! query each instead of by reading every result.
 //!
-//! `job_items` keeps each job's input hashes; a hash without a `job_results` row is
-//! pending. A result is final: the first one recorded for an index stays.
+//! `job_items` keeps each job's input items (`Target::stored`); an item without a
+//! `job_results` row is pending. A result is final: the first one recorded for an index
+//! stays. A URL's, domain's or IP address's result keeps its counts and dates in the file
+//! columns (so verdicts sort and filter alike) and the rest as JSON in `object`.
 
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::sqlite_columns::{bind_file, bytes, hex, read_file, FILE_COLUMNS, FILE_COLUMN_DEFS};
-use vtsum_core::hash::Hash;
-use vtsum_core::report::{ItemResult, Lookup, Verdict};
+
+/// How many columns [`FILE_COLUMNS`] names.
+const FILE_COLUMN_COUNT: usize = 18;
+use vtsum_core::report::{FileReport, ItemResult, Lookup, ObjectReport, Verdict};
 use vtsum_core::store::{JobId, JobItem, JobSpec};
+use vtsum_core::target::Target;
 
 /// The results table.
 pub(crate) fn schema() -> String {
@@ -29,6 +34,7 @@ CREATE TABLE IF NOT EXISTS job_results (
     sha256 BLOB, md5 BLOB, sha1 BLOB,
     message TEXT,
     {FILE_COLUMN_DEFS},
+    object TEXT,
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
 "
@@ -39,6 +45,8 @@ CREATE TABLE IF NOT EXISTS job_results (
 const FOUND: i64 = 0;
 const UNKNOWN: i64 = 1;
 const ERROR: i64 = 2;
+/// A URL, a domain or an IP address VirusTotal knows (`object` holds it).
+const OBJECT: i64 = 3;
 
 /// A verdict's rank, worst first: how `verdict` is stored and sorted.
 pub(crate) fn rank(verdict: Verdict) -> i64 {
@@ -50,7 +58,7 @@ pub(crate) fn rank(verdict: Verdict) -> i64 {
 pub(crate) fn result_columns() -> String {
     let file: Vec<String> = FILE_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect();
     format!(
-        "r.outcome, r.from_cache, r.fetched_at, r.sha256, r.md5, r.sha1, r.message, {}",
+        "r.outcome, r.from_cache, r.fetched_at, r.sha256, r.md5, r.sha1, r.message, {}, r.object",
         file.join(", ")
     )
 }
@@ -86,6 +94,19 @@ pub(crate) fn read_result(
             )?;
             Lookup::Found(Box::new(file))
         }
+        OBJECT => {
+            let text: Option<String> = row.get(first + 7 + FILE_COLUMN_COUNT)?;
+            let object = text
+                .and_then(|t| serde_json::from_str::<ObjectReport>(&t).ok())
+                .ok_or_else(|| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        first + 7 + FILE_COLUMN_COUNT,
+                        rusqlite::types::Type::Text,
+                        "a job's URL, domain or IP address result does not decode".into(),
+                    )
+                })?;
+            Lookup::Object(Box::new(object))
+        }
         _ => Lookup::Unknown,
     };
     Ok(Some(ItemResult::Lookup {
@@ -114,8 +135,8 @@ pub(crate) fn record(
     let threshold = threshold(tx, id)?;
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT OR IGNORE INTO job_results (job_id, idx, input, outcome, verdict, from_cache,
-            fetched_at, sha256, md5, sha1, message, {FILE_COLUMNS})
-         SELECT job_id, idx, hash, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, {}
+            fetched_at, sha256, md5, sha1, message, {FILE_COLUMNS}, object)
+         SELECT job_id, idx, hash, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, {}, ?29
          FROM job_items WHERE job_id = ?1 AND idx = ?2",
         (11..29)
             .map(|i| format!("?{i}"))
@@ -127,6 +148,7 @@ pub(crate) fn record(
         stmt.raw_bind_parameter(1, &id.0)?;
         stmt.raw_bind_parameter(2, index)?;
         let mut file = None;
+        let mut object = None;
         let (outcome, verdict, from_cache, fetched_at, message) = match result {
             ItemResult::Error { message } => (ERROR, Verdict::Error, false, 0, Some(message)),
             ItemResult::Lookup {
@@ -140,6 +162,11 @@ pub(crate) fn record(
                     let verdict = Verdict::of(&f.stats, f.analysed, threshold);
                     (FOUND, verdict, *from_cache, *fetched_at, None)
                 }
+                Lookup::Object(o) => {
+                    object = Some(o);
+                    let verdict = Verdict::of(&o.stats, o.analysed, threshold);
+                    (OBJECT, verdict, *from_cache, *fetched_at, None)
+                }
             },
         };
         stmt.raw_bind_parameter(3, outcome)?;
@@ -151,10 +178,20 @@ pub(crate) fn record(
         stmt.raw_bind_parameter(8, hash(file.and_then(|f| f.md5.as_ref())))?;
         stmt.raw_bind_parameter(9, hash(file.and_then(|f| f.sha1.as_ref())))?;
         stmt.raw_bind_parameter(10, message)?;
-        match file {
+        let counted = object.map(|o| Box::new(object_columns(o)));
+        match file.or(counted.as_ref()) {
             Some(f) => bind_file(&mut stmt, 11, f)?,
             None => (11..29).try_for_each(|i| stmt.raw_bind_parameter(i, Value::Null))?,
         }
+        let object = object.map(|o| {
+            let slim = ObjectReport {
+                engines: Default::default(),
+                document: None,
+                ..(**o).clone()
+            };
+            serde_json::to_string(&slim).expect("an object report serialises")
+        });
+        stmt.raw_bind_parameter(29, object)?;
         if stmt.raw_execute()? == 1 {
             done += 1;
             match result {
@@ -164,6 +201,22 @@ pub(crate) fn record(
         }
     }
     Ok((done, hits, errors))
+}
+
+/// What the file columns hold of a URL, domain or IP address: the counts, dates, tags
+/// and reputation the verdict and the sort read.
+fn object_columns(o: &ObjectReport) -> FileReport {
+    FileReport {
+        stats: o.stats,
+        analysed: o.analysed,
+        threat_label: o.threat_names.first().cloned(),
+        tags: o.tags.clone(),
+        first_seen: o.first_seen,
+        last_seen: o.last_seen,
+        last_analysis: o.last_analysis,
+        reputation: o.reputation,
+        ..FileReport::default()
+    }
 }
 
 /// Items of a job in input order from `from` (exclusive of `to`), with their results, or
@@ -189,20 +242,34 @@ pub(crate) fn items(
     let to = i64::try_from(to).unwrap_or(i64::MAX);
     let rows = stmt.query_map(params![id.0, from, to], |row| {
         let text: String = row.get(1)?;
-        let hash = Hash::parse(&text).ok_or_else(|| {
+        let target = Target::parse_stored(&text).ok_or_else(|| {
             rusqlite::Error::FromSqlConversionFailure(
                 1,
                 rusqlite::types::Type::Text,
-                format!("bad hash {text:?}").into(),
+                format!("bad job item {text:?}").into(),
             )
         })?;
         Ok(JobItem {
             index: row.get(0)?,
-            hash,
+            target,
             result: read_result(row, 2)?,
         })
     })?;
     rows.collect()
+}
+
+/// Schema 3 adds `job_results.object` (URLs, domains, IP addresses) to older files, in the
+/// caller's transaction.
+pub(crate) fn migrate_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let has_object: bool = tx.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('job_results') WHERE name = 'object'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_object {
+        tx.execute_batch("ALTER TABLE job_results ADD COLUMN object TEXT;")?;
+    }
+    Ok(())
 }
 
 /// Moves schema 1's results (JSON in `job_items.result`) into `job_results`, in the

@@ -20,6 +20,7 @@ macro_rules! store_suite {
             $crate::cache_layout_suite!();
             $crate::page_suite!();
             $crate::answer_suite!();
+            $crate::object_suite!();
 
             fn h(c: char, len: usize) -> Hash {
                 Hash::parse(&c.to_string().repeat(len)).unwrap()
@@ -56,6 +57,7 @@ macro_rules! store_suite {
                     duplicates: 1,
                     origin: Default::default(),
                     non_file_hashes: 0,
+                    ..JobSpec::default()
                 }
             }
 
@@ -172,9 +174,12 @@ macro_rules! store_suite {
                 let s = store();
                 let id = JobId("0123456789abcdef0123456789abcdef".into());
                 let hashes = vec![h('1', 32), h('2', 40), h('3', 64), h('4', 32)];
-                assert!(s.job_create(&id, &spec(), &hashes, 100).unwrap());
+                assert!(s
+                    .job_create(&id, &spec(), &vtsum_core::Target::files(&hashes), 100)
+                    .unwrap());
                 assert!(
-                    !s.job_create(&id, &spec(), &hashes, 101).unwrap(),
+                    !s.job_create(&id, &spec(), &vtsum_core::Target::files(&hashes), 101)
+                        .unwrap(),
                     "idempotent"
                 );
                 let job = s.job_get(&id).unwrap().unwrap();
@@ -202,7 +207,7 @@ macro_rules! store_suite {
                 assert_eq!(pending, vec![1, 3]);
                 let items = s.job_items(&id, 1, 2).unwrap();
                 assert_eq!(items.len(), 2);
-                assert_eq!(items[0].hash, hashes[1]);
+                assert_eq!(items[0].target, vtsum_core::Target::File(hashes[1].clone()));
                 assert_eq!(items[1].result, Some(ok(true)), "the first result wins");
                 assert_eq!(s.job_items(&id, 0, 100).unwrap().len(), 4);
             }
@@ -212,7 +217,8 @@ macro_rules! store_suite {
                 let s = store();
                 let id = JobId("fedcba9876543210fedcba9876543210".into());
                 let hashes = vec![h('5', 32), h('6', 40), h('7', 64), h('8', 32)];
-                s.job_create(&id, &spec(), &hashes, 100).unwrap();
+                s.job_create(&id, &spec(), &vtsum_core::Target::files(&hashes), 100)
+                    .unwrap();
                 s.job_record(&id, 1, &ok(false), 101).unwrap();
                 let error = ItemResult::Error {
                     message: "x".into(),
@@ -241,7 +247,8 @@ macro_rules! store_suite {
                 let hashes: Vec<Hash> = (0..600u32)
                     .map(|i| Hash::parse(&format!("{i:064x}")).unwrap())
                     .collect();
-                s.job_create(&id, &spec(), &hashes, 100).unwrap();
+                s.job_create(&id, &spec(), &vtsum_core::Target::files(&hashes), 100)
+                    .unwrap();
                 let (hit, miss) = (ok(true), ok(false));
                 let batch: Vec<(u64, &ItemResult)> = (0..600u64)
                     .map(|i| (i, if i % 3 == 0 { &hit } else { &miss }))
@@ -259,8 +266,10 @@ macro_rules! store_suite {
                 let s = store();
                 let a = JobId("a".repeat(32));
                 let b = JobId("b".repeat(32));
-                s.job_create(&a, &spec(), &[h('1', 32)], 100).unwrap();
-                s.job_create(&b, &spec(), &[h('2', 32)], 200).unwrap();
+                s.job_create(&a, &spec(), &vtsum_core::Target::files(&[h('1', 32)]), 100)
+                    .unwrap();
+                s.job_create(&b, &spec(), &vtsum_core::Target::files(&[h('2', 32)]), 200)
+                    .unwrap();
                 s.job_set_state(&a, JobState::WaitingQuota, Some(86_400), None, 150)
                     .unwrap();
                 let job = s.job_get(&a).unwrap().unwrap();
@@ -288,7 +297,8 @@ macro_rules! store_suite {
                     .map(|c| JobId(c.repeat(32)))
                     .collect();
                 for id in &ids {
-                    s.job_create(id, &spec(), &[h('3', 32)], 300).unwrap();
+                    s.job_create(id, &spec(), &vtsum_core::Target::files(&[h('3', 32)]), 300)
+                        .unwrap();
                 }
                 let listed: Vec<JobId> = s.job_list().unwrap().into_iter().map(|j| j.id).collect();
                 let newest_first: Vec<JobId> = ids.iter().rev().cloned().chain([b]).collect();

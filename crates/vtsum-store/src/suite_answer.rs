@@ -82,7 +82,9 @@ macro_rules! answer_suite {
                 };
                 let (inside, looked) = (JobId("i".repeat(32)), JobId("l".repeat(32)));
                 for id in [&inside, &looked] {
-                    assert!(s.job_create(id, &spec(), &hashes, now).unwrap());
+                    assert!(s
+                        .job_create(id, &spec(), &vtsum_core::Target::files(&hashes), now)
+                        .unwrap());
                 }
                 // In two chunks, the second out of the first's range, as a run sends them.
                 let items: Vec<(u64, Hash)> = (0u64..).zip(hashes.iter().cloned()).collect();
@@ -148,7 +150,8 @@ macro_rules! answer_suite {
             let hashes = cache_for_the_pass(&*s, now);
             let (id, other) = (JobId("i".repeat(32)), JobId("o".repeat(32)));
             for id in [&id, &other] {
-                s.job_create(id, &spec(), &hashes, now).unwrap();
+                s.job_create(id, &spec(), &vtsum_core::Target::files(&hashes), now)
+                    .unwrap();
             }
             let error = ItemResult::Error {
                 message: "boom".into(),

@@ -16,7 +16,8 @@ macro_rules! page_suite {
             let hashes: Vec<Hash> = (0..120u32)
                 .map(|i| Hash::parse(&format!("{:064x}", u64::from(i) * 7919 % 120)).unwrap())
                 .collect();
-            s.job_create(&id, &spec(), &hashes, 1).unwrap();
+            s.job_create(&id, &spec(), &vtsum_core::Target::files(&hashes), 1)
+                .unwrap();
             let results: Vec<ItemResult> = (0..120u32)
                 .map(|i| match i % 6 {
                     4 => ItemResult::Error {

@@ -122,18 +122,18 @@ fn a_dead_process_holds_its_slots_one_window_and_its_claims_not_at_all() {
     assert!((900..=1000).contains(&ms), "{ms} ms");
 
     let hash = Hash::parse(&"a".repeat(64)).unwrap();
-    assert!(store.hash_claim(&hash, &token, HOLD).unwrap());
+    assert!(store.hash_claim(hash.as_str(), &token, HOLD).unwrap());
     assert!(
-        store.hash_claim(&hash, &mine, HOLD).unwrap(),
+        store.hash_claim(hash.as_str(), &mine, HOLD).unwrap(),
         "the dead one's claim lapsed"
     );
     let live = format!("{}-run-3", std::process::id());
     assert!(
-        !store.hash_claim(&hash, &live, HOLD).unwrap(),
+        !store.hash_claim(hash.as_str(), &live, HOLD).unwrap(),
         "a live claim holds"
     );
-    store.hash_release(&hash, &mine).unwrap();
-    assert!(store.hash_claim(&hash, &live, HOLD).unwrap());
+    store.hash_release(hash.as_str(), &mine).unwrap();
+    assert!(store.hash_claim(hash.as_str(), &live, HOLD).unwrap());
 }
 
 #[test]

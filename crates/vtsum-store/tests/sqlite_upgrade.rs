@@ -141,7 +141,7 @@ fn a_schema_1_cache_is_converted_with_its_engines_and_counts() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     // Opening again changes nothing.
     let again = SqliteStore::open(&path).unwrap();
     assert_eq!(again.cache_stats().unwrap(), stats);

@@ -38,7 +38,7 @@ fn redis_counts_exactly_from_many_connections_at_once() {
         .collect();
     RedisStore::open(&url)
         .unwrap()
-        .job_create(&id, &spec(), &hashes, 1)
+        .job_create(&id, &spec(), &vtsum_core::Target::files(&hashes), 1)
         .unwrap();
     let threads: Vec<_> = (0..4)
         .map(|t| {
@@ -76,6 +76,7 @@ fn spec() -> JobSpec {
         duplicates: 0,
         origin: Default::default(),
         non_file_hashes: 0,
+        ..JobSpec::default()
     }
 }
 
@@ -90,7 +91,9 @@ fn sqlite_data_survives_reopening() {
         s.job_create(
             &JobId("c".repeat(32)),
             &spec(),
-            &[Hash::parse(&"a".repeat(32)).unwrap()],
+            &[vtsum_core::Target::File(
+                Hash::parse(&"a".repeat(32)).unwrap(),
+            )],
             1,
         )
         .unwrap();
@@ -110,7 +113,7 @@ fn concurrent_connections_on_one_file_count_exactly() {
         .collect();
     SqliteStore::open(&path)
         .unwrap()
-        .job_create(&id, &spec(), &hashes, 1)
+        .job_create(&id, &spec(), &vtsum_core::Target::files(&hashes), 1)
         .unwrap();
     let key = KeyId("abcdef01".into());
     let threads: Vec<_> = (0..2)
@@ -151,11 +154,13 @@ fn a_large_job_is_created_in_one_transaction() {
         .map(|i| Hash::parse(&format!("{i:064x}")).unwrap())
         .collect();
     let id = JobId("e".repeat(32));
-    assert!(s.job_create(&id, &spec(), &hashes, 1).unwrap());
+    assert!(s
+        .job_create(&id, &spec(), &vtsum_core::Target::files(&hashes), 1)
+        .unwrap());
     assert_eq!(s.job_get(&id).unwrap().unwrap().total, 100_000);
     assert_eq!(
-        s.job_items(&id, 99_999, 10).unwrap()[0].hash,
-        hashes[99_999]
+        s.job_items(&id, 99_999, 10).unwrap()[0].target,
+        vtsum_core::Target::File(hashes[99_999].clone())
     );
 }
 

@@ -11,7 +11,7 @@ use vtsum_core::extract::ioc::IndicatorKind;
 use vtsum_core::render::{self, Format, RenderOptions};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary};
 use vtsum_core::store::{self, JobId, JobInfo, JobOrigin, JobSpec, Store};
-use vtsum_core::Hash;
+use vtsum_core::{Hash, Target};
 
 use crate::download;
 use crate::error::ApiError;
@@ -60,8 +60,9 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
         duplicates: ex.duplicates,
         origin: JobOrigin::Web,
         non_file_hashes: ex.non_file_hashes,
+        ..JobSpec::default()
     };
-    let hashes = ex.job_hashes();
+    let hashes = ex.job_targets(&[]);
     Ok(app.inner.jobs.create(spec, hashes, &ex.alternates).await?)
 }
 
@@ -276,6 +277,8 @@ fn summary_base(job: &JobInfo) -> Summary {
         lines_without_hash: job.spec.lines_without_hash,
         duplicates: job.spec.duplicates,
         non_file_hashes: job.spec.non_file_hashes,
+        skipped: job.spec.skipped,
+        private_ips: job.spec.private_ips,
         total: job.total as usize,
         resumes_at: job.resumes_at.and_then(iso8601),
         ..Summary::default()
@@ -304,7 +307,7 @@ pub async fn file(
     let answer = lookup::one(&app, &hash)
         .await
         .map_err(|refused| refused.into_web(&app))?;
-    let row = Row::from_result(&hash, &answer.result, options);
+    let row = Row::from_result(Target::File(hash), &answer.result, options);
     Ok(Json(with_engines(&app, row, options).await?))
 }
 

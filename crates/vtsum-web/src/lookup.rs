@@ -9,7 +9,7 @@ use std::time::Duration;
 use vtsum_core::engine::{now_unix, Cancel, RunOptions, RunOutcome};
 use vtsum_core::report::{Document, ItemResult, Lookup, RowOptions};
 use vtsum_core::store::{self, JobId, JobOrigin, JobSpec};
-use vtsum_core::Hash;
+use vtsum_core::{Hash, Target};
 
 use crate::{App, WebError};
 
@@ -129,7 +129,7 @@ pub async fn fetch(app: &App, hash: &Hash) -> Result<Answer, Refused> {
         ..JobSpec::default()
     };
     let id = JobId::random();
-    let one = (id.clone(), hash.clone());
+    let one = (id.clone(), Target::File(hash.clone()));
     store::blocking(&app.inner.store, move |s| {
         s.job_create(&one.0, &spec, std::slice::from_ref(&one.1), now_unix())
     })

@@ -380,7 +380,9 @@ async fn a_20000_row_report_renders_one_page_at_a_time() {
         non_file_hashes: 0,
         ..JobSpec::default()
     };
-    f.store.job_create(&id, &spec, &hashes, 0).unwrap();
+    f.store
+        .job_create(&id, &spec, &vtsum_core::Target::files(&hashes), 0)
+        .unwrap();
     for (i, r) in reports.into_iter().enumerate() {
         let result = ItemResult::Lookup {
             lookup: Lookup::Found(Box::new(r)),

@@ -89,7 +89,9 @@ async fn seeded(f: &Fixture) -> (String, BTreeMap<u64, Row>) {
         ..JobSpec::default()
     };
     let hashes: Vec<Hash> = (0..N).map(|i| Hash::parse(&hash(i)).unwrap()).collect();
-    f.store.job_create(&id, &spec, &hashes, 0).unwrap();
+    f.store
+        .job_create(&id, &spec, &vtsum_core::Target::files(&hashes), 0)
+        .unwrap();
     let options = RowOptions {
         threshold: 3,
         engines: false,

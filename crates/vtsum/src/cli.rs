@@ -174,6 +174,8 @@ pub struct ScanArgs {
     /// Colour in the table: auto (a terminal without NO_COLOR), always, never.
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: ColorWhen,
+    #[command(flatten)]
+    pub which: KindArgs,
 }
 
 #[derive(Debug, Args)]
@@ -184,8 +186,16 @@ pub struct ExtractArgs {
     /// Print only the summary: hashes by kind, lines without a hash, duplicates.
     #[arg(long)]
     pub count: bool,
+    #[command(flatten)]
+    pub which: KindArgs,
+}
+
+/// Which indicators `scan` looks up and `extract` prints.
+#[derive(Debug, Clone, Args)]
+pub struct KindArgs {
     /// What to look for: `hashes`, `urls`, `domains`, `ips` (comma-separated) or `all`.
-    /// Defanged forms (`hxxps://evil[.]com`) are refanged.
+    /// Defanged forms (`hxxps://evil[.]com`) are refanged. Each URL, domain or IP address
+    /// costs a request of its own.
     #[arg(long, default_value = "hashes", value_parser = parse_kinds, value_name = "KINDS")]
     pub kinds: KindList,
     /// Keep private, loopback, link-local, documentation and reserved IP addresses.

@@ -18,12 +18,13 @@ use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use vtsum_core::key::KeyId;
+use vtsum_core::report::ObjectEntry;
 use vtsum_core::report::{CacheEntry, Document, ItemResult, Lookup};
 use vtsum_core::store::{
     CacheStats, JobId, JobInfo, JobItem, JobSpec, JobState, QuotaRequest, SharedGrant, Store,
 };
 use vtsum_core::stored::{decode_entry, decode_item};
-use vtsum_core::{Error, Hash, Result};
+use vtsum_core::{Error, Hash, Kind, Result, Target};
 
 /// Where a value is in the file: offset and length.
 #[derive(Clone, Copy)]
@@ -130,7 +131,7 @@ impl SpillStore {
                         || f.md5.as_deref().is_some_and(same)
                         || f.sha1.as_deref().is_some_and(same)
                 }
-                Lookup::Unknown => false,
+                Lookup::Unknown | Lookup::Object(_) => false,
             };
         Ok(matches.then_some(entry))
     }
@@ -206,7 +207,16 @@ impl Store for SpillStore {
         self.inner.ledger_day(day)
     }
 
-    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Hash], now: i64) -> Result<bool> {
+    fn object_get(&self, kind: Kind, value: &str) -> Result<Option<ObjectEntry>> {
+        // A scan's few URLs, domains and IP addresses stay in memory.
+        self.inner.object_get(kind, value)
+    }
+
+    fn object_put(&self, entry: &ObjectEntry) -> Result<()> {
+        self.inner.object_put(entry)
+    }
+
+    fn job_create(&self, id: &JobId, spec: &JobSpec, hashes: &[Target], now: i64) -> Result<bool> {
         self.inner.job_create(id, spec, hashes, now)
     }
 
@@ -280,11 +290,11 @@ impl Store for SpillStore {
         self.inner.job_delete(id)
     }
 
-    fn hash_claim(&self, hash: &Hash, token: &str, ttl: std::time::Duration) -> Result<bool> {
+    fn hash_claim(&self, hash: &str, token: &str, ttl: std::time::Duration) -> Result<bool> {
         self.inner.hash_claim(hash, token, ttl)
     }
 
-    fn hash_release(&self, hash: &Hash, token: &str) -> Result<()> {
+    fn hash_release(&self, hash: &str, token: &str) -> Result<()> {
         self.inner.hash_release(hash, token)
     }
 

@@ -134,7 +134,12 @@ fn two_jobs_of_the_store_are_compared_by_their_ids() {
     for later in [false, true] {
         let id = JobId::random();
         store
-            .job_create(&id, &JobSpec::default(), &hashes, 1_700_000_000)
+            .job_create(
+                &id,
+                &JobSpec::default(),
+                &vtsum_core::Target::files(&hashes),
+                1_700_000_000,
+            )
             .unwrap();
         store.job_record(&id, 0, &found(&a, 0), 1).unwrap();
         store

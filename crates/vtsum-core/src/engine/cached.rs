@@ -6,8 +6,9 @@ use super::io::Freshness;
 use super::Engine;
 use crate::error::Result;
 use crate::hash::Hash;
-use crate::report::{ItemResult, Row, Status};
+use crate::report::{ItemResult, Lookup, ObjectEntry, Row, Status};
 use crate::store::Store;
+use crate::target::Kind;
 use crate::vt::v3;
 
 impl Engine {
@@ -47,6 +48,18 @@ impl Engine {
 pub fn fill_engines(store: &dyn Store, row: &mut Row) -> Result<()> {
     let has = row.engines.as_ref().is_some_and(|e| !e.is_empty());
     if row.status != Status::Found || has {
+        return Ok(());
+    }
+    if row.kind != Kind::File {
+        // A URL's, domain's or IP address's cached answer is kept whole.
+        let engines = match store.object_get(row.kind, &row.input)? {
+            Some(ObjectEntry {
+                lookup: Lookup::Object(object),
+                ..
+            }) => object.engines,
+            _ => Default::default(),
+        };
+        row.engines = Some(engines);
         return Ok(());
     }
     let Some(hash) = row.sha256.as_deref().and_then(Hash::parse) else {

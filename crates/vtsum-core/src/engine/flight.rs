@@ -13,16 +13,41 @@ use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::quota::{earliest, Acquire};
 use crate::quota::{Lease, Release};
+use crate::report::Lookup;
+use crate::target::Target;
+use crate::vt::objects::ObjectLookup;
 use crate::vt::FetchError;
 
 impl Run<'_> {
     pub(super) fn launch(&self, flights: &mut JoinSet<Landed>, lease: Lease, items: Vec<Work>) {
         let client = self.engine.client.clone();
-        let hashes: Vec<Hash> = items.iter().map(|w| w.hash.clone()).collect();
+        let targets: Vec<Target> = items.iter().map(|w| w.target.clone()).collect();
         let key = lease.key.clone();
         let flight = Flight { lease, items };
         flights.spawn(async move {
-            let result = client.lookup(&key, &hashes).await;
+            let result = match targets.as_slice() {
+                // `take_ready` makes a batch of one object or of files only.
+                [object @ Target::Object { kind, value, .. }] => client
+                    .lookup_object(&key, *kind, value)
+                    .await
+                    .map(|answer| {
+                        let lookup = match answer {
+                            ObjectLookup::Found(report) => Lookup::Object(report),
+                            ObjectLookup::Unknown => Lookup::Unknown,
+                        };
+                        vec![(object.clone(), lookup)]
+                    }),
+                _ => {
+                    let hashes: Vec<Hash> =
+                        targets.iter().filter_map(Target::hash).cloned().collect();
+                    client.lookup(&key, &hashes).await.map(|answers| {
+                        answers
+                            .into_iter()
+                            .map(|(hash, lookup)| (Target::File(hash), lookup))
+                            .collect()
+                    })
+                }
+            };
             (flight, result, Instant::now())
         });
     }
@@ -126,7 +151,7 @@ impl Run<'_> {
         match result {
             Ok(answers) => {
                 for work in items {
-                    match answers.iter().find(|(h, _)| *h == work.hash) {
+                    match answers.iter().find(|(t, _)| t.key() == work.target.key()) {
                         Some((_, lookup)) => self.save_lookup(work, lookup.clone()).await?,
                         None => {
                             self.retry_or_fail(work, "no answer for this hash", at, queue)
@@ -184,7 +209,7 @@ impl Run<'_> {
         let jitter = 0.5 + 0.5 * self.next_unit();
         let delay = Duration::from_secs_f64((base * jitter).min(120.0));
         work.not_before = Some(at + delay);
-        self.io.release(vec![work.hash.clone()]).await;
+        self.io.release(vec![work.target.key()]).await;
         queue.push_back(work);
         Ok(())
     }

@@ -21,6 +21,7 @@ use super::run::{Run, Work};
 use super::Engine;
 use crate::hash::Hash;
 use crate::store::JobId;
+use crate::target::Target;
 
 /// Weak hash → strong hash, per job created in this process.
 #[derive(Debug, Default)]
@@ -62,12 +63,14 @@ impl Run<'_> {
         let strong: HashSet<&Hash> = groups.values().collect();
         let pending: HashSet<Hash> = queue
             .iter()
-            .filter(|w| strong.contains(&w.hash))
-            .map(|w| w.hash.clone())
+            .filter_map(|w| w.target.hash())
+            .filter(|h| strong.contains(h))
+            .cloned()
             .collect();
         let mut kept = VecDeque::with_capacity(queue.len());
         for work in queue {
-            match groups.get(&work.hash).filter(|s| pending.contains(*s)) {
+            let strong = work.target.hash().and_then(|h| groups.get(h));
+            match strong.filter(|s| pending.contains(*s)) {
                 Some(strong) => self
                     .held
                     .by_strong
@@ -81,7 +84,10 @@ impl Run<'_> {
     }
 
     /// A hash has its result: the weak hashes waiting for it may go.
-    pub(super) fn release_weak(&mut self, hash: &Hash) {
+    pub(super) fn release_weak(&mut self, target: &Target) {
+        let Some(hash) = target.hash() else {
+            return;
+        };
         if let Some(works) = self.held.by_strong.remove(hash) {
             self.held.released.extend(works);
         }

@@ -12,9 +12,10 @@ use std::time::Duration;
 use super::now_unix;
 use crate::error::Result;
 use crate::hash::Hash;
-use crate::report::{CacheEntry, ItemResult};
+use crate::report::{CacheEntry, ItemResult, ObjectEntry};
 pub(super) use crate::store::Freshness;
 use crate::store::{self, off_runtime, JobId, JobState, Store};
+use crate::target::Target;
 
 /// What a cache look found for one item.
 pub(super) type Looked = Option<ItemResult>;
@@ -61,25 +62,31 @@ impl Io {
         (items, answered)
     }
 
-    /// The cache's answer for `hash` if it is fresh, as a result of this job.
-    fn fresh_answer(&self, hash: &Hash) -> Result<Looked> {
-        Ok(self.fresh(self.store.cache_get(hash)?))
-    }
-
-    /// A cached entry as a result of this job, if it is fresh.
-    fn fresh(&self, entry: Option<CacheEntry>) -> Looked {
-        entry
-            .filter(|e| self.fresh.admits(e, now_unix()))
-            .map(|entry| ItemResult::Lookup {
-                lookup: entry.lookup,
+    /// The cache's answer for `target` if it is fresh, as a result of this job: the file
+    /// cache for a hash, the objects' for a URL, a domain or an IP address.
+    fn fresh_answer(&self, target: &Target) -> Result<Looked> {
+        let answer = match target {
+            Target::File(hash) => self
+                .store
+                .cache_get(hash)?
+                .map(|entry| (entry.lookup, entry.fetched_at)),
+            Target::Object { value, .. } => self
+                .store
+                .object_get(target.kind(), value)?
+                .map(|entry| (entry.lookup, entry.fetched_at)),
+        };
+        Ok(answer
+            .filter(|(lookup, at)| self.fresh.admits_answer(lookup, *at, now_unix()))
+            .map(|(lookup, fetched_at)| ItemResult::Lookup {
+                lookup,
                 from_cache: true,
-                fetched_at: entry.fetched_at,
-            })
+                fetched_at,
+            }))
     }
 
     /// Looks for one item in the cache, and records it in the job if it is fresh.
-    fn look(&self, index: u64, hash: &Hash) -> Result<Looked> {
-        let found = self.fresh_answer(hash)?;
+    fn look(&self, index: u64, target: &Target) -> Result<Looked> {
+        let found = self.fresh_answer(target)?;
         if let Some(result) = &found {
             self.store
                 .job_record(&self.job, index, result, now_unix())?;
@@ -90,20 +97,21 @@ impl Io {
     /// Takes one item: answered from the cache if another job or process fetched it
     /// meanwhile; else, on a shared store, claimed (the holder stores the answer before it
     /// lets go, so the cache is looked at once more after claiming).
-    pub async fn take(&self, index: u64, hash: &Hash) -> Result<Take> {
-        let (io, hash) = (self.clone(), hash.clone());
+    pub async fn take(&self, index: u64, target: &Target) -> Result<Take> {
+        let (io, target) = (self.clone(), target.clone());
         off_runtime("taking a hash", move || {
-            if let Some(result) = io.look(index, &hash)? {
+            if let Some(result) = io.look(index, &target)? {
                 return Ok(Take::Answered(result));
             }
             if !io.shared {
                 return Ok(Take::Send);
             }
-            if !io.store.hash_claim(&hash, &io.token, io.claim_ttl)? {
+            let key = target.key();
+            if !io.store.hash_claim(&key, &io.token, io.claim_ttl)? {
                 return Ok(Take::HeldElsewhere);
             }
-            if let Some(result) = io.look(index, &hash)? {
-                io.release_now(std::slice::from_ref(&hash));
+            if let Some(result) = io.look(index, &target)? {
+                io.release_now(std::slice::from_ref(&key));
                 return Ok(Take::Answered(result));
             }
             Ok(Take::Send)
@@ -116,11 +124,11 @@ impl Io {
     pub async fn save(
         &self,
         index: u64,
-        hash: &Hash,
+        target: &Target,
         result: &ItemResult,
         cache: bool,
     ) -> Result<()> {
-        let (io, hash, result) = (self.clone(), hash.clone(), result.clone());
+        let (io, target, result) = (self.clone(), target.clone(), result.clone());
         off_runtime("saving a result", move || {
             if let (
                 true,
@@ -129,14 +137,22 @@ impl Io {
                 },
             ) = (cache, &result)
             {
-                io.store.cache_put(&CacheEntry {
-                    queried: hash.clone(),
-                    lookup: lookup.clone(),
-                    fetched_at: *fetched_at,
-                })?;
+                match &target {
+                    Target::File(hash) => io.store.cache_put(&CacheEntry {
+                        queried: hash.clone(),
+                        lookup: lookup.clone(),
+                        fetched_at: *fetched_at,
+                    })?,
+                    Target::Object { value, .. } => io.store.object_put(&ObjectEntry {
+                        kind: target.kind(),
+                        value: value.clone(),
+                        lookup: lookup.clone(),
+                        fetched_at: *fetched_at,
+                    })?,
+                }
             }
             io.store.job_record(&io.job, index, &result, now_unix())?;
-            io.release_now(std::slice::from_ref(&hash));
+            io.release_now(std::slice::from_ref(&target.key()));
             Ok(())
         })
         .await
@@ -144,24 +160,25 @@ impl Io {
 
     /// Lets other processes ask for these hashes again (a failure only logs: claims lapse
     /// on their own).
-    pub async fn release(&self, hashes: Vec<Hash>) {
-        if !self.shared || hashes.is_empty() {
+    pub async fn release(&self, keys: Vec<String>) {
+        if !self.shared || keys.is_empty() {
             return;
         }
         let io = self.clone();
         let _ = off_runtime("releasing claims", move || {
-            io.release_now(&hashes);
+            io.release_now(&keys);
             Ok(())
         })
         .await;
     }
 
-    fn release_now(&self, hashes: &[Hash]) {
+    /// Lets other processes ask for these targets (by [`Target::key`]) again.
+    fn release_now(&self, keys: &[String]) {
         if !self.shared {
             return;
         }
-        for hash in hashes {
-            if let Err(e) = self.store.hash_release(hash, &self.token) {
+        for key in keys {
+            if let Err(e) = self.store.hash_release(key, &self.token) {
                 tracing::debug!("cannot release a claim ({e}); it lapses on its own");
             }
         }

@@ -12,13 +12,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::hash::Hash;
 use crate::key::ApiKey;
 use crate::quota::{KeyPool, KeyStatus};
 use crate::rate::RateSpec;
 use crate::render::source::{writing, RowSource, Visit};
 use crate::report::{ItemResult, Row, RowOptions};
 use crate::store::{JobId, JobInfo, JobSpec, Store};
+use crate::target::Target;
 use crate::vt::{ClientConfig, VtClient};
 
 mod cached;
@@ -63,10 +63,10 @@ pub struct EngineConfig {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// A hash has its result.
+    /// An item (a hash, a URL, a domain or an IP address) has its result.
     Item {
         index: u64,
-        hash: Hash,
+        target: Target,
         result: ItemResult,
     },
     /// Counters after a change.
@@ -246,15 +246,15 @@ impl Engine {
     /// Opens the job for a CLI scan of `hashes`: the same input and options give the same
     /// job, so an interrupted scan resumes; a finished one starts afresh. Returns the job
     /// and whether it was resumed.
-    pub fn open_scan(&self, spec: JobSpec, hashes: &[Hash]) -> Result<(JobInfo, bool)> {
-        let id = JobId::for_input(hashes, &spec);
+    pub fn open_scan(&self, spec: JobSpec, items: &[Target]) -> Result<(JobInfo, bool)> {
+        let id = JobId::for_input(items, &spec);
         if let Some(job) = self.store.job_get(&id)? {
             if !job.state.is_final() {
                 return Ok((job, true));
             }
             self.store.job_delete(&id)?;
         }
-        self.store.job_create(&id, &spec, hashes, now_unix())?;
+        self.store.job_create(&id, &spec, items, now_unix())?;
         let job = self.store.job_get(&id)?.ok_or(Error::NoSuchJob(id.0))?;
         Ok((job, false))
     }
@@ -323,7 +323,7 @@ impl RowSource for JobRows<'_> {
             let n = items.len() as u64;
             for item in &items {
                 if let Some(result) = &item.result {
-                    let mut row = Row::from_result(&item.hash, result, self.options);
+                    let mut row = Row::from_result(&item.target, result, self.options);
                     if self.options.engines {
                         fill_engines(self.store, &mut row)?;
                     }
@@ -339,13 +339,14 @@ impl RowSource for JobRows<'_> {
 }
 
 impl JobId {
-    /// The id of a scan of these hashes with these options: stable across runs.
-    pub fn for_input(hashes: &[Hash], spec: &JobSpec) -> JobId {
+    /// The id of a scan of these items with these options: stable across runs (a list of
+    /// hashes has the id it had before other kinds of items existed).
+    pub fn for_input(items: &[Target], spec: &JobSpec) -> JobId {
         let mut h = Sha256::new();
         // Row options only change how results are shown, so they are not part of the id.
         h.update(if spec.refresh { "refresh|" } else { "cached|" });
-        for hash in hashes {
-            h.update(hash.as_str());
+        for item in items {
+            h.update(item.key());
             h.update(b"\n");
         }
         JobId(hex(&h.finalize()[..16]))

@@ -9,8 +9,8 @@
 use super::run::{Run, Unsaved, Work};
 use super::{now_unix, Event};
 use crate::error::Result;
-use crate::hash::Hash;
 use crate::report::{ItemResult, Lookup};
+use crate::target::Target;
 
 impl Run<'_> {
     /// Counts a cache look: a hit always, a miss only on the first look at an item (a
@@ -89,15 +89,17 @@ impl Run<'_> {
             result,
             cache,
         } = unsaved;
-        self.io.save(work.index, &work.hash, result, *cache).await?;
-        self.recorded(work.index, &work.hash, result.clone());
+        self.io
+            .save(work.index, &work.target, result, *cache)
+            .await?;
+        self.recorded(work.index, &work.target, result.clone());
         Ok(())
     }
 
     /// Counts a result the store now holds and tells the watchers.
-    pub(super) fn recorded(&mut self, index: u64, hash: &Hash, result: ItemResult) {
+    pub(super) fn recorded(&mut self, index: u64, target: &Target, result: ItemResult) {
         self.progress.done += 1;
-        self.release_weak(hash);
+        self.release_weak(target);
         match &result {
             ItemResult::Error { .. } => self.progress.errors += 1,
             ItemResult::Lookup {
@@ -107,7 +109,7 @@ impl Run<'_> {
         }
         (self.sink)(&Event::Item {
             index,
-            hash: hash.clone(),
+            target: target.clone(),
             result,
         });
     }

@@ -22,7 +22,8 @@ use crate::hash::Hash;
 use crate::quota::Lease;
 use crate::report::ItemResult;
 use crate::store::{self, JobId, JobInfo, JobState};
-use crate::vt::FetchResult;
+use crate::target::Target;
+use crate::vt::FetchError;
 
 /// How soon a hash another process is asking for is looked for in the cache again.
 pub(super) const CLAIM_POLL: Duration = Duration::from_millis(200);
@@ -31,16 +32,16 @@ pub(super) const STORE_RETRY: Duration = Duration::from_millis(250);
 
 pub(super) struct Work {
     pub index: u64,
-    pub hash: Hash,
+    pub target: Target,
     pub attempts: u32,
     pub not_before: Option<Instant>,
 }
 
 impl Work {
-    fn new(index: u64, hash: Hash) -> Work {
+    fn new(index: u64, target: Target) -> Work {
         Work {
             index,
-            hash,
+            target,
             attempts: 0,
             not_before: None,
         }
@@ -52,7 +53,10 @@ pub(super) struct Flight {
     pub items: Vec<Work>,
 }
 
-pub(super) type Landed = (Flight, FetchResult, Instant);
+/// A request's answers by target (a v2 batch answers several files), or why it failed.
+pub(super) type Answered = std::result::Result<Vec<(Target, crate::report::Lookup)>, FetchError>;
+
+pub(super) type Landed = (Flight, Answered, Instant);
 
 /// A result waiting to be saved.
 pub(super) struct Unsaved {
@@ -232,7 +236,15 @@ impl Run<'_> {
         pending: Vec<crate::store::JobItem>,
     ) -> Result<VecDeque<Work>> {
         let mut queue = VecDeque::new();
-        let mut items = pending.into_iter().map(|item| (item.index, item.hash));
+        // Files go through the store's batched pass; URLs, domains and IP addresses (few)
+        // are looked for one by one when taken (`take_ready`), like any queued item.
+        let (files, objects): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|item| item.target.hash().is_some());
+        let mut items = files.into_iter().filter_map(|item| match item.target {
+            Target::File(hash) => Some((item.index, hash)),
+            Target::Object { .. } => None,
+        });
         let next = |items: &mut dyn Iterator<Item = (u64, Hash)>| {
             let chunk: Vec<(u64, Hash)> = items.take(CACHE_CHUNK).collect();
             (!chunk.is_empty()).then_some(chunk)
@@ -258,9 +270,10 @@ impl Run<'_> {
             for (index, hash) in chunk {
                 let hit = answered.next_if(|(i, _)| *i == index);
                 self.count_look(hit.is_some(), true);
+                let target = Target::File(hash);
                 match hit {
-                    Some((_, result)) => self.recorded(index, &hash, result),
-                    None => queue.push_back(Work::new(index, hash)),
+                    Some((_, result)) => self.recorded(index, &target, result),
+                    None => queue.push_back(Work::new(index, target)),
                 }
             }
             match error {
@@ -269,7 +282,8 @@ impl Run<'_> {
                 Some(e) => return Err(e),
             }
         }
-        queue.extend(items.map(|(index, hash)| Work::new(index, hash)));
+        queue.extend(items.map(|(index, hash)| Work::new(index, Target::File(hash))));
+        queue.extend(objects.into_iter().map(|i| Work::new(i.index, i.target)));
         Ok(queue)
     }
 }

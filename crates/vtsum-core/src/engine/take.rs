@@ -73,11 +73,22 @@ impl Run<'_> {
                 i += 1;
                 continue;
             }
+            // A URL, a domain or an IP address is a request of its own; files go together
+            // (v2 batches up to four), so a batch is files only or one object.
+            let object = queue[i].target.hash().is_none();
+            if !batch.is_empty() && object {
+                i += 1;
+                continue;
+            }
             let mut work = queue.remove(i).expect("index in range");
-            match self.io.take(work.index, &work.hash).await {
+            match self.io.take(work.index, &work.target).await {
                 Ok(Take::Answered(result)) => {
                     self.count_look(true, false);
-                    self.recorded(work.index, &work.hash, result);
+                    self.recorded(work.index, &work.target, result);
+                }
+                Ok(Take::Send) if object => {
+                    batch.push(work);
+                    break;
                 }
                 Ok(Take::Send) => batch.push(work),
                 Ok(Take::HeldElsewhere) => {
@@ -100,7 +111,7 @@ impl Run<'_> {
     /// Puts items back at the front of the queue, in order, giving up their claims.
     pub(super) async fn put_back(&self, queue: &mut VecDeque<Work>, items: Vec<Work>) {
         self.io
-            .release(items.iter().map(|w| w.hash.clone()).collect())
+            .release(items.iter().map(|w| w.target.key()).collect())
             .await;
         for work in items.into_iter().rev() {
             queue.push_front(work);

@@ -84,6 +84,18 @@ impl Extracted {
         hashes.extend(weak_once(&self.alternates));
         hashes
     }
+
+    /// [`Extracted::job_hashes`] as a job's items, then `indicators` (URLs, domains, IP
+    /// addresses, when they were asked for) after every hash.
+    pub fn job_targets(&self, indicators: &[ioc::Indicator]) -> Vec<crate::target::Target> {
+        let mut targets: Vec<crate::target::Target> = self
+            .job_hashes()
+            .into_iter()
+            .map(crate::target::Target::File)
+            .collect();
+        targets.extend(indicators.iter().map(crate::target::Target::of_indicator));
+        targets
+    }
 }
 
 impl Digests {

@@ -24,6 +24,7 @@ use crate::error::Result;
 use crate::hash::Hash;
 use crate::queue::WorkQueue;
 use crate::store::{self, JobId, JobInfo, JobOrigin, JobSpec, Store};
+use crate::target::Target;
 
 mod runner;
 pub mod updates;
@@ -137,15 +138,15 @@ impl Jobs {
         self.engine.as_ref()
     }
 
-    /// Stores a new job with its hashes (and, with a work queue, its parts) and wakes the
-    /// runner. The store's own check that the job is whole comes first: nothing runs a job
-    /// that is not stored.
-    /// `groups` are the `(strong, weak)` hashes of one file among `hashes`
+    /// Stores a new job with its items (hashes, URLs, domains, IP addresses; with a work
+    /// queue, its parts too) and wakes the runner. The store's own check that the job is
+    /// whole comes first: nothing runs a job that is not stored.
+    /// `groups` are the `(strong, weak)` hashes of one file among the items
     /// ([`Engine::group_hashes`]).
     pub async fn create(
         &self,
         spec: JobSpec,
-        hashes: Vec<Hash>,
+        hashes: Vec<Target>,
         groups: &[(Hash, Hash)],
     ) -> Result<JobInfo> {
         let id = JobId::random();

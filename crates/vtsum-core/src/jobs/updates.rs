@@ -47,11 +47,11 @@ pub fn event_update(event: &Event, options: RowOptions) -> Option<JobUpdate> {
     match event {
         Event::Item {
             index,
-            hash,
+            target,
             result,
         } => Some(JobUpdate::Row {
             index: *index,
-            row: Box::new(Row::from_result(hash, result, options)),
+            row: Box::new(Row::from_result(target, result, options)),
         }),
         Event::KeyRejected { key, reason } => Some(JobUpdate::Notice {
             message: format!(

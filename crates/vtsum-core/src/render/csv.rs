@@ -13,8 +13,9 @@ use std::io::{self, Write};
 use super::{replace_controls, LineBreaks};
 use crate::report::{Row, Status};
 
-/// The header, the same names as the JSON fields (without `engines`).
-pub const COLUMNS: [&str; 24] = [
+/// The header, the same names as the JSON fields (without `engines`); the columns after
+/// `error` came with URLs, domains and IP addresses and are empty for files.
+pub const COLUMNS: [&str; 37] = [
     "input",
     "md5",
     "sha1",
@@ -39,6 +40,19 @@ pub const COLUMNS: [&str; 24] = [
     "permalink",
     "from_cache",
     "error",
+    "kind",
+    "written",
+    "final_url",
+    "title",
+    "categories",
+    "last_http_response_code",
+    "registrar",
+    "creation_date",
+    "last_dns_records",
+    "asn",
+    "as_owner",
+    "country",
+    "network",
 ];
 
 /// Makes a text cell safe for spreadsheets.
@@ -94,11 +108,12 @@ fn status_word(status: Status) -> &'static str {
 }
 
 /// The typed cells of a row, in [`COLUMNS`] order.
-pub fn typed_cells(row: &Row) -> [Cell; 24] {
+pub fn typed_cells(row: &Row) -> [Cell; 37] {
     let text = |s: Option<&str>| {
         Cell::Text(defuse(&replace_controls(s.unwrap_or(""), LineBreaks::Keep)).into_owned())
     };
     let num = |n: Option<i128>| n.map_or(Cell::Empty, Cell::Number);
+    let o = &row.object;
     // Each name is defused on its own too: a spreadsheet user may split the list.
     let names = row
         .names
@@ -131,6 +146,19 @@ pub fn typed_cells(row: &Row) -> [Cell; 24] {
         text(row.permalink.as_deref()),
         Cell::Word(if row.from_cache { "true" } else { "false" }),
         text(row.error.as_deref()),
+        Cell::Word(row.kind.as_str()),
+        text(row.written.as_deref()),
+        text(o.final_url.as_deref()),
+        text(o.title.as_deref()),
+        text(Some(&o.categories.join("; "))),
+        num(o.last_http_response_code.map(i128::from)),
+        text(o.registrar.as_deref()),
+        text(o.creation_date.as_deref()),
+        text(Some(&o.last_dns_records.join("; "))),
+        num(o.asn.map(i128::from)),
+        text(o.as_owner.as_deref()),
+        text(o.country.as_deref()),
+        text(o.network.as_deref()),
     ]
 }
 
@@ -175,7 +203,7 @@ mod tests {
 
     #[test]
     fn replaces_terminal_escapes_but_keeps_line_breaks() {
-        let mut row = Row::error(&crate::Hash::parse(&"a".repeat(32)).unwrap(), "x");
+        let mut row = Row::error(crate::Hash::parse(&"a".repeat(32)).unwrap(), "x");
         row.meaningful_name = Some("\u{1b}[31mred\u{7}\u{9b}2J\tb\r\nc\u{202e}d".into());
         row.names = vec!["=\u{1b}]0;title\u{7}".into()];
         let cells = cells(&row);

@@ -88,6 +88,9 @@ fn write_row(w: &mut dyn Write, row: &Row) -> io::Result<()> {
     let v = row.verdict.as_str();
     let names: Vec<String> = row.names.iter().take(10).map(|n| escape(n)).collect();
     let mut names = names.join("<br>");
+    if let Some(summary) = row.object_summary() {
+        names = escape(&summary);
+    }
     if let Some(e) = &row.error {
         names = format!("<span class=\"error\">{}</span>", escape(e));
     }
@@ -99,6 +102,11 @@ fn write_row(w: &mut dyn Write, row: &Row) -> io::Result<()> {
         ),
         _ => format!("<code>{}</code>", escape(&row.input)),
     };
+    // A defanged form stays visible beside the looked-up one; neither is ever a link.
+    let hash = match &row.written {
+        Some(written) => format!("{hash} <small>({})</small>", escape(written)),
+        None => hash,
+    };
     write!(
         w,
         "<tr><td class=\"v {v}\">{v}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td>\
@@ -106,7 +114,7 @@ fn write_row(w: &mut dyn Write, row: &Row) -> io::Result<()> {
         row.malicious,
         row.total,
         opt(&row.threat_label),
-        opt(&row.file_type),
+        escape(row.type_or_kind().unwrap_or("")),
         row.size.map(|s| s.to_string()).unwrap_or_default(),
         opt(&row.first_seen),
         opt(&row.last_seen),

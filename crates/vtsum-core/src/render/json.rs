@@ -100,7 +100,7 @@ mod tests {
         let mut rows: Vec<Row> = (0..3u8)
             .map(|i| {
                 Row::error(
-                    &Hash::parse(&format!("{i}").repeat(40)).unwrap(),
+                    Hash::parse(&format!("{i}").repeat(40)).unwrap(),
                     "a\nb \"c\"",
                 )
             })

@@ -24,6 +24,7 @@ use super::stix::{uuid5, Uuid5, NAMESPACE};
 use super::RenderOptions;
 use crate::error::Result;
 use crate::report::{Row, Verdict};
+use crate::target::Kind;
 
 #[derive(Serialize)]
 struct Attribute<'a> {
@@ -72,12 +73,26 @@ pub(crate) fn write_misp(
             worst = worst.min(row.verdict);
         }
         let note = comment(row);
+        let input = Some(row.input.clone());
+        let objects = [(
+            match row.kind {
+                Kind::File => "",
+                Kind::Url => "url",
+                Kind::Domain => "domain",
+                Kind::Ip => "ip-dst",
+            },
+            &input,
+        )];
         let hashes = [
             ("md5", &row.md5),
             ("sha1", &row.sha1),
             ("sha256", &row.sha256),
         ];
-        for (kind, value) in hashes {
+        let attributes: &[(&str, &Option<String>)] = match row.kind {
+            Kind::File => &hashes,
+            _ => &objects,
+        };
+        for &(kind, value) in attributes {
             let Some(value) = value.as_deref() else {
                 continue;
             };
@@ -89,7 +104,11 @@ pub(crate) fn write_misp(
                 &Attribute {
                     uuid: uuid5(&["misp-attribute", &row.input, kind, value]),
                     kind,
-                    category: "Payload delivery",
+                    category: if row.kind == Kind::File {
+                        "Payload delivery"
+                    } else {
+                        "Network activity"
+                    },
                     value,
                     to_ids: row.verdict == Verdict::Malicious,
                     comment: &note,

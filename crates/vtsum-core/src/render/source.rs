@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn a_walk_counts_what_count_rows_counts() {
         let mut rows: Vec<Row> = (0..5u8)
-            .map(|i| Row::error(&Hash::parse(&format!("{i}").repeat(32)).unwrap(), "x"))
+            .map(|i| Row::error(Hash::parse(&format!("{i}").repeat(32)).unwrap(), "x"))
             .collect();
         rows[1].from_cache = true;
         let mut expected = Summary {
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_failed_visit_keeps_its_kind() {
-        let rows = vec![Row::error(&Hash::parse(&"a".repeat(32)).unwrap(), "x")];
+        let rows = vec![Row::error(Hash::parse(&"a".repeat(32)).unwrap(), "x")];
         let err = rows
             .each(&mut |_| Err(io::Error::from(io::ErrorKind::BrokenPipe)))
             .unwrap_err();

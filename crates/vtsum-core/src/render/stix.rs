@@ -32,6 +32,7 @@ use super::source::{writing, RowSource, Tally};
 use super::RenderOptions;
 use crate::error::Result;
 use crate::report::{Row, Verdict};
+use crate::target::Kind;
 
 /// vtsum's namespace for its UUIDs: `uuid5(NAMESPACE_URL, "https://vtsum.invalid/stix")`,
 /// i.e. `acb719b1-d3c0-5bb7-b207-5e98a82c58e6`.
@@ -104,6 +105,22 @@ pub fn pattern_literal(text: &str) -> String {
     }
     out.push('\'');
     out
+}
+
+/// The pattern of a row: its URL, domain or IP address, or its file by every hash the row
+/// has, SHA-256 first; `None` for a file row with none.
+pub fn row_pattern(row: &Row) -> Option<String> {
+    let object = match row.kind {
+        Kind::File => return file_pattern(row),
+        Kind::Url => "url",
+        Kind::Domain => "domain-name",
+        Kind::Ip if row.input.contains(':') => "ipv6-addr",
+        Kind::Ip => "ipv4-addr",
+    };
+    Some(format!(
+        "[{object}:value = {}]",
+        pattern_literal(&row.input)
+    ))
 }
 
 /// The pattern matching the row's file by every hash the row has, SHA-256 first; `None`
@@ -274,7 +291,7 @@ pub(crate) fn write_stix(
             Verdict::Suspicious => "anomalous-activity",
             _ => return Ok(()),
         };
-        let Some(pattern) = file_pattern(row) else {
+        let Some(pattern) = row_pattern(row) else {
             return Ok(());
         };
         let label = row.threat_label.as_deref().filter(|l| !l.is_empty());

@@ -48,8 +48,8 @@ fn cells(row: &Row) -> [String; 6] {
     let name = match &row.error {
         Some(e) => e.clone(),
         None => row
-            .meaningful_name
-            .clone()
+            .object_summary()
+            .or_else(|| row.meaningful_name.clone())
             .or_else(|| row.names.first().cloned())
             .unwrap_or_default(),
     };
@@ -57,7 +57,7 @@ fn cells(row: &Row) -> [String; 6] {
         row.verdict.as_str().to_string(),
         detections,
         clean(row.threat_label.as_deref().unwrap_or("")),
-        clean(row.file_type.as_deref().unwrap_or("")),
+        clean(row.type_or_kind().unwrap_or("")),
         clean(&name),
         clean(&row.input),
     ]

@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn a_character_xml_cannot_hold_does_not_uncover_a_formula() {
         use std::io::Read;
-        let mut row = Row::error(&crate::Hash::parse(&"4".repeat(32)).unwrap(), "");
+        let mut row = Row::error(crate::Hash::parse(&"4".repeat(32)).unwrap(), "");
         row.input = "\u{FFFE}=1+1".into();
         let mut out = Vec::new();
         write_xlsx(&mut out, &[row]).unwrap();
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn a_cell_over_the_limit_still_makes_a_workbook() {
-        let mut row = Row::error(&crate::Hash::parse(&"a".repeat(32)).unwrap(), "");
+        let mut row = Row::error(crate::Hash::parse(&"a".repeat(32)).unwrap(), "");
         row.meaningful_name = Some("😀".repeat(40_000));
         let mut out = Vec::new();
         write_xlsx(&mut out, &[row]).unwrap();

@@ -9,10 +9,9 @@
 //! registrar names are chosen by whoever runs the site. v2's domain and IP reports carry no
 //! analysis at all: they come back found but not analysed, with what they do carry.
 //!
-//! The scheduler does not send these yet: `vtsum extract --kinds` finds them, and this is
-//! the client a scan of them will use.
+//! The scheduler sends them one a request (`engine/flight.rs`), whatever the API version.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use base64::Engine as _;
 use reqwest::StatusCode;
@@ -24,44 +23,11 @@ use super::v3::{count, envelope, int, parse_engines, parse_stats, strings, text,
 use super::{ApiVersion, FetchError};
 use crate::extract::ioc::IndicatorKind;
 use crate::key::ApiKey;
-use crate::report::{Document, EngineResult, Stats};
+pub use crate::report::ObjectReport;
+use crate::report::{Document, Stats};
 
 /// Most DNS records and categories kept per object.
 const MAX_RECORDS: usize = 20;
-
-/// What VirusTotal knows about a URL, a domain or an IP address.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ObjectReport {
-    /// VirusTotal's id: a URL's SHA-256, the domain, the address.
-    pub id: String,
-    pub stats: Stats,
-    /// Whether any engine looked at it.
-    pub analysed: bool,
-    pub last_analysis: Option<i64>,
-    pub reputation: Option<i64>,
-    /// The categories engines gave it, each once, in order.
-    pub categories: Vec<String>,
-    pub tags: Vec<String>,
-    pub first_seen: Option<i64>,
-    pub last_seen: Option<i64>,
-    /// URL: where it led, its page title, the last HTTP status, the threat names.
-    pub final_url: Option<String>,
-    pub title: Option<String>,
-    pub last_http_response_code: Option<u16>,
-    pub threat_names: Vec<String>,
-    /// Domain: the registrar, the creation date, the DNS records as `TYPE value`.
-    pub registrar: Option<String>,
-    pub creation_date: Option<i64>,
-    pub last_dns_records: Vec<String>,
-    /// IP address: the autonomous system, its owner, the country and the network.
-    pub asn: Option<u32>,
-    pub as_owner: Option<String>,
-    pub country: Option<String>,
-    pub network: Option<String>,
-    pub engines: BTreeMap<String, EngineResult>,
-    /// A v3 answer as it came.
-    pub document: Option<Document>,
-}
 
 /// A lookup's answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -91,6 +91,7 @@ pub fn spec() -> JobSpec {
         duplicates: 0,
         origin: Default::default(),
         non_file_hashes: 0,
+        ..JobSpec::default()
     }
 }
 
@@ -100,7 +101,9 @@ pub async fn run(
     hashes: &[Hash],
     opts: RunOptions,
 ) -> (JobId, RunOutcome, Vec<Event>) {
-    let (job, _) = engine.open_scan(spec(), hashes).unwrap();
+    let (job, _) = engine
+        .open_scan(spec(), &vtsum_core::Target::files(hashes))
+        .unwrap();
     let events = Mutex::new(Vec::new());
     let sink = |e: &Event| events.lock().unwrap().push(e.clone());
     let outcome = engine

@@ -133,6 +133,15 @@ async fn respond(
                 "VirusTotal gave no answer for this file: {message}"
             )))
         }
+        // A file's lookup never answers with a URL's, domain's or IP address's object.
+        ItemResult::Lookup {
+            lookup: Lookup::Object(_),
+            ..
+        } => {
+            return Err(V3Error::transient(
+                "the answer for this file is not a file".to_string(),
+            ))
+        }
     };
     let document = match document {
         Some(document) => Some(document),

@@ -251,7 +251,7 @@ fn row_from(data: &[u8]) -> Row {
     let text = String::from_utf8_lossy(data);
     let mut parts = text.split('\0').map(str::to_string);
     let mut next = || parts.next();
-    let mut row = Row::error(&Hash::parse(&"4".repeat(32)).unwrap(), "");
+    let mut row = Row::error(Hash::parse(&"4".repeat(32)).unwrap(), "");
     row.input = next().unwrap_or_default();
     row.md5 = next();
     row.sha1 = next();

@@ -23,11 +23,11 @@ use crate::settings::{is_stdin, read_at_most};
 pub fn run(args: ExtractArgs) -> Result<Exit> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut ex = Extractor::new();
-    let mut others = match args.kinds.any_other() {
+    let mut others = match args.which.kinds.any_other() {
         true => Some(IocExtractor::new(IocOptions {
-            kinds: args.kinds.other,
-            include_private: args.include_private,
-            skip: skip_list(args.skip.as_deref())?,
+            kinds: args.which.kinds.other,
+            include_private: args.which.include_private,
+            skip: skip_list(args.which.skip.as_deref())?,
         })),
         false => None,
     };
@@ -74,14 +74,14 @@ pub fn run(args: ExtractArgs) -> Result<Exit> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let written = (|| {
         if args.count {
-            if args.kinds.hashes {
+            if args.which.kinds.hashes {
                 write_count(&mut out, &found)?;
             }
             others
                 .as_ref()
                 .map_or(Ok(()), |o| write_other_count(&mut out, o))
         } else {
-            if args.kinds.hashes {
+            if args.which.kinds.hashes {
                 write_hashes(&mut out, &found, threads)?;
             }
             others
@@ -127,7 +127,7 @@ fn write_hashes(out: &mut impl Write, found: &Digests, threads: usize) -> io::Re
 }
 
 /// Reads one input in fixed chunks into both extractors; files stay separate texts.
-fn feed_both(
+pub(crate) fn feed_both(
     mut from: impl io::Read,
     hashes: &mut Extractor,
     others: &mut IocExtractor,
@@ -148,7 +148,7 @@ fn feed_both(
     Ok(())
 }
 
-fn skip_list(path: Option<&Path>) -> Result<SkipList> {
+pub(crate) fn skip_list(path: Option<&Path>) -> Result<SkipList> {
     let Some(path) = path else {
         return Ok(SkipList::default());
     };

@@ -17,7 +17,7 @@ use vtsum_core::render::source::writing;
 use vtsum_core::render::{RowSource, Visit};
 use vtsum_core::report::{ItemResult, Row, RowOptions, Summary};
 use vtsum_core::store::{JobId, Store};
-use vtsum_core::Hash;
+use vtsum_core::Target;
 
 /// Rows waiting, ahead of a missing one or for the writer, before the hand-over stops.
 const WINDOW: usize = 4096;
@@ -51,7 +51,7 @@ impl Handover {
     }
 
     /// A result the store now holds.
-    pub fn item(&self, index: u64, hash: &Hash, result: &ItemResult, options: RowOptions) {
+    pub fn item(&self, index: u64, hash: &Target, result: &ItemResult, options: RowOptions) {
         let mut s = self.lock();
         if s.end.is_some() || index < s.next {
             return;
@@ -132,7 +132,8 @@ impl RowSource for Streamed<'_> {
             let items = self.store.job_items(self.job, offset, PAGE)?;
             for item in &items {
                 if let Some(result) = &item.result {
-                    visit(&Row::from_result(&item.hash, result, self.options)).map_err(writing)?;
+                    visit(&Row::from_result(&item.target, result, self.options))
+                        .map_err(writing)?;
                 }
             }
             if (items.len() as u64) < PAGE {
@@ -173,8 +174,8 @@ mod tests {
     use vtsum_core::store::JobSpec;
     use vtsum_store::memory::MemoryStore;
 
-    fn hash(i: u64) -> Hash {
-        Hash::parse(&format!("{i:064x}")).unwrap()
+    fn hash(i: u64) -> Target {
+        Target::File(vtsum_core::Hash::parse(&format!("{i:064x}")).unwrap())
     }
 
     fn result(i: u64) -> ItemResult {
@@ -190,7 +191,7 @@ mod tests {
     fn written(n: u64, order: &[u64]) -> Vec<String> {
         let store = MemoryStore::new();
         let job = JobId("a".repeat(32));
-        let hashes: Vec<Hash> = (0..n).map(hash).collect();
+        let hashes: Vec<Target> = (0..n).map(hash).collect();
         store
             .job_create(&job, &JobSpec::default(), &hashes, 0)
             .unwrap();

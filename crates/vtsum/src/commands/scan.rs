@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
+use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions};
 use vtsum_core::extract::{extract_reader, Extracted, Extractor};
 use vtsum_core::render::{self, count, Format, RenderOptions, RowSource};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
@@ -25,7 +26,8 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     // Bad settings are reported before any input is read or any request sent.
     let format = choose_format(args.format, args.output.as_deref())?;
     let threshold = threshold(args.threshold, &file)?;
-    let extracted = read_inputs(&args)?;
+    let (extracted, indicators) = read_inputs(&args)?;
+    let found = indicators.as_ref().map_or(&[][..], |i| &i.found[..]);
     let mut api = args.api.clone();
     let (_demo, store_url) = demo::resolve(global, &file, &mut api).await?;
     let tuning = Tuning {
@@ -51,7 +53,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
             bar.lock().unwrap_or_else(|e| e.into_inner()).message(text);
         }
     };
-    if extracted.hashes.is_empty() {
+    if extracted.hashes.is_empty() && found.is_empty() {
         note(&format!(
             "vtsum: no md5, sha1 or sha256 hashes found in the input ({} lines without a hash)",
             extracted.lines_without_hash
@@ -66,9 +68,13 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         duplicates: extracted.duplicates,
         origin: Default::default(),
         non_file_hashes: extracted.non_file_hashes,
+        skipped: indicators
+            .as_ref()
+            .map_or(0, |i| i.skipped.urls + i.skipped.domains + i.skipped.ips),
+        private_ips: indicators.as_ref().map_or(0, |i| i.private_ips),
     };
     let (job, resumed) = {
-        let (engine, hashes) = (engine.clone(), extracted.job_hashes());
+        let (engine, hashes) = (engine.clone(), extracted.job_targets(found));
         off_runtime("opening the scan", move || engine.open_scan(spec, &hashes)).await?
     };
     engine.group_hashes(&job.id, &extracted.alternates);
@@ -135,15 +141,15 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     let sink = |event: &Event| match event {
         Event::Item {
             index,
-            hash,
+            target,
             result,
         } if handover.is_some() => {
             if let Some(handover) = &handover {
-                handover.item(*index, hash, result, row_options);
+                handover.item(*index, target, result, row_options);
             }
         }
-        Event::Item { hash, result, .. } if format == Format::Jsonl => {
-            let row = Row::from_result(hash, result, row_options);
+        Event::Item { target, result, .. } if format == Format::Jsonl => {
+            let row = Row::from_result(target, result, row_options);
             lock(&written).count(&row);
             // A failed write stops the run; the message comes once, at the end.
             let _ = write_jsonl(&output, &row, &cancel);
@@ -195,6 +201,8 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         lines_without_hash: extracted.lines_without_hash,
         duplicates: extracted.duplicates,
         non_file_hashes: extracted.non_file_hashes,
+        skipped: job.spec.skipped,
+        private_ips: job.spec.private_ips,
         total: job.total as usize,
         resumes_at: match outcome {
             RunOutcome::WaitingQuota { resumes_at } => iso8601(resumes_at),
@@ -320,7 +328,49 @@ fn write_jsonl(output: &Mutex<Output>, row: &Row, cancel: &Cancel) -> Result<()>
 }
 
 /// Reads every input (files, or standard input for `-` or none) through one extractor.
-fn read_inputs(args: &ScanArgs) -> Result<Extracted> {
+/// The hashes of the inputs and, when `--kinds` names them, their URLs, domains and IP
+/// addresses (the input read once, fed to both extractors).
+fn read_inputs(args: &ScanArgs) -> Result<(Extracted, Option<Indicators>)> {
+    let which = &args.which;
+    if !which.kinds.any_other() {
+        return Ok((read_hashes(args)?, None));
+    }
+    let mut hashes = Extractor::new();
+    let mut others = IocExtractor::new(IocOptions {
+        kinds: which.kinds.other,
+        include_private: which.include_private,
+        skip: super::extract::skip_list(which.skip.as_deref())?,
+    });
+    let stdin_only = args.inputs.is_empty();
+    if stdin_only && std::io::stdin().is_terminal() {
+        say("vtsum: reading text from the terminal; end with Ctrl-D");
+    }
+    let stdin = [std::path::PathBuf::from("-")];
+    let paths = if stdin_only {
+        &stdin[..]
+    } else {
+        &args.inputs[..]
+    };
+    for path in paths {
+        let read = if is_stdin(path) {
+            super::extract::feed_both(std::io::stdin().lock(), &mut hashes, &mut others)
+        } else {
+            std::fs::File::open(path)
+                .and_then(|f| super::extract::feed_both(f, &mut hashes, &mut others))
+        };
+        read.with_context(|| format!("cannot read {}", path.display()))?;
+        hashes.feed(b"\n");
+    }
+    let mut extracted = hashes.finish();
+    if !which.kinds.hashes {
+        // Only the other kinds were asked for: the hashes are not looked up.
+        extracted.hashes.clear();
+        extracted.alternates.clear();
+    }
+    Ok((extracted, Some(others.finish())))
+}
+
+fn read_hashes(args: &ScanArgs) -> Result<Extracted> {
     if args.inputs.is_empty() || (args.inputs.len() == 1 && is_stdin(&args.inputs[0])) {
         if std::io::stdin().is_terminal() {
             say("vtsum: reading hashes from the terminal; end with Ctrl-D");
@@ -423,6 +473,22 @@ fn summary_line(s: &Summary) -> String {
         parts.push(format!(
             "{} (IMPHASH and the like) not looked up",
             count(s.non_file_hashes, "non-file hash", "non-file hashes")
+        ));
+    }
+    if s.private_ips > 0 {
+        parts.push(format!(
+            "{} skipped",
+            count(
+                s.private_ips,
+                "non-public IP address",
+                "non-public IP addresses"
+            )
+        ));
+    }
+    if s.skipped > 0 {
+        parts.push(format!(
+            "{} on the skip list",
+            count(s.skipped, "indicator", "indicators")
         ));
     }
     parts.join(" · ")

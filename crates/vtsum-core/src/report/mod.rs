@@ -7,7 +7,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::hash::{Hash, HashKind};
+use crate::hash::Hash;
+use crate::target::Kind;
+
+mod object;
+mod row;
+
+pub use object::{object_permalink, ObjectReport};
 
 /// One antivirus engine's result for a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,12 +92,15 @@ impl PartialEq for Document {
     }
 }
 
-/// The answer to one lookup: VirusTotal knows the file, or it does not.
+/// The answer to one lookup: VirusTotal knows the file (or the URL, domain or IP address),
+/// or it does not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Lookup {
     Found(Box<FileReport>),
     Unknown,
+    /// A URL, a domain or an IP address VirusTotal knows. Never in the file cache.
+    Object(Box<ObjectReport>),
 }
 
 /// A cached lookup and when it was fetched from VirusTotal (Unix seconds).
@@ -99,6 +108,17 @@ pub enum Lookup {
 pub struct CacheEntry {
     /// The hash that was asked for (for unknown files, the only hash we have).
     pub queried: Hash,
+    pub lookup: Lookup,
+    pub fetched_at: i64,
+}
+
+/// A cached answer about a URL, a domain or an IP address ([`Lookup::Object`] or
+/// [`Lookup::Unknown`]) and when it was fetched (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectEntry {
+    pub kind: Kind,
+    /// The normal form looked up.
+    pub value: String,
     pub lookup: Lookup,
     pub fetched_at: i64,
 }
@@ -176,7 +196,9 @@ impl Verdict {
     }
 }
 
-/// One row of a report: one input hash and everything known about it.
+/// One row of a report: one input hash (or URL, domain, IP address) and everything known
+/// about it. Fields after `engines` came with issue 15; they default when absent, so
+/// reports written before still read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub input: String,
@@ -206,6 +228,39 @@ pub struct Row {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub engines: Option<BTreeMap<String, EngineResult>>,
+    /// `file`, `url`, `domain` or `ip`.
+    #[serde(default = "file_kind")]
+    pub kind: Kind,
+    /// The form the input wrote it in, when that differs from `input` (defanged).
+    #[serde(default)]
+    pub written: Option<String>,
+    #[serde(flatten)]
+    pub object: ObjectFields,
+}
+
+fn file_kind() -> Kind {
+    Kind::File
+}
+
+/// What a report row shows of a URL, a domain or an IP address; empty for files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectFields {
+    /// URL: where it led, its page title, the last HTTP status.
+    pub final_url: Option<String>,
+    pub title: Option<String>,
+    /// URL and domain: the categories engines gave it.
+    pub categories: Vec<String>,
+    pub last_http_response_code: Option<u16>,
+    /// Domain: the registrar, the creation date (ISO 8601), DNS records as `TYPE value`.
+    pub registrar: Option<String>,
+    pub creation_date: Option<String>,
+    pub last_dns_records: Vec<String>,
+    /// IP address: the autonomous system, its owner, the country and the network.
+    pub asn: Option<u32>,
+    pub as_owner: Option<String>,
+    pub country: Option<String>,
+    pub network: Option<String>,
 }
 
 /// How rows are built from results.
@@ -256,107 +311,6 @@ pub fn permalink(sha256: &str) -> String {
     format!("https://www.virustotal.com/gui/file/{sha256}")
 }
 
-impl Row {
-    /// A row with only the input filled in: the base of every other constructor.
-    fn blank(input: &Hash, status: Status, verdict: Verdict) -> Row {
-        let mut row = Row {
-            input: input.to_string(),
-            md5: None,
-            sha1: None,
-            sha256: None,
-            status,
-            verdict,
-            malicious: 0,
-            suspicious: 0,
-            undetected: 0,
-            harmless: 0,
-            total: 0,
-            threat_label: None,
-            file_type: None,
-            size: None,
-            meaningful_name: None,
-            names: Vec::new(),
-            tags: Vec::new(),
-            first_seen: None,
-            last_seen: None,
-            last_analysis: None,
-            reputation: None,
-            permalink: None,
-            from_cache: false,
-            error: None,
-            engines: None,
-        };
-        let own = Some(input.to_string());
-        match input.kind() {
-            HashKind::Md5 => row.md5 = own,
-            HashKind::Sha1 => row.sha1 = own,
-            HashKind::Sha256 => row.sha256 = own,
-        }
-        row
-    }
-
-    /// The row of an input hash whose lookup failed for good.
-    pub fn error(input: &Hash, message: impl Into<String>) -> Row {
-        let mut row = Row::blank(input, Status::Error, Verdict::Error);
-        row.error = Some(message.into());
-        row
-    }
-
-    /// The row of an input hash from its stored result.
-    pub fn from_result(input: &Hash, result: &ItemResult, opts: RowOptions) -> Row {
-        match result {
-            ItemResult::Error { message } => Row::error(input, message.clone()),
-            ItemResult::Lookup {
-                lookup, from_cache, ..
-            } => {
-                let mut row = Row::from_lookup(input, lookup, opts);
-                row.from_cache = *from_cache;
-                row
-            }
-        }
-    }
-
-    /// The row of an input hash from what VirusTotal said.
-    pub fn from_lookup(input: &Hash, lookup: &Lookup, opts: RowOptions) -> Row {
-        let file = match lookup {
-            Lookup::Unknown => return Row::blank(input, Status::Unknown, Verdict::Unknown),
-            Lookup::Found(file) => file,
-        };
-        let s = &file.stats;
-        let mut row = Row::blank(
-            input,
-            Status::Found,
-            Verdict::of(s, file.analysed, opts.threshold),
-        );
-        row.md5 = file.md5.clone().or(row.md5);
-        row.sha1 = file.sha1.clone().or(row.sha1);
-        row.sha256 = Some(file.sha256.clone());
-        row.malicious = s.malicious;
-        row.suspicious = s.suspicious;
-        row.undetected = s.undetected;
-        row.harmless = s.harmless;
-        // Saturating: a cache written by an older version may hold unbounded counts.
-        row.total = [s.suspicious, s.undetected, s.harmless]
-            .into_iter()
-            .fold(s.malicious, u32::saturating_add);
-        row.threat_label = file.threat_label.clone();
-        row.file_type = file.type_description.clone();
-        row.size = file.size;
-        row.meaningful_name = file.meaningful_name.clone();
-        row.names = file.names.clone();
-        row.tags = file.tags.clone();
-        row.first_seen = file.first_seen.and_then(iso8601);
-        row.last_seen = file.last_seen.and_then(iso8601);
-        row.last_analysis = file.last_analysis.and_then(iso8601);
-        row.reputation = file.reputation;
-        row.permalink = Some(permalink(&file.sha256));
-        if opts.engines {
-            row.engines = Some(file.engines.clone());
-        }
-        row
-    }
-}
-
 /// Totals over a report, printed on stderr and kept in the JSON output.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -375,6 +329,12 @@ pub struct Summary {
     /// Hashes labelled as non-file hashes (`IMPHASH=…`, `SSDEEP=…`): never looked up.
     #[serde(default)]
     pub non_file_hashes: u64,
+    /// URLs, domains and IP addresses the skip list dropped (`--skip`).
+    #[serde(default)]
+    pub skipped: u64,
+    /// Non-public IP addresses dropped (private, loopback, documentation…).
+    #[serde(default)]
+    pub private_ips: u64,
     /// Hashes not yet looked up because every key is out of quota.
     pub pending: usize,
     /// When work can resume (ISO 8601 UTC), if it stopped for quota.
@@ -400,6 +360,7 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::target::Target;
 
     #[test]
     fn iso8601_writes_what_strftime_writes_and_nothing_past_year_9999() {
@@ -460,7 +421,7 @@ mod tests {
             first_seen: Some(0),
             ..FileReport::default()
         };
-        let input = Hash::parse(&"A".repeat(64)).unwrap();
+        let input = Target::File(Hash::parse(&"A".repeat(64)).unwrap());
         let row = Row::from_lookup(
             &input,
             &Lookup::Found(Box::new(file)),
