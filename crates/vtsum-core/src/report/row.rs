@@ -3,7 +3,7 @@
 
 use super::{
     iso8601, object_permalink, permalink, ItemResult, Lookup, ObjectFields, ObjectReport, Row,
-    RowOptions, Status, Verdict,
+    RowOptions, Stats, Status, Verdict,
 };
 use crate::hash::HashKind;
 use crate::target::Target;
@@ -135,14 +135,7 @@ impl Row {
         row.md5 = file.md5.clone().or(row.md5);
         row.sha1 = file.sha1.clone().or(row.sha1);
         row.sha256 = Some(file.sha256.clone());
-        row.malicious = s.malicious;
-        row.suspicious = s.suspicious;
-        row.undetected = s.undetected;
-        row.harmless = s.harmless;
-        // Saturating: a cache written by an older version may hold unbounded counts.
-        row.total = [s.suspicious, s.undetected, s.harmless]
-            .into_iter()
-            .fold(s.malicious, u32::saturating_add);
+        row.count(s);
         row.threat_label = file.threat_label.clone();
         row.file_type = file.type_description.clone();
         row.size = file.size;
@@ -160,6 +153,18 @@ impl Row {
         row
     }
 
+    /// The engines' counts, and `total` as the VirusTotal page counts it.
+    fn count(&mut self, s: &Stats) {
+        self.malicious = s.malicious;
+        self.suspicious = s.suspicious;
+        self.undetected = s.undetected;
+        self.harmless = s.harmless;
+        // Saturating: a cache written by an older version may hold unbounded counts.
+        self.total = [s.suspicious, s.undetected, s.harmless]
+            .into_iter()
+            .fold(s.malicious, u32::saturating_add);
+    }
+
     /// The row of a URL, a domain or an IP address VirusTotal knows.
     fn from_object(input: Target, object: &ObjectReport, opts: RowOptions) -> Row {
         let s = &object.stats;
@@ -172,13 +177,7 @@ impl Row {
             Status::Found,
             Verdict::of(s, object.analysed, opts.threshold),
         );
-        row.malicious = s.malicious;
-        row.suspicious = s.suspicious;
-        row.undetected = s.undetected;
-        row.harmless = s.harmless;
-        row.total = [s.suspicious, s.undetected, s.harmless]
-            .into_iter()
-            .fold(s.malicious, u32::saturating_add);
+        row.count(s);
         row.threat_label = object.threat_names.first().cloned();
         row.tags = object.tags.clone();
         row.first_seen = object.first_seen.and_then(iso8601);
