@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::job::JobItem;
 use crate::report::{Row, RowOptions, Verdict};
+use crate::target::Kind;
 
 /// Reads a job's items: `offset` and at most `limit` of them, in input order (the store's
 /// `job_items`).
@@ -75,7 +76,10 @@ pub struct ResultQuery {
     pub descending: bool,
     /// Only rows with this verdict.
     pub verdict: Option<Verdict>,
-    /// Only rows whose input, hashes, threat label, type, names or tags contain this text,
+    /// Only rows of this kind (files, URLs, domains or IP addresses).
+    pub kind: Option<Kind>,
+    /// Only rows whose input (and its written form), hashes, threat label, type, names or
+    /// tags contain this text,
     /// ignoring ASCII case (as SQL's `lower` does). Made by [`ResultQuery::new_text`].
     pub text: Option<String>,
     /// How rows are built (the job's threshold decides verdicts).
@@ -120,12 +124,16 @@ pub fn matches(query: &ResultQuery, row: &Row) -> bool {
     if query.verdict.is_some_and(|v| v != row.verdict) {
         return false;
     }
+    if query.kind.is_some_and(|k| k != row.kind) {
+        return false;
+    }
     let Some(text) = &query.text else {
         return true;
     };
     let hit = |s: &str| s.to_ascii_lowercase().contains(text.as_str());
     [
         Some(&row.input),
+        row.written.as_ref(),
         row.md5.as_ref(),
         row.sha1.as_ref(),
         row.sha256.as_ref(),

@@ -14,7 +14,7 @@ use crate::sqlite_results::{rank, read_result, result_columns};
 use vtsum_core::report::{Row, Verdict};
 use vtsum_core::results::{ResultCounts, ResultPage, ResultQuery, SortKey, MAX_LIMIT};
 use vtsum_core::store::JobId;
-use vtsum_core::target::Target;
+use vtsum_core::target::{Kind, Target};
 
 /// The free text's test, shaped by the text so a million rows take a fraction of a
 /// second: `LIKE` (ASCII case-insensitive, as `matches` is, and without a lower-cased
@@ -31,9 +31,16 @@ fn text_filter(arg: usize, text: &str) -> String {
         .map(|c| like(c))
         .collect();
     if text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        tests.push(like("r.input"));
+        // A file's input is its hash alone (no `:`); the others' are tested below.
+        tests.push(format!("(instr(r.input, ':') = 0 AND {})", like("r.input")));
         tests.extend(["r.sha256", "r.md5", "r.sha1"].map(|c| like(&format!("hex({c})"))));
     }
+    // A URL's, domain's or IP address's input is stored as `kind:value`, then a newline
+    // and the written form: both are searched, the prefix is not.
+    tests.push(format!(
+        "(instr(r.input, ':') > 0 AND {})",
+        like("substr(r.input, instr(r.input, ':') + 1)")
+    ));
     for column in ["r.names", "r.tags"] {
         let each = format!(
             "EXISTS (SELECT 1 FROM json_each({column}) WHERE {})",
@@ -70,6 +77,16 @@ fn filter(query: &ResultQuery) -> (String, Vec<Value>) {
         args.push(Value::Integer(rank(verdict)));
         sql.push_str(&format!(" AND r.verdict = ?{}", args.len() + 1));
     }
+    if let Some(kind) = query.kind {
+        sql.push_str(&match kind {
+            Kind::File => " AND instr(r.input, ':') = 0".to_string(),
+            other => format!(
+                " AND substr(r.input, 1, {}) = '{}:'",
+                other.as_str().len() + 1,
+                other.as_str()
+            ),
+        });
+    }
     if let Some(text) = &query.text {
         args.push(Value::Text(pattern(text)));
         sql.push_str(&format!(" AND {}", text_filter(args.len() + 1, text)));
@@ -87,7 +104,10 @@ fn order(query: &ResultQuery) -> String {
     let blank_last = |column: &str| format!("{column} IS NULL, {}", keyed(&[column]));
     match query.sort {
         SortKey::Index => format!("r.idx {dir}"),
-        SortKey::Input => keyed(&["r.input"]),
+        // The value looked up: a URL's, domain's or IP address's stored input starts with
+        // its kind (`url:`) and may end in a newline and its written form, which sorts as
+        // the value alone would (a newline is below every printable character).
+        SortKey::Input => keyed(&["substr(r.input, instr(r.input, ':') + 1)"]),
         SortKey::Verdict => keyed(&["r.verdict"]),
         SortKey::Malicious => keyed(&["ifnull(r.malicious, 0)", "ifnull(r.suspicious, 0)"]),
         SortKey::ThreatLabel => blank_last("r.threat_label"),

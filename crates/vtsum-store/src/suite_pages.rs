@@ -16,10 +16,38 @@ macro_rules! page_suite {
             let hashes: Vec<Hash> = (0..120u32)
                 .map(|i| Hash::parse(&format!("{:064x}", u64::from(i) * 7919 % 120)).unwrap())
                 .collect();
-            s.job_create(&id, &spec(), &vtsum_core::Target::files(&hashes), 1)
-                .unwrap();
+            // Every sixth item a URL, a domain or an IP address, some written defanged.
+            let targets: Vec<vtsum_core::Target> = hashes
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    object_target(i as u32).unwrap_or(vtsum_core::Target::File(h.clone()))
+                })
+                .collect();
+            s.job_create(&id, &spec(), &targets, 1).unwrap();
             let results: Vec<ItemResult> = (0..120u32)
                 .map(|i| match i % 6 {
+                    3 if i % 4 == 3 => ItemResult::Lookup {
+                        lookup: Lookup::Object(Box::new($crate::core::report::ObjectReport {
+                            stats: Stats {
+                                malicious: i % 5,
+                                undetected: 50,
+                                ..Stats::default()
+                            },
+                            analysed: true,
+                            title: Some(format!("Evil <b>{i}</b> Trojan.1")),
+                            threat_names: vec![format!("Trojan.{}", i % 4)],
+                            tags: vec!["PeExe".into()],
+                            ..Default::default()
+                        })),
+                        from_cache: false,
+                        fetched_at: 4,
+                    },
+                    3 => ItemResult::Lookup {
+                        lookup: Lookup::Unknown,
+                        from_cache: false,
+                        fetched_at: 4,
+                    },
                     4 => ItemResult::Error {
                         message: format!("boom {i}"),
                     },
@@ -76,6 +104,78 @@ macro_rules! page_suite {
             s.job_get(&id).unwrap().unwrap()
         }
 
+        /// The object an item of [`varied_job`] looks up, if it is not a file.
+        fn object_target(i: u32) -> Option<vtsum_core::Target> {
+            use $crate::core::extract::ioc::IndicatorKind;
+            if i % 6 != 3 {
+                return None;
+            }
+            let (kind, value) = match i % 18 {
+                3 => (
+                    IndicatorKind::Url,
+                    format!("https://evil{i}.example/a?u=url"),
+                ),
+                9 => (IndicatorKind::Domain, format!("evil{i}.example")),
+                _ => (IndicatorKind::Ip, format!("203.0.113.{i}")),
+            };
+            let written = (i % 4 == 1).then(|| value.replace('.', "[.]"));
+            Some(vtsum_core::Target::Object {
+                kind,
+                value,
+                written,
+            })
+        }
+
+        #[test]
+        fn pages_by_kind_and_text_answer_as_the_reference_walk_does() {
+            use $crate::core::results::{scan_page, ResultQuery, SortKey};
+            use $crate::core::Kind;
+            let s = store();
+            let job = varied_job(s.as_ref());
+            let read = |offset, limit| s.job_items(&job.id, offset, limit);
+            let texts = [
+                None,
+                Some("evil"),
+                Some("[.]"),
+                Some("url"),
+                Some("domain"),
+                Some("203"),
+                Some("3"),
+                Some("trojan.1"),
+                Some("<b>"),
+                Some("peexe"),
+            ];
+            let mut found = 0;
+            for kind in [
+                None,
+                Some(Kind::File),
+                Some(Kind::Url),
+                Some(Kind::Domain),
+                Some(Kind::Ip),
+            ] {
+                for text in texts {
+                    for sort in [SortKey::Index, SortKey::Input, SortKey::Malicious] {
+                        let q = ResultQuery {
+                            limit: 1000,
+                            sort,
+                            kind,
+                            text: text.and_then(ResultQuery::new_text),
+                            options: job.spec.row_options,
+                            ..ResultQuery::default()
+                        };
+                        let want = scan_page(&read, &q).unwrap();
+                        assert_eq!(s.job_page(&job, &q).unwrap(), want, "{q:?}");
+                        found += want
+                            .rows
+                            .iter()
+                            .filter(|(_, r)| r.kind != Kind::File)
+                            .count();
+                    }
+                }
+            }
+            assert!(found > 100, "the queries find objects ({found} rows)");
+        }
+
         #[test]
         fn pages_and_counts_answer_as_the_reference_walk_does() {
             use $crate::core::results::{scan_counts, scan_page, ResultQuery, SortKey};
@@ -117,6 +217,7 @@ macro_rules! page_suite {
                                     verdict,
                                     text: text.and_then(ResultQuery::new_text),
                                     options,
+                                    ..ResultQuery::default()
                                 };
                                 let want = scan_page(&read, &q).unwrap();
                                 assert_eq!(s.job_page(&job, &q).unwrap(), want, "{q:?}");

@@ -85,7 +85,7 @@
         const others = [plural(p.urls, 'URL', 'URLs'), plural(p.domains, 'domain', 'domains'),
           plural(p.ips, 'IP address', 'IP addresses')];
         if (p.urls || p.domains || p.ips) {
-          preview.textContent += ` Also ${others.join(', ')}: not looked up yet (vtsum extract --kinds lists them).`;
+          preview.textContent += ` Also ${others.join(', ')}: tick them under “Look up” to check them too.`;
         }
         if (p.non_file_hashes) preview.textContent += ` ${plural(p.non_file_hashes, 'IMPHASH-like value', 'IMPHASH-like values')} not looked up.`;
         preview.dataset.others = `${p.urls},${p.domains},${p.ips}`;
@@ -112,7 +112,7 @@
 
   function job() {
     const id = document.body.dataset.job;
-    const view = { sort: 'index', order: 'asc', verdict: '', q: '', offset: 0 };
+    const view = { sort: 'index', order: 'asc', verdict: '', kind: '', q: '', offset: 0 };
     // Rows whose details are open, by input: they stay open when the page is refreshed.
     const open = new Map();
     let state = null, countdown = null, seq = 0, controller = null;
@@ -161,6 +161,7 @@
     function url() {
       const p = new URLSearchParams({ offset: view.offset, limit: PAGE, sort: view.sort, order: view.order });
       if (view.verdict) p.set('verdict', view.verdict);
+      if (view.kind) p.set('kind', view.kind);
       if (view.q) p.set('q', view.q);
       return `/api/v1/jobs/${id}/results?${p}`;
     }
@@ -214,6 +215,16 @@
       return el('span', { class: 'det' }, bar, ` ${r.malicious}/${r.total}`);
     }
 
+    function isFile(r) { return !r.kind || r.kind === 'file'; }
+
+    // What the name column says of a URL, a domain or an IP address.
+    function objectLine(r) {
+      const parts = r.kind === 'url' ? [r.title, r.last_http_response_code ? `HTTP ${r.last_http_response_code}` : '']
+        : r.kind === 'domain' ? [r.registrar, (r.creation_date || '').slice(0, 10)]
+        : [r.as_owner, r.asn ? `AS${r.asn}` : '', r.country];
+      return parts.filter(Boolean).join(', ');
+    }
+
     function link(r) {
       if (!r.permalink || !r.permalink.startsWith('https://www.virustotal.com/')) return '';
       return el('a', { href: r.permalink, target: '_blank', rel: 'noopener noreferrer' }, 'open');
@@ -239,12 +250,15 @@
       const kept = new Map();
       for (const r of page.rows) {
         const tr = el('tr', { class: `row v-${r.verdict}`, 'data-input': r.input, 'data-index': r.index, tabIndex: 0 },
-          el('td', { class: 'hash' }, el('code', {}, r.input)),
+          // An indicator is text, never a link (a malicious URL must not be one click away);
+          // its defanged form, when the text wrote it so, stays beside it.
+          el('td', { class: 'hash' }, el('code', {}, r.input),
+            ...(r.written ? [el('span', { class: 'written muted' }, ` (${r.written})`)] : [])),
           el('td', {}, el('span', { class: `verdict v-${r.verdict}` }, r.verdict)),
           el('td', {}, detections(r)),
           el('td', {}, r.threat_label || ''),
-          el('td', {}, r.type || ''),
-          el('td', { class: 'name' }, r.meaningful_name || (r.names && r.names[0]) || r.error || ''),
+          el('td', {}, isFile(r) ? (r.type || '') : r.kind),
+          el('td', { class: 'name' }, r.error || (isFile(r) ? (r.meaningful_name || (r.names && r.names[0])) : objectLine(r)) || ''),
           el('td', { class: 'date' }, (r.first_seen || '').slice(0, 10)),
           el('td', { class: 'date' }, (r.last_seen || '').slice(0, 10)),
           el('td', {}, link(r)));
@@ -259,7 +273,7 @@
       $('#rows').replaceChildren(...trs);
       const total = page.counts.total, pages = Math.max(1, Math.ceil(page.matching / PAGE));
       const at = Math.floor(page.offset / PAGE);
-      $('#shown').textContent = view.verdict || view.q ? `${page.matching} of ${total} shown` : '';
+      $('#shown').textContent = view.verdict || view.kind || view.q ? `${page.matching} of ${total} shown` : '';
       $('#page').textContent = `page ${at + 1} of ${pages}`;
       $('#prev').disabled = page.offset === 0;
       $('#next').disabled = at >= pages - 1;
@@ -289,6 +303,15 @@
       fact('md5', r.md5); fact('sha1', r.sha1); fact('sha256', r.sha256); fact('size', r.size);
       fact('names', r.names); fact('tags', r.tags); fact('reputation', r.reputation);
       fact('last analysis', r.last_analysis); fact('error', r.error);
+      if (!isFile(r)) {
+        fact('written as', r.written); fact('final URL', r.final_url); fact('title', r.title);
+        fact('HTTP status', r.last_http_response_code); fact('categories', r.categories);
+        fact('registrar', r.registrar); fact('created', r.creation_date);
+        fact('DNS records', r.last_dns_records); fact('ASN', r.asn); fact('AS owner', r.as_owner);
+        fact('country', r.country); fact('network', r.network);
+        cell.replaceChildren(facts);
+        return;
+      }
       if (r.status !== 'found') { cell.replaceChildren(facts); return; }
       try {
         const full = await json(`/api/v1/files/${encodeURIComponent(r.sha256 || r.input)}?engines=true`);
@@ -314,6 +337,7 @@
       reload(true);
     }));
     $('#verdict-filter').addEventListener('change', e => setVerdict(e.target.value));
+    $('#kind-filter').addEventListener('change', e => { view.kind = e.target.value; reload(true); });
     $('#search').addEventListener('input', e => {
       clearTimeout(typing);
       busy(true);

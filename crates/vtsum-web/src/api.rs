@@ -42,15 +42,41 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
     if app.inner.engine.is_none() && !app.inner.jobs.has_queue() {
         return Err(WebError::NoKeys);
     }
-    let ex = sub.extracted;
-    if ex.hashes.is_empty() {
+    let mut ex = sub.extracted;
+    if !sub.kinds.hashes {
+        // Only URLs, domains or IP addresses were asked for.
+        ex.hashes.clear();
+        ex.alternates.clear();
+    }
+    let others = sub.others.unwrap_or_default();
+    if ex.hashes.is_empty() && others.found.is_empty() {
+        let wanted = if sub.kinds.any_other() {
+            "no indicator of the kinds asked for"
+        } else {
+            "no md5, sha1 or sha256 hashes"
+        };
         return Err(WebError::BadRequest(format!(
-            "no md5, sha1 or sha256 hashes found in the input ({} non-blank lines held none)",
+            "{wanted} found in the input ({} non-blank lines held none)",
             ex.lines_without_hash
         )));
     }
     let spec = JobSpec {
-        label: clean_label(&sub.label, ex.hashes.len()),
+        label: match others.found.len() {
+            0 => clean_label(&sub.label, ex.hashes.len()),
+            n => {
+                let items = format!(
+                    "{} and {n} other indicator{}",
+                    clean_label("", ex.hashes.len()),
+                    if n == 1 { "" } else { "s" }
+                );
+                let label = clean_label(&sub.label, 0);
+                if sub.label.trim().is_empty() {
+                    items
+                } else {
+                    label
+                }
+            }
+        },
         row_options: RowOptions {
             threshold: app.inner.config.threshold,
             engines: false,
@@ -60,9 +86,10 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
         duplicates: ex.duplicates,
         origin: JobOrigin::Web,
         non_file_hashes: ex.non_file_hashes,
-        ..JobSpec::default()
+        skipped: others.skipped.urls + others.skipped.domains + others.skipped.ips,
+        private_ips: others.private_ips,
     };
-    let hashes = ex.job_targets(&[]);
+    let hashes = ex.job_targets(&others.found);
     Ok(app.inner.jobs.create(spec, hashes, &ex.alternates).await?)
 }
 
@@ -162,6 +189,8 @@ pub struct ResultsQuery {
     #[serde(default)]
     verdict: Option<String>,
     #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
     q: Option<String>,
 }
 
@@ -183,13 +212,14 @@ pub async fn results(
         sort: q.sort,
         order: q.order,
         verdict: q.verdict,
+        kind: q.kind,
         q: q.q,
     };
     if params.any() {
         if q.format.is_some() {
             return Err(WebError::BadRequest(
                 "format asks for a download of every row, and offset, limit, sort, order, \
-                 verdict and q for one page as JSON: send one or the other"
+                 verdict, kind and q for one page as JSON: send one or the other"
                     .into(),
             )
             .into());

@@ -2,13 +2,19 @@
 //! `file` and/or a `text` field, from the front page or `curl -F`), a urlencoded form
 //! (`text=`), or JSON `{"hashes": [...], "label": ...}`. The body is read up to the upload
 //! limit and no further; anything else is a 400 with a message.
+//!
+//! Which kinds of indicator a text's job looks up: `?kinds=` on the request (`hashes`,
+//! `urls`, `domains`, `ips`, comma-separated, or `all`), or the upload's `kind` fields (the
+//! front page's checkboxes), which must come before its `file` and `text` (the form puts
+//! them first): the text is read once, as it streams, so what to look for is settled
+//! before it. Without either, hashes only. A JSON list is hashes only.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use serde::Deserialize;
-use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions};
+use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions, KindList, Kinds};
 use vtsum_core::extract::{extract_bytes, Extracted, Extractor};
 use vtsum_core::Hash;
 
@@ -21,6 +27,18 @@ pub struct Submission {
     pub extracted: Extracted,
     /// URLs, domains and IP addresses in the text, when asked for ([`read_with_others`]).
     pub others: Option<Indicators>,
+    /// What the job looks up.
+    pub kinds: KindList,
+}
+
+#[derive(Deserialize)]
+struct KindsQuery {
+    #[serde(default)]
+    kinds: Option<String>,
+}
+
+fn parse_kinds(text: &str) -> Result<KindList, WebError> {
+    KindList::parse(text).map_err(|e| WebError::BadRequest(format!("kinds: {e}")))
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413: at once when the
@@ -69,7 +87,28 @@ pub async fn read_with_others(
     limit: usize,
     others: bool,
 ) -> Result<Submission, WebError> {
-    let finder = || others.then(|| IocExtractor::new(IocOptions::default()));
+    let asked = axum::extract::Query::<KindsQuery>::try_from_uri(req.uri())
+        .map_err(|e| WebError::BadRequest(format!("not a valid query string: {e}")))?
+        .0
+        .kinds
+        .filter(|k| !k.trim().is_empty());
+    let kinds = match asked.as_deref() {
+        Some(text) => parse_kinds(text)?,
+        None => KindList::default(),
+    };
+    // The preview counts every kind; a job looks for what it was asked to.
+    let finder = move |kinds: KindList| {
+        (others || kinds.any_other()).then(|| {
+            IocExtractor::new(IocOptions {
+                kinds: if others {
+                    Kinds::default()
+                } else {
+                    kinds.other
+                },
+                ..IocOptions::default()
+            })
+        })
+    };
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -83,7 +122,7 @@ pub async fn read_with_others(
         let multipart = Multipart::from_request(req, &())
             .await
             .map_err(|e| WebError::BadRequest(format!("not a valid multipart upload: {e}")))?;
-        return read_multipart(multipart, finder()).await;
+        return read_multipart(multipart, kinds, asked.is_some(), finder).await;
     }
     if content_type.starts_with("application/json") {
         let sub: JsonSubmission = serde_json::from_slice(&bytes).map_err(|e| {
@@ -91,6 +130,13 @@ pub async fn read_with_others(
                 "the JSON body must be {{\"hashes\": [\"<md5|sha1|sha256>\", ...]}}: {e}"
             ))
         })?;
+        if kinds.any_other() || !kinds.hashes {
+            return Err(WebError::BadRequest(
+                "a JSON list holds hashes only: send the text itself (text/plain, a form or \
+                 an upload) to look up URLs, domains or IP addresses"
+                    .into(),
+            ));
+        }
         return from_list(sub.hashes, sub.label.unwrap_or_default());
     }
     if content_type.starts_with("application/x-www-form-urlencoded") {
@@ -109,13 +155,15 @@ pub async fn read_with_others(
         return Ok(Submission {
             label: form.label,
             extracted: extract_bytes(form.text.as_bytes()),
-            others: finish(finder(), form.text.as_bytes()),
+            others: finish(finder(kinds), form.text.as_bytes()),
+            kinds,
         });
     }
     Ok(Submission {
         label: String::new(),
         extracted: extract_bytes(&bytes),
-        others: finish(finder(), &bytes),
+        others: finish(finder(kinds), &bytes),
+        kinds,
     })
 }
 
@@ -128,16 +176,47 @@ fn finish(finder: Option<IocExtractor>, text: &[u8]) -> Option<Indicators> {
 
 async fn read_multipart(
     mut multipart: Multipart,
-    mut others: Option<IocExtractor>,
+    mut kinds: KindList,
+    from_query: bool,
+    finder: impl Fn(KindList) -> Option<IocExtractor>,
 ) -> Result<Submission, WebError> {
     let mut ex = Extractor::new();
     let mut label = String::new();
+    let mut others: Option<Option<IocExtractor>> = None;
+    let mut fields: Option<KindList> = None;
     let bad = |e: axum::extract::multipart::MultipartError| {
         WebError::BadRequest(format!("could not read the upload: {e}"))
     };
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         match field.name().unwrap_or("") {
+            "kind" => {
+                let text = field.text().await.map_err(bad)?;
+                if others.is_some() {
+                    return Err(WebError::BadRequest(
+                        "kind fields must come before the file and the text".into(),
+                    ));
+                }
+                if from_query {
+                    return Err(WebError::BadRequest(
+                        "kinds named twice: in the query string and as kind fields".into(),
+                    ));
+                }
+                let more = parse_kinds(&text)?;
+                let mut got = fields.unwrap_or(KindList {
+                    hashes: false,
+                    ..KindList::default()
+                });
+                got.hashes |= more.hashes;
+                got.other.urls |= more.other.urls;
+                got.other.domains |= more.other.domains;
+                got.other.ips |= more.other.ips;
+                fields = Some(got);
+            }
             "file" | "text" => {
+                let others = others.get_or_insert_with(|| {
+                    kinds = fields.unwrap_or(kinds);
+                    finder(kinds)
+                });
                 if label.is_empty() {
                     label = field.file_name().unwrap_or("").to_string();
                 }
@@ -163,10 +242,16 @@ async fn read_multipart(
             _ => {}
         }
     }
+    // Kind fields with no text after them still say what was asked for.
+    let kinds = match others {
+        None => fields.unwrap_or(kinds),
+        Some(_) => kinds,
+    };
     Ok(Submission {
         label,
         extracted: ex.finish(),
-        others: others.map(IocExtractor::finish),
+        others: others.flatten().map(IocExtractor::finish),
+        kinds,
     })
 }
 
@@ -187,6 +272,7 @@ fn from_list(list: Vec<String>, label: String) -> Result<Submission, WebError> {
         label,
         extracted: ex.finish(),
         others: None,
+        kinds: KindList::default(),
     })
 }
 

@@ -1,5 +1,5 @@
 //! One page of a job's results as JSON, for `GET /api/v1/jobs/{id}/results` with any of
-//! `offset`, `limit`, `sort`, `order`, `verdict` or `q`: the store filters, sorts and
+//! `offset`, `limit`, `sort`, `order`, `verdict`, `kind` or `q`: the store filters, sorts and
 //! counts (with its indexes where it has them), so the job page never downloads the whole
 //! report, however many rows the job holds.
 //!
@@ -17,6 +17,7 @@ use serde::Serialize;
 use vtsum_core::report::{Row, RowOptions, Verdict};
 use vtsum_core::results::{ResultCounts, ResultPage, ResultQuery, SortKey, MAX_LIMIT, MAX_TEXT};
 use vtsum_core::store::{self, JobId, JobInfo, JobState};
+use vtsum_core::target::Kind;
 
 use crate::{App, WebError};
 
@@ -32,6 +33,7 @@ pub struct PageParams {
     pub sort: Option<String>,
     pub order: Option<String>,
     pub verdict: Option<String>,
+    pub kind: Option<String>,
     pub q: Option<String>,
 }
 
@@ -45,6 +47,7 @@ impl PageParams {
             &self.sort,
             &self.order,
             &self.verdict,
+            &self.kind,
             &self.q,
         ]
         .iter()
@@ -126,6 +129,15 @@ pub fn query(p: &PageParams, total: u64, options: RowOptions) -> Result<ResultQu
         ),
         None => None,
     };
+    let kind = match given(&p.kind) {
+        Some(v) => Some(Kind::parse(v).ok_or_else(|| {
+            WebError::BadRequest(format!(
+                "kind {:?} is not one of file, url, domain, ip",
+                shown(v)
+            ))
+        })?),
+        None => None,
+    };
     let text = match given(&p.q) {
         Some(v) if v.chars().count() > MAX_TEXT => {
             return Err(WebError::BadRequest(format!(
@@ -142,6 +154,7 @@ pub fn query(p: &PageParams, total: u64, options: RowOptions) -> Result<ResultQu
         sort,
         descending,
         verdict,
+        kind,
         text,
         options,
     })
@@ -203,6 +216,7 @@ struct PageView<'a> {
     sort: &'static str,
     order: &'static str,
     verdict: Option<&'static str>,
+    kind: Option<&'static str>,
     q: Option<&'a str>,
     matching: u64,
     counts: &'a ResultCounts,
@@ -247,6 +261,7 @@ pub async fn page(
         sort,
         order: if q.descending { "desc" } else { "asc" },
         verdict: q.verdict.map(Verdict::as_str),
+        kind: q.kind.map(Kind::as_str),
         q: q.text.as_deref(),
         matching: page.matching,
         counts: &counts,
@@ -273,6 +288,7 @@ mod tests {
                 "sort" => p.sort = v,
                 "order" => p.order = v,
                 "verdict" => p.verdict = v,
+                "kind" => p.kind = v,
                 "q" => p.q = v,
                 _ => unreachable!(),
             }

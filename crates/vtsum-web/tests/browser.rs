@@ -82,12 +82,12 @@ async fn upload_watch_sort_filter_expand_and_download_with_hostile_names_kept_as
             .contains("2 non-blank lines held none"),
         "{preview}"
     );
-    // The defanged URL and address are counted, not offered as lookups yet.
+    // The defanged URL and address are counted, and offered as lookups.
     assert!(
         preview
             .as_str()
             .unwrap()
-            .contains("Also 1 URL, 0 domains, 1 IP address: not looked up yet"),
+            .contains("Also 1 URL, 0 domains, 1 IP address: tick them under “Look up”"),
         "{preview}"
     );
     s.save_screenshot(&screenshots().join("front.png"))

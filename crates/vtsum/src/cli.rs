@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use vtsum_core::extract::ioc::KindList;
 use vtsum_core::render::Format;
 
 const EXAMPLES: &str = "\
@@ -220,51 +221,8 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
-/// `--kinds`: hashes and the other indicators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KindList {
-    pub hashes: bool,
-    pub other: vtsum_core::extract::ioc::Kinds,
-}
-
-impl KindList {
-    /// Whether URLs, domains or IPs are wanted.
-    pub fn any_other(&self) -> bool {
-        self.other.urls || self.other.domains || self.other.ips
-    }
-}
-
 fn parse_kinds(text: &str) -> Result<KindList, String> {
-    let mut kinds = KindList {
-        hashes: false,
-        other: vtsum_core::extract::ioc::Kinds {
-            urls: false,
-            domains: false,
-            ips: false,
-        },
-    };
-    for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-        match word.to_ascii_lowercase().as_str() {
-            "all" => {
-                kinds.hashes = true;
-                kinds.other = Default::default();
-            }
-            "hashes" | "hash" | "files" => kinds.hashes = true,
-            "urls" | "url" => kinds.other.urls = true,
-            "domains" | "domain" => kinds.other.domains = true,
-            "ips" | "ip" => kinds.other.ips = true,
-            _ => {
-                let shown: String = word.chars().take(40).filter(|c| !c.is_control()).collect();
-                return Err(format!(
-                    "unknown kind {shown:?}: use hashes, urls, domains, ips (comma-separated) or all"
-                ));
-            }
-        }
-    }
-    if !kinds.hashes && !kinds.any_other() {
-        return Err("no kind named: use hashes, urls, domains, ips or all".into());
-    }
-    Ok(kinds)
+    KindList::parse(text)
 }
 
 /// `--color`.

@@ -179,3 +179,123 @@ async fn a_threat_report_is_looked_up_once_per_indicator_with_per_kind_fields() 
     assert_eq!(cells[kind], "domain");
     assert_eq!(cells[cached], "true");
 }
+
+/// The example threat report (defanged URLs, domains, IPs, a Sysmon line) with some of the
+/// fake's own objects added, so rows carry answers and not only "unknown".
+fn threat_report(fake: &fakevt::FakeVt, dir: &std::path::Path) -> std::path::PathBuf {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/threat-report.txt"
+    );
+    let mut text = std::fs::read_to_string(example).unwrap();
+    let corpus = fake.corpus();
+    for kind in [fakevt::ObjectKind::Malicious, fakevt::ObjectKind::Hostile] {
+        let url = corpus.first_url_of(kind).unwrap();
+        let domain = corpus.first_domain_of(kind).unwrap();
+        let ip = corpus.first_ip_of(kind).unwrap();
+        text.push_str(&format!(
+            "\nAlso seen: {} and {} at {}\n",
+            defang(&url.url),
+            domain.domain.replace('.', "[.]"),
+            ip.ip
+        ));
+    }
+    let path = dir.join("threat-report.txt");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_app_and_the_cli_give_the_same_rows_for_a_pasted_threat_report() {
+    let windows = [(1_000, Duration::from_secs(1))];
+    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
+        .await
+        .unwrap();
+    let cli_home = tempfile::tempdir().unwrap();
+    let report = threat_report(&fake, cli_home.path());
+    let mut cmd = vtsum(&fake, cli_home.path());
+    cmd.env("VT_RATE", "1000/1s")
+        .args(["scan", "--kinds", "all", "--format", "json"])
+        .arg(&report);
+    let cli = json(&tokio::task::block_in_place(|| cmd.output()).unwrap());
+
+    let web_home = tempfile::tempdir().unwrap();
+    let mut cmd = vtsum(&fake, web_home.path());
+    cmd.env("VT_RATE", "1000/1s")
+        .args(["serve", "--bind", "127.0.0.1:0"]);
+    let (child, rest) = support::start(cmd, "serving on ");
+    let url = rest.split_whitespace().next().unwrap().to_string();
+    let client = reqwest::Client::new();
+    let text = std::fs::read_to_string(&report).unwrap();
+    let res = client
+        .post(format!("{url}/api/v1/jobs?kinds=all"))
+        .header("content-type", "text/plain")
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let total = cli["results"].as_array().unwrap().len() as u64;
+    let job = support::wait_done(&client, &url, &id, total, 60).await;
+    assert_eq!(job["total"], total, "the same items: {job}");
+    let web: Value = client
+        .get(format!("{url}/api/v1/jobs/{id}/results?format=json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // A URL filter of the same job: the store answers by kind.
+    let urls: Value = client
+        .get(format!(
+            "{url}/api/v1/jobs/{id}/results?kind=url&limit=1000"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    support::stop(child);
+
+    let strip = |rows: &Value| -> Vec<Value> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().unwrap().remove("from_cache");
+                r
+            })
+            .collect()
+    };
+    let (cli_rows, web_rows) = (strip(&cli["results"]), strip(&web["results"]));
+    assert_eq!(cli_rows, web_rows, "the same rows from both front doors");
+    let kinds: std::collections::BTreeSet<&str> = cli_rows
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["domain", "file", "ip", "url"],
+        "every kind is in the report"
+    );
+    assert!(
+        cli_rows
+            .iter()
+            .any(|r| r["kind"] == "url" && r["verdict"] == "malicious"),
+        "the fake's malicious URL is answered"
+    );
+    let want_urls = cli_rows.iter().filter(|r| r["kind"] == "url").count() as u64;
+    assert_eq!(urls["matching"], want_urls, "{urls}");
+    assert!(urls["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["kind"] == "url"));
+}

@@ -87,6 +87,72 @@ impl Default for Kinds {
     }
 }
 
+/// `--kinds`: hashes and the other indicators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindList {
+    pub hashes: bool,
+    pub other: Kinds,
+}
+
+impl Default for KindList {
+    /// Hashes only: what a scan looks up unless told otherwise (each other indicator costs
+    /// a request of its own).
+    fn default() -> KindList {
+        KindList {
+            hashes: true,
+            other: Kinds {
+                urls: false,
+                domains: false,
+                ips: false,
+            },
+        }
+    }
+}
+
+impl KindList {
+    /// Whether URLs, domains or IPs are wanted.
+    pub fn any_other(&self) -> bool {
+        self.other.urls || self.other.domains || self.other.ips
+    }
+}
+
+impl KindList {
+    /// Parses `hashes,urls,domains,ips` (any of them, comma-separated, any case) or `all`:
+    /// `scan --kinds`, `extract --kinds` and the web API's `kinds`.
+    pub fn parse(text: &str) -> Result<KindList, String> {
+        let mut kinds = KindList {
+            hashes: false,
+            other: Kinds {
+                urls: false,
+                domains: false,
+                ips: false,
+            },
+        };
+        for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match word.to_ascii_lowercase().as_str() {
+                "all" => {
+                    kinds.hashes = true;
+                    kinds.other = Default::default();
+                }
+                "hashes" | "hash" | "files" => kinds.hashes = true,
+                "urls" | "url" => kinds.other.urls = true,
+                "domains" | "domain" => kinds.other.domains = true,
+                "ips" | "ip" => kinds.other.ips = true,
+                _ => {
+                    let shown: String = word.chars().take(40).filter(|c| !c.is_control()).collect();
+                    return Err(format!(
+                        "unknown kind {shown:?}: use hashes, urls, domains, ips (comma-separated) or all"
+                    ));
+                }
+            }
+        }
+        if !kinds.hashes && !kinds.any_other() {
+            return Err("no kind named: use hashes, urls, domains, ips or all".into());
+        }
+        Ok(kinds)
+    }
+}
+
 /// One indicator found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Indicator {
