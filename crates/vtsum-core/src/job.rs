@@ -97,6 +97,11 @@ pub struct JobSpec {
     /// Private, loopback, documentation and other non-public addresses dropped.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub private_ips: u64,
+    /// Items that are URLs, domains or IP addresses (0 in jobs of hashes only, and in every
+    /// job stored before they existed): a store searching a job's rows by text skips the
+    /// tests only those rows need.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub objects: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -348,7 +348,8 @@ impl Store for SqliteStore {
             let read = |offset, limit| self.job_items(&job.id, offset, limit);
             return vtsum_core::results::scan_page(&read, query);
         }
-        sqlite_page::page(&*self.reader()?, &job.id, query).map_err(|e| self.err(e))
+        let objects = job.spec.objects > 0;
+        sqlite_page::page(&*self.reader()?, &job.id, query, objects).map_err(|e| self.err(e))
     }
 
     fn job_counts(&self, job: &JobInfo, options: RowOptions) -> Result<ResultCounts> {

@@ -24,7 +24,7 @@ use vtsum_core::target::{Kind, Target};
 /// escapes (quotes, backslashes; queries hold no control characters), then each name on
 /// its own (the JSON text can also match across two names or inside an escape). Exactly
 /// the fields and rules of `vtsum_core::results::matches`.
-fn text_filter(arg: usize, text: &str) -> String {
+fn text_filter(arg: usize, text: &str, objects: bool) -> String {
     let like = |column: &str| format!("{column} LIKE ?{arg} ESCAPE '\\'");
     let mut tests: Vec<String> = ["r.threat_label", "r.type_description", "r.meaningful_name"]
         .iter()
@@ -32,15 +32,21 @@ fn text_filter(arg: usize, text: &str) -> String {
         .collect();
     if text.bytes().all(|b| b.is_ascii_hexdigit()) {
         // A file's input is its hash alone (no `:`); the others' are tested below.
-        tests.push(format!("(instr(r.input, ':') = 0 AND {})", like("r.input")));
+        tests.push(match objects {
+            true => format!("(instr(r.input, ':') = 0 AND {})", like("r.input")),
+            false => like("r.input"),
+        });
         tests.extend(["r.sha256", "r.md5", "r.sha1"].map(|c| like(&format!("hex({c})"))));
     }
     // A URL's, domain's or IP address's input is stored as `kind:value`, then a newline
-    // and the written form: both are searched, the prefix is not.
-    tests.push(format!(
-        "(instr(r.input, ':') > 0 AND {})",
-        like("substr(r.input, instr(r.input, ':') + 1)")
-    ));
+    // and the written form: both are searched, the prefix is not. Only in a job that has
+    // such items: a million hashes' filter would pay for the test and never pass it.
+    if objects {
+        tests.push(format!(
+            "(instr(r.input, ':') > 0 AND {})",
+            like("substr(r.input, instr(r.input, ':') + 1)")
+        ));
+    }
     for column in ["r.names", "r.tags"] {
         let each = format!(
             "EXISTS (SELECT 1 FROM json_each({column}) WHERE {})",
@@ -70,7 +76,7 @@ fn pattern(text: &str) -> String {
 }
 
 /// `WHERE` for a query, and its parameters after the job's id (`?1`).
-fn filter(query: &ResultQuery) -> (String, Vec<Value>) {
+fn filter(query: &ResultQuery, objects: bool) -> (String, Vec<Value>) {
     let mut sql = String::from("r.job_id = ?1");
     let mut args = Vec::new();
     if let Some(verdict) = query.verdict {
@@ -89,7 +95,10 @@ fn filter(query: &ResultQuery) -> (String, Vec<Value>) {
     }
     if let Some(text) = &query.text {
         args.push(Value::Text(pattern(text)));
-        sql.push_str(&format!(" AND {}", text_filter(args.len() + 1, text)));
+        sql.push_str(&format!(
+            " AND {}",
+            text_filter(args.len() + 1, text, objects)
+        ));
     }
     (sql, args)
 }
@@ -124,13 +133,15 @@ fn args(id: &JobId, rest: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-/// One page of a job's rows.
+/// One page of a job's rows; `objects`: whether the job has URLs, domains or IP
+/// addresses among its items (`JobSpec::objects`).
 pub(crate) fn page(
     conn: &Connection,
     id: &JobId,
     query: &ResultQuery,
+    objects: bool,
 ) -> rusqlite::Result<ResultPage> {
-    let (filter, rest) = filter(query);
+    let (filter, rest) = filter(query, objects);
     // A text filter reads every row of the job whatever else is asked, so the count rides
     // along in the same pass (a window over the matching rows) instead of a second scan:
     // a million-row job's filtered page 751 → about half. Without one, the page walks an

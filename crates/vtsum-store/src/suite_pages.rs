@@ -24,7 +24,11 @@ macro_rules! page_suite {
                     object_target(i as u32).unwrap_or(vtsum_core::Target::File(h.clone()))
                 })
                 .collect();
-            s.job_create(&id, &spec(), &targets, 1).unwrap();
+            let spec = JobSpec {
+                objects: targets.iter().filter(|t| t.hash().is_none()).count() as u64,
+                ..spec()
+            };
+            s.job_create(&id, &spec, &targets, 1).unwrap();
             let results: Vec<ItemResult> = (0..120u32)
                 .map(|i| match i % 6 {
                     3 if i % 4 == 3 => ItemResult::Lookup {

@@ -88,6 +88,8 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
         non_file_hashes: ex.non_file_hashes,
         skipped: others.skipped.urls + others.skipped.domains + others.skipped.ips,
         private_ips: others.private_ips,
+        // Counted from the items by `Jobs::create`.
+        objects: 0,
     };
     let hashes = ex.job_targets(&others.found);
     Ok(app.inner.jobs.create(spec, hashes, &ex.alternates).await?)

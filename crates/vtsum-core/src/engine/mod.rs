@@ -246,7 +246,8 @@ impl Engine {
     /// Opens the job for a CLI scan of `hashes`: the same input and options give the same
     /// job, so an interrupted scan resumes; a finished one starts afresh. Returns the job
     /// and whether it was resumed.
-    pub fn open_scan(&self, spec: JobSpec, items: &[Target]) -> Result<(JobInfo, bool)> {
+    pub fn open_scan(&self, mut spec: JobSpec, items: &[Target]) -> Result<(JobInfo, bool)> {
+        spec.objects = count_objects(items);
         let id = JobId::for_input(items, &spec);
         if let Some(job) = self.store.job_get(&id)? {
             if !job.state.is_final() {
@@ -381,6 +382,11 @@ impl JobId {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How many of a job's items are URLs, domains or IP addresses ([`JobSpec::objects`]).
+pub fn count_objects(items: &[Target]) -> u64 {
+    items.iter().filter(|t| t.hash().is_none()).count() as u64
 }
 
 /// The current Unix time in seconds.

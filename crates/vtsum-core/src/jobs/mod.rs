@@ -150,6 +150,8 @@ impl Jobs {
         groups: &[(Hash, Hash)],
     ) -> Result<JobInfo> {
         let id = JobId::random();
+        let mut spec = spec;
+        spec.objects = crate::engine::count_objects(&hashes);
         if let Some(engine) = &self.engine {
             engine.group_hashes(&id, groups);
         }

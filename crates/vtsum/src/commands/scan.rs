@@ -72,6 +72,8 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
             .as_ref()
             .map_or(0, |i| i.skipped.urls + i.skipped.domains + i.skipped.ips),
         private_ips: indicators.as_ref().map_or(0, |i| i.private_ips),
+        // Counted from the items by `open_scan`.
+        objects: 0,
     };
     let (job, resumed) = {
         let (engine, hashes) = (engine.clone(), extracted.job_targets(found));
