@@ -97,7 +97,8 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
 
 /// `POST /api/v1/jobs`.
 pub async fn submit(State(app): State<App>, req: Request) -> Result<Response, ApiError> {
-    let sub = input::read(req, app.inner.config.upload_limit).await?;
+    let config = &app.inner.config;
+    let sub = input::read_skipping(req, config.upload_limit, &config.skip).await?;
     let job = create_job(&app, sub).await?;
     let view = JobView::new(&job, None);
     let location = format!("/api/v1/jobs/{}", job.id);
@@ -111,7 +112,8 @@ pub async fn submit(State(app): State<App>, req: Request) -> Result<Response, Ap
 
 /// `POST /api/v1/extract`: what a submission would hold, without starting anything.
 pub async fn preview(State(app): State<App>, req: Request) -> Result<Response, ApiError> {
-    let sub = input::read_with_others(req, app.inner.config.upload_limit, true).await?;
+    let config = &app.inner.config;
+    let sub = input::read_with_others(req, config.upload_limit, true, &config.skip).await?;
     let ex = sub.extracted;
     let others = sub.others.unwrap_or_default();
     let of = |kind| others.values(kind).count();

@@ -14,7 +14,7 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use serde::Deserialize;
-use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions, KindList, Kinds};
+use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions, KindList, Kinds, SkipList};
 use vtsum_core::extract::{extract_bytes, Extracted, Extractor};
 use vtsum_core::Hash;
 
@@ -77,7 +77,16 @@ struct JsonSubmission {
 
 /// Parses a submission of any accepted kind.
 pub async fn read(req: Request, limit: usize) -> Result<Submission, WebError> {
-    read_with_others(req, limit, false).await
+    read_with_others(req, limit, false, &SkipList::default()).await
+}
+
+/// [`read`], dropping what `skip` lists from the URLs, domains and IP addresses.
+pub async fn read_skipping(
+    req: Request,
+    limit: usize,
+    skip: &SkipList,
+) -> Result<Submission, WebError> {
+    read_with_others(req, limit, false, skip).await
 }
 
 /// [`read`], also finding URLs, domains and IP addresses in the text when `others` (the
@@ -86,6 +95,7 @@ pub async fn read_with_others(
     req: Request,
     limit: usize,
     others: bool,
+    skip: &SkipList,
 ) -> Result<Submission, WebError> {
     let asked = axum::extract::Query::<KindsQuery>::try_from_uri(req.uri())
         .map_err(|e| WebError::BadRequest(format!("not a valid query string: {e}")))?
@@ -105,6 +115,7 @@ pub async fn read_with_others(
                 } else {
                     kinds.other
                 },
+                skip: skip.clone(),
                 ..IocOptions::default()
             })
         })

@@ -63,6 +63,8 @@ pub struct WebConfig {
     /// The tools allowed on the VirusTotal-compatible endpoint (`/api/v3`); without any,
     /// it answers loopback clients only.
     pub clients: Vec<ClientToken>,
+    /// Domains, IPs and URL prefixes a job never looks up (the config file's `skip`).
+    pub skip: vtsum_core::extract::ioc::SkipList,
 }
 
 impl WebConfig {

@@ -78,7 +78,8 @@ pub async fn front(State(app): State<App>) -> Result<Html<String>, PageError> {
 
 /// `POST /jobs`: the front page's form; answers with the new job's page.
 pub async fn submit(State(app): State<App>, req: Request) -> Result<Response, PageError> {
-    let sub = input::read(req, app.inner.config.upload_limit).await?;
+    let config = &app.inner.config;
+    let sub = input::read_skipping(req, config.upload_limit, &config.skip).await?;
     let job = api::create_job(&app, sub).await?;
     Ok(Redirect::to(&format!("/jobs/{}", job.id)).into_response())
 }

@@ -20,6 +20,9 @@ pub struct FileConfig {
     pub retries: Option<u32>,
     pub timeout: Option<String>,
     pub retry_backoff: Option<String>,
+    /// A file of domains, IPs and URL prefixes never to look up (`--skip`): `scan`,
+    /// `extract` and the web app's jobs.
+    pub skip: Option<std::path::PathBuf>,
     #[serde(default)]
     pub serve: ServeConfig,
 }

@@ -54,7 +54,11 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Scan(args) => commands::scan::run(&global, args).await,
         // Pure CPU and file reads on threads of its own: no runtime needed.
-        Command::Extract(args) => {
+        Command::Extract(mut args) => {
+            // Only the skip list comes from the config file: extract needs nothing else.
+            if args.which.skip.is_none() {
+                args.which.skip = crate::settings::FileConfig::load(&global)?.skip;
+            }
             tokio::task::spawn_blocking(move || commands::extract::run(args)).await?
         }
         Command::Quota(args) => commands::quota::run(&global, args).await,

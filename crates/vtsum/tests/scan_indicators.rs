@@ -213,15 +213,26 @@ async fn the_web_app_and_the_cli_give_the_same_rows_for_a_pasted_threat_report()
         .unwrap();
     let cli_home = tempfile::tempdir().unwrap();
     let report = threat_report(&fake, cli_home.path());
+    // One config file for both: its skip list drops a URL prefix and a domain.
+    let skip = cli_home.path().join("skip.txt");
+    std::fs::write(&skip, "# ours\nhttps://evil-cdn.com/\nc2-panel.top\n").unwrap();
+    let config = cli_home.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("skip = {:?}\n", skip.display().to_string()),
+    )
+    .unwrap();
     let mut cmd = vtsum(&fake, cli_home.path());
-    cmd.env("VT_RATE", "1000/1s")
+    cmd.env("VTSUM_CONFIG", &config)
+        .env("VT_RATE", "1000/1s")
         .args(["scan", "--kinds", "all", "--format", "json"])
         .arg(&report);
     let cli = json(&tokio::task::block_in_place(|| cmd.output()).unwrap());
 
     let web_home = tempfile::tempdir().unwrap();
     let mut cmd = vtsum(&fake, web_home.path());
-    cmd.env("VT_RATE", "1000/1s")
+    cmd.env("VTSUM_CONFIG", &config)
+        .env("VT_RATE", "1000/1s")
         .args(["serve", "--bind", "127.0.0.1:0"]);
     let (child, rest) = support::start(cmd, "serving on ");
     let url = rest.split_whitespace().next().unwrap().to_string();
@@ -276,6 +287,20 @@ async fn the_web_app_and_the_cli_give_the_same_rows_for_a_pasted_threat_report()
     };
     let (cli_rows, web_rows) = (strip(&cli["results"]), strip(&web["results"]));
     assert_eq!(cli_rows, web_rows, "the same rows from both front doors");
+    let skipped = |r: &Value| {
+        let input = r["input"].as_str().unwrap();
+        input.starts_with("https://evil-cdn.com/") || input == "c2-panel.top"
+    };
+    assert!(
+        !cli_rows.iter().any(skipped),
+        "the config's skip list holds"
+    );
+    // The panel URL (twice) and the domain (twice: in the timeline and the table).
+    assert!(
+        cli["summary"]["skipped"].as_u64().unwrap() >= 2,
+        "{}",
+        cli["summary"]
+    );
     let kinds: std::collections::BTreeSet<&str> = cli_rows
         .iter()
         .map(|r| r["kind"].as_str().unwrap())

@@ -26,6 +26,10 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     // Bad settings are reported before any input is read or any request sent.
     let format = choose_format(args.format, args.output.as_deref())?;
     let threshold = threshold(args.threshold, &file)?;
+    let mut args = args;
+    if args.which.skip.is_none() {
+        args.which.skip = file.skip.clone();
+    }
     let (extracted, indicators) = read_inputs(&args)?;
     let found = indicators.as_ref().map_or(&[][..], |i| &i.found[..]);
     let mut api = args.api.clone();

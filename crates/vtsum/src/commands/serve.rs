@@ -87,6 +87,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
         session_ttl: None,
         proxy_wait: Some(crate::settings::proxy_wait(args.proxy_wait.as_deref())?),
         clients: client_tokens(&args)?,
+        skip: super::extract::skip_list(file.skip.as_deref())?,
     };
     let app = App::start(engine, store, config)?;
     let listener = tokio::net::TcpListener::bind(addr)
