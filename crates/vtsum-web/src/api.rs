@@ -15,7 +15,7 @@ use vtsum_core::{Hash, Target};
 
 use crate::download;
 use crate::error::ApiError;
-use crate::input::{self, clean_label, Submission};
+use crate::input::{self, clean_label, label_or, Submission};
 use crate::lookup;
 use crate::paging::{self, PageParams};
 use crate::view::{self, JobView, QuotaView};
@@ -45,8 +45,7 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
     let mut ex = sub.extracted;
     if !sub.kinds.hashes {
         // Only URLs, domains or IP addresses were asked for.
-        ex.hashes.clear();
-        ex.alternates.clear();
+        ex.drop_hashes();
     }
     let others = sub.others.unwrap_or_default();
     if ex.hashes.is_empty() && others.found.is_empty() {
@@ -63,19 +62,13 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
     let spec = JobSpec {
         label: match others.found.len() {
             0 => clean_label(&sub.label, ex.hashes.len()),
-            n => {
-                let items = format!(
-                    "{} and {n} other indicator{}",
-                    clean_label("", ex.hashes.len()),
-                    if n == 1 { "" } else { "s" }
-                );
-                let label = clean_label(&sub.label, 0);
-                if sub.label.trim().is_empty() {
-                    items
-                } else {
-                    label
-                }
-            }
+            n => label_or(&sub.label, || {
+                let s = if n == 1 { "" } else { "s" };
+                format!(
+                    "{} and {n} other indicator{s}",
+                    clean_label("", ex.hashes.len())
+                )
+            }),
         },
         row_options: RowOptions {
             threshold: app.inner.config.threshold,
@@ -86,7 +79,7 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
         duplicates: ex.duplicates,
         origin: JobOrigin::Web,
         non_file_hashes: ex.non_file_hashes,
-        skipped: others.skipped.urls + others.skipped.domains + others.skipped.ips,
+        skipped: others.skipped.total(),
         private_ips: others.private_ips,
         // Counted from the items by `Jobs::create`.
         objects: 0,

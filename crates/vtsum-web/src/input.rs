@@ -213,15 +213,7 @@ async fn read_multipart(
                     ));
                 }
                 let more = parse_kinds(&text)?;
-                let mut got = fields.unwrap_or(KindList {
-                    hashes: false,
-                    ..KindList::default()
-                });
-                got.hashes |= more.hashes;
-                got.other.urls |= more.other.urls;
-                got.other.domains |= more.other.domains;
-                got.other.ips |= more.other.ips;
-                fields = Some(got);
+                fields = Some(fields.unwrap_or(KindList::NONE).union(more));
             }
             "file" | "text" => {
                 let others = others.get_or_insert_with(|| {
@@ -289,6 +281,14 @@ fn from_list(list: Vec<String>, label: String) -> Result<Submission, WebError> {
 
 /// The label shown for a job: the upload's name, else a default; bounded and single-line.
 pub fn clean_label(label: &str, hashes: usize) -> String {
+    label_or(label, || {
+        let noun = if hashes == 1 { "hash" } else { "hashes" };
+        format!("{hashes} {noun}")
+    })
+}
+
+/// [`clean_label`] with any text standing in for an empty label.
+pub fn label_or(label: &str, default: impl FnOnce() -> String) -> String {
     let cleaned: String = label
         .chars()
         .filter(|c| !c.is_control())
@@ -296,8 +296,7 @@ pub fn clean_label(label: &str, hashes: usize) -> String {
         .collect();
     let cleaned = cleaned.trim();
     if cleaned.is_empty() {
-        let noun = if hashes == 1 { "hash" } else { "hashes" };
-        format!("{hashes} {noun}")
+        default()
     } else {
         cleaned.to_string()
     }

@@ -85,6 +85,13 @@ impl Extracted {
         hashes
     }
 
+    /// Forgets the hashes (and their groups) when only other kinds are to be looked up;
+    /// the counts stay, since they describe the text.
+    pub fn drop_hashes(&mut self) {
+        self.hashes.clear();
+        self.alternates.clear();
+    }
+
     /// [`Extracted::job_hashes`] as a job's items, then `indicators` (URLs, domains, IP
     /// addresses, when they were asked for) after every hash.
     pub fn job_targets(&self, indicators: &[ioc::Indicator]) -> Vec<crate::target::Target> {

@@ -186,11 +186,7 @@ fn write_other_count(out: &mut impl Write, found: &Indicators) -> io::Result<()>
         found.private_ips
     )?;
     let skipped = found.skipped;
-    writeln!(
-        out,
-        "skipped by the skip list: {}",
-        skipped.urls + skipped.domains + skipped.ips
-    )?;
+    writeln!(out, "skipped by the skip list: {}", skipped.total())?;
     writeln!(out, "indicators seen again: {}", found.duplicates)
 }
 

@@ -8,5 +8,6 @@ pub mod fake;
 mod handover;
 pub mod quota;
 pub mod scan;
+mod scan_input;
 pub mod serve;
 pub mod worker;

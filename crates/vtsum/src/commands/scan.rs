@@ -1,12 +1,10 @@
 //! `vtsum scan`: read hashes, look them up, write the report.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
-use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions};
-use vtsum_core::extract::{extract_reader, Extracted, Extractor};
 use vtsum_core::render::{self, count, Format, RenderOptions, RowSource};
 use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
 use vtsum_core::store::{off_runtime, JobSpec};
@@ -18,7 +16,7 @@ use crate::demo;
 use crate::exit::Exit;
 use crate::output::{choose_format, say, use_color, Output};
 use crate::progress::{human_duration, Bar};
-use crate::settings::{default_db_path, engine_config, is_stdin, threshold, FileConfig, Tuning};
+use crate::settings::{default_db_path, engine_config, threshold, FileConfig, Tuning};
 
 /// Runs `vtsum scan`.
 pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
@@ -30,7 +28,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     if args.which.skip.is_none() {
         args.which.skip = file.skip.clone();
     }
-    let (extracted, indicators) = read_inputs(&args)?;
+    let (extracted, indicators) = super::scan_input::read_inputs(&args)?;
     let found = indicators.as_ref().map_or(&[][..], |i| &i.found[..]);
     let mut api = args.api.clone();
     let (_demo, store_url) = demo::resolve(global, &file, &mut api).await?;
@@ -72,9 +70,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         duplicates: extracted.duplicates,
         origin: Default::default(),
         non_file_hashes: extracted.non_file_hashes,
-        skipped: indicators
-            .as_ref()
-            .map_or(0, |i| i.skipped.urls + i.skipped.domains + i.skipped.ips),
+        skipped: indicators.as_ref().map_or(0, |i| i.skipped.total()),
         private_ips: indicators.as_ref().map_or(0, |i| i.private_ips),
         // Counted from the items by `open_scan`.
         objects: 0,
@@ -331,82 +327,6 @@ fn write_jsonl(output: &Mutex<Output>, row: &Row, cancel: &Cancel) -> Result<()>
         cancel.cancel();
     }
     Ok(())
-}
-
-/// Reads every input (files, or standard input for `-` or none) through one extractor.
-/// The hashes of the inputs and, when `--kinds` names them, their URLs, domains and IP
-/// addresses (the input read once, fed to both extractors).
-fn read_inputs(args: &ScanArgs) -> Result<(Extracted, Option<Indicators>)> {
-    let which = &args.which;
-    if !which.kinds.any_other() {
-        return Ok((read_hashes(args)?, None));
-    }
-    let mut hashes = Extractor::new();
-    let mut others = IocExtractor::new(IocOptions {
-        kinds: which.kinds.other,
-        include_private: which.include_private,
-        skip: super::extract::skip_list(which.skip.as_deref())?,
-    });
-    let stdin_only = args.inputs.is_empty();
-    if stdin_only && std::io::stdin().is_terminal() {
-        say("vtsum: reading text from the terminal; end with Ctrl-D");
-    }
-    let stdin = [std::path::PathBuf::from("-")];
-    let paths = if stdin_only {
-        &stdin[..]
-    } else {
-        &args.inputs[..]
-    };
-    for path in paths {
-        let read = if is_stdin(path) {
-            super::extract::feed_both(std::io::stdin().lock(), &mut hashes, &mut others)
-        } else {
-            std::fs::File::open(path)
-                .and_then(|f| super::extract::feed_both(f, &mut hashes, &mut others))
-        };
-        read.with_context(|| format!("cannot read {}", path.display()))?;
-        hashes.feed(b"\n");
-    }
-    let mut extracted = hashes.finish();
-    if !which.kinds.hashes {
-        // Only the other kinds were asked for: the hashes are not looked up.
-        extracted.hashes.clear();
-        extracted.alternates.clear();
-    }
-    Ok((extracted, Some(others.finish())))
-}
-
-fn read_hashes(args: &ScanArgs) -> Result<Extracted> {
-    if args.inputs.is_empty() || (args.inputs.len() == 1 && is_stdin(&args.inputs[0])) {
-        if std::io::stdin().is_terminal() {
-            say("vtsum: reading hashes from the terminal; end with Ctrl-D");
-        }
-        return extract_reader(std::io::stdin().lock()).context("cannot read standard input");
-    }
-    let mut extractor = Extractor::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    for path in &args.inputs {
-        let mut reader: Box<dyn Read> = if is_stdin(path) {
-            Box::new(std::io::stdin().lock())
-        } else {
-            Box::new(
-                std::fs::File::open(path)
-                    .with_context(|| format!("cannot open {}", path.display()))?,
-            )
-        };
-        loop {
-            let n = reader
-                .read(&mut buf)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            if n == 0 {
-                break;
-            }
-            extractor.feed(&buf[..n]);
-        }
-        // Files are separate texts: a hash must not run from one file's end into the next.
-        extractor.feed(b"\n");
-    }
-    Ok(extractor.finish())
 }
 
 fn label(args: &ScanArgs) -> String {

@@ -94,40 +94,54 @@ pub struct KindList {
     pub other: Kinds,
 }
 
+impl Kinds {
+    /// None of the three.
+    pub const NONE: Kinds = Kinds {
+        urls: false,
+        domains: false,
+        ips: false,
+    };
+}
+
 impl Default for KindList {
     /// Hashes only: what a scan looks up unless told otherwise (each other indicator costs
     /// a request of its own).
     fn default() -> KindList {
         KindList {
             hashes: true,
-            other: Kinds {
-                urls: false,
-                domains: false,
-                ips: false,
-            },
+            other: Kinds::NONE,
         }
     }
 }
 
 impl KindList {
+    /// Nothing at all: the start of a list built up kind by kind.
+    pub const NONE: KindList = KindList {
+        hashes: false,
+        other: Kinds::NONE,
+    };
+
     /// Whether URLs, domains or IPs are wanted.
     pub fn any_other(&self) -> bool {
         self.other.urls || self.other.domains || self.other.ips
     }
-}
 
-impl KindList {
+    /// Every kind either list names.
+    pub fn union(self, more: KindList) -> KindList {
+        KindList {
+            hashes: self.hashes || more.hashes,
+            other: Kinds {
+                urls: self.other.urls || more.other.urls,
+                domains: self.other.domains || more.other.domains,
+                ips: self.other.ips || more.other.ips,
+            },
+        }
+    }
+
     /// Parses `hashes,urls,domains,ips` (any of them, comma-separated, any case) or `all`:
     /// `scan --kinds`, `extract --kinds` and the web API's `kinds`.
     pub fn parse(text: &str) -> Result<KindList, String> {
-        let mut kinds = KindList {
-            hashes: false,
-            other: Kinds {
-                urls: false,
-                domains: false,
-                ips: false,
-            },
-        };
+        let mut kinds = KindList::NONE;
         for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
             match word.to_ascii_lowercase().as_str() {
                 "all" => {
@@ -170,6 +184,13 @@ pub struct SkipCounts {
     pub urls: u64,
     pub domains: u64,
     pub ips: u64,
+}
+
+impl SkipCounts {
+    /// Of every kind.
+    pub fn total(&self) -> u64 {
+        self.urls + self.domains + self.ips
+    }
 }
 
 /// What extraction found. Counts are of occurrences.

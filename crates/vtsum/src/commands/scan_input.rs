@@ -1,0 +1,88 @@
+//! What `vtsum scan` reads: every input (files, or standard input for `-` or none), once,
+//! into the hash extractor and, when `--kinds` names them, the extractor of URLs, domains
+//! and IP addresses.
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::{Context, Result};
+use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions};
+use vtsum_core::extract::{extract_reader, Extracted, Extractor};
+
+use crate::cli::ScanArgs;
+use crate::output::say;
+use crate::settings::is_stdin;
+
+/// The hashes of the inputs and, when `--kinds` names them, their URLs, domains and IP
+/// addresses (the input read once, fed to both extractors).
+pub(super) fn read_inputs(args: &ScanArgs) -> Result<(Extracted, Option<Indicators>)> {
+    let which = &args.which;
+    if !which.kinds.any_other() {
+        return Ok((read_hashes(args)?, None));
+    }
+    let mut hashes = Extractor::new();
+    let mut others = IocExtractor::new(IocOptions {
+        kinds: which.kinds.other,
+        include_private: which.include_private,
+        skip: super::extract::skip_list(which.skip.as_deref())?,
+    });
+    let stdin_only = args.inputs.is_empty();
+    if stdin_only && std::io::stdin().is_terminal() {
+        say("vtsum: reading text from the terminal; end with Ctrl-D");
+    }
+    let stdin = [std::path::PathBuf::from("-")];
+    let paths = if stdin_only {
+        &stdin[..]
+    } else {
+        &args.inputs[..]
+    };
+    for path in paths {
+        let read = if is_stdin(path) {
+            super::extract::feed_both(std::io::stdin().lock(), &mut hashes, &mut others)
+        } else {
+            std::fs::File::open(path)
+                .and_then(|f| super::extract::feed_both(f, &mut hashes, &mut others))
+        };
+        read.with_context(|| format!("cannot read {}", path.display()))?;
+        hashes.feed(b"\n");
+    }
+    let mut extracted = hashes.finish();
+    if !which.kinds.hashes {
+        // Only the other kinds were asked for: the hashes are not looked up.
+        extracted.drop_hashes();
+    }
+    Ok((extracted, Some(others.finish())))
+}
+
+/// Reads every input (files, or standard input for `-` or none) through one extractor.
+fn read_hashes(args: &ScanArgs) -> Result<Extracted> {
+    if args.inputs.is_empty() || (args.inputs.len() == 1 && is_stdin(&args.inputs[0])) {
+        if std::io::stdin().is_terminal() {
+            say("vtsum: reading hashes from the terminal; end with Ctrl-D");
+        }
+        return extract_reader(std::io::stdin().lock()).context("cannot read standard input");
+    }
+    let mut extractor = Extractor::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    for path in &args.inputs {
+        let mut reader: Box<dyn Read> = if is_stdin(path) {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(
+                std::fs::File::open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            )
+        };
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            extractor.feed(&buf[..n]);
+        }
+        // Files are separate texts: a hash must not run from one file's end into the next.
+        extractor.feed(b"\n");
+    }
+    Ok(extractor.finish())
+}
