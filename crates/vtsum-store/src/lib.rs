@@ -39,6 +39,7 @@ mod sqlite_pool;
 mod sqlite_quota;
 mod sqlite_results;
 mod sqlite_rows;
+mod sqlite_search;
 #[doc(hidden)]
 pub mod suite;
 #[doc(hidden)]

@@ -1,6 +1,6 @@
 //! The embedded SQLite store, vtsum's default: one file, zero set-up.
 //!
-//! Schema (version 3, in `PRAGMA user_version`):
+//! Schema (version 4, in `PRAGMA user_version`):
 //! - `answers` and `documents`: the cache, a report's columns as columns and VirusTotal's
 //!   document compressed apart (see [`super::sqlite_cache`]; version 1's JSON entries are
 //!   converted when such a file is first opened).
@@ -11,6 +11,8 @@
 //!   or a URL, domain or IP address as `vtsum_core::Target::stored` writes it) and the
 //!   results recorded so far, as columns (see [`super::sqlite_results`]); a run's cache
 //!   pass joins `job_items` to `answers` inside SQLite (see [`super::sqlite_answer`]).
+//! - `job_text`: each result's searchable text, narrow, written by a trigger, so a text
+//!   filter scans it instead of the wide results (see [`super::sqlite_search`]).
 //! - `quota_slots` and `hash_claims`: each key's sliding windows and the hashes in flight,
 //!   shared by every process on the file (see [`super::sqlite_quota`]).
 //! - `cache_counts`: the cache's found / unknown / bytes, kept by triggers in every
@@ -37,6 +39,7 @@ use crate::sqlite_pool::{open_writer, Reader, Readers};
 use crate::sqlite_quota;
 use crate::sqlite_results;
 use crate::sqlite_rows::{finish_job, job_from_row, record_items, JOB_COLUMNS, SCHEMA};
+use crate::sqlite_search;
 use crate::{encode, StoreError};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::hash::Hash;
@@ -49,9 +52,9 @@ use vtsum_core::store::{
 };
 use vtsum_core::target::{Kind, Target};
 
-/// 3: URLs, domains and IP addresses (`objects`, `job_results.object`); 2: the cache as
+/// 4: each result's searchable text apart (`job_text`); 3: URLs, domains and IP addresses (`objects`, `job_results.object`); 2: the cache as
 /// columns and compressed documents (`sqlite_cache`); 1 kept JSON entries.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// A SQLite file holding cache, ledger and jobs.
 pub struct SqliteStore {
@@ -93,17 +96,21 @@ impl SqliteStore {
             // Read again under the lock: another process may have upgraded the file.
             let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
             tx.execute_batch(&format!(
-                "{SCHEMA} {} {} {} {}",
+                "{SCHEMA} {} {} {} {} {}",
                 sqlite_cache::schema(),
                 sqlite_results::schema(),
                 sqlite_quota::SCHEMA,
-                sqlite_objects::SCHEMA
+                sqlite_objects::SCHEMA,
+                sqlite_search::schema()
             ))?;
             if version < 2 {
                 sqlite_cache::migrate_v1(&tx)?;
                 sqlite_results::migrate_v1(&tx)?;
             }
             sqlite_results::migrate_v2(&tx)?;
+            if version < 4 {
+                sqlite_search::migrate_v3(&tx)?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()
         };
@@ -363,6 +370,8 @@ impl Store for SqliteStore {
     fn job_delete(&self, id: &JobId) -> Result<bool> {
         let conn = self.conn();
         conn.execute("DELETE FROM job_results WHERE job_id = ?1", [&id.0])
+            .map_err(|e| self.err(e))?;
+        conn.execute("DELETE FROM job_text WHERE job_id = ?1", [&id.0])
             .map_err(|e| self.err(e))?;
         conn.execute("DELETE FROM job_items WHERE job_id = ?1", [&id.0])
             .map_err(|e| self.err(e))?;

@@ -1,7 +1,9 @@
 //! A page of a job's results, chosen by SQL over `job_results`: the filter and the order
 //! in the query, `LIMIT`/`OFFSET` for the page, one `COUNT(*)` for how many match. SQLite
 //! keeps only the page's rows while it sorts (a top-N sort), so a page of a million-row
-//! job costs one pass over its rows and memory for one page.
+//! job costs one pass over its rows and memory for one page. A free text first scans the
+//! narrow `job_text` where it can ([`crate::sqlite_search`]) and reads the wide rows of its
+//! matches only.
 //!
 //! It answers exactly as [`vtsum_core::results::scan_page`] does (the store suite checks
 //! them against each other): the same order with blanks last, input order breaking ties,
@@ -11,6 +13,7 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection};
 
 use crate::sqlite_results::{rank, read_result, result_columns};
+use crate::sqlite_search;
 use vtsum_core::report::{Row, Verdict};
 use vtsum_core::results::{ResultCounts, ResultPage, ResultQuery, SortKey, MAX_LIMIT};
 use vtsum_core::store::JobId;
@@ -75,8 +78,11 @@ fn pattern(text: &str) -> String {
     out
 }
 
-/// `WHERE` for a query, and its parameters after the job's id (`?1`).
-fn filter(query: &ResultQuery, objects: bool) -> (String, Vec<Value>) {
+/// `FROM` and `WHERE` for a query, and its parameters after the job's id (`?1`). A free
+/// text [`sqlite_search::prefilters`] admits drives the query from `job_text`, reading the
+/// full rows of its matches only.
+fn filter(query: &ResultQuery, objects: bool) -> (String, String, Vec<Value>) {
+    let mut from = String::from("job_results r");
     let mut sql = String::from("r.job_id = ?1");
     let mut args = Vec::new();
     if let Some(verdict) = query.verdict {
@@ -95,12 +101,19 @@ fn filter(query: &ResultQuery, objects: bool) -> (String, Vec<Value>) {
     }
     if let Some(text) = &query.text {
         args.push(Value::Text(pattern(text)));
-        sql.push_str(&format!(
-            " AND {}",
-            text_filter(args.len() + 1, text, objects)
-        ));
+        let arg = args.len() + 1;
+        if sqlite_search::prefilters(text) {
+            // CROSS JOIN keeps `job_text` the outer loop: SQLite would otherwise be free
+            // to walk the wide rows and look the text up for each.
+            from = "job_text t CROSS JOIN job_results r".to_string();
+            sql = format!(
+                "t.job_id = ?1 AND t.text LIKE ?{arg} ESCAPE '\\' \
+                 AND r.job_id = t.job_id AND r.idx = t.idx AND {sql}"
+            );
+        }
+        sql.push_str(&format!(" AND {}", text_filter(arg, text, objects)));
     }
-    (sql, args)
+    (from, sql, args)
 }
 
 /// `ORDER BY` for a query: blanks last whichever the direction, then input order.
@@ -141,7 +154,7 @@ pub(crate) fn page(
     query: &ResultQuery,
     objects: bool,
 ) -> rusqlite::Result<ResultPage> {
-    let (filter, rest) = filter(query, objects);
+    let (from, filter, rest) = filter(query, objects);
     // A text filter reads every row of the job whatever else is asked, so the count rides
     // along in the same pass (a window over the matching rows) instead of a second scan:
     // a million-row job's filtered page 751 → about half. Without one, the page walks an
@@ -150,7 +163,7 @@ pub(crate) fn page(
     let limit = query.limit.min(MAX_LIMIT);
     let offset = i64::try_from(query.offset).unwrap_or(i64::MAX);
     let sql = format!(
-        "SELECT r.idx, r.input, {}{} FROM job_results r WHERE {filter} ORDER BY {} \
+        "SELECT r.idx, r.input, {}{} FROM {from} WHERE {filter} ORDER BY {} \
          LIMIT {limit} OFFSET {offset}",
         result_columns(),
         if counted { ", COUNT(*) OVER ()" } else { "" },
@@ -182,9 +195,7 @@ pub(crate) fn page(
         Some(n) => n,
         // No row on this page (or no text filter): count apart.
         None => conn
-            .prepare_cached(&format!(
-                "SELECT COUNT(*) FROM job_results r WHERE {filter}"
-            ))?
+            .prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {filter}"))?
             .query_row(params_from_iter(args(id, &rest)), |r| r.get(0))?,
     };
     Ok(ResultPage {

@@ -141,7 +141,7 @@ fn a_schema_1_cache_is_converted_with_its_engines_and_counts() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     // Opening again changes nothing.
     let again = SqliteStore::open(&path).unwrap();
     assert_eq!(again.cache_stats().unwrap(), stats);
@@ -225,4 +225,64 @@ fn a_schema_1_job_keeps_its_results_and_pending_hashes() {
         .unwrap();
     assert_eq!(page.matching, 1);
     assert_eq!(page.rows[0].0, 0);
+    let page = store
+        .job_page(&job, &text_query("trojan", spec.row_options))
+        .unwrap();
+    assert_eq!(page.matching, 1, "the moved result is searchable");
+}
+
+fn text_query(text: &str, options: RowOptions) -> ResultQuery {
+    ResultQuery {
+        limit: 10,
+        text: ResultQuery::new_text(text),
+        options,
+        ..ResultQuery::default()
+    }
+}
+
+/// A schema 3 file had no `job_text`: opening it fills the text of the results it holds,
+/// so a free-text page (which looks there first) still finds them; results recorded
+/// after it are searchable as they come.
+#[test]
+fn a_schema_3_job_is_searchable_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    let id = JobId("e".repeat(32));
+    let spec = JobSpec::default();
+    let targets = vtsum_core::target::Target::files(&[h('b', 32), h('d', 32)]);
+    let found = |label: &str| ItemResult::Lookup {
+        lookup: Lookup::Found(Box::new(FileReport {
+            sha256: "a".repeat(64),
+            threat_label: Some(label.into()),
+            analysed: true,
+            ..FileReport::default()
+        })),
+        from_cache: false,
+        fetched_at: 100,
+    };
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        assert!(store.job_create(&id, &spec, &targets, 1).unwrap());
+        store
+            .job_record(&id, 0, &found("trojan.before"), 2)
+            .unwrap();
+    }
+    {
+        // What schema 3 looked like: no text table, no trigger.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER job_results_text; DROP TABLE job_text; PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    store.job_record(&id, 1, &found("trojan.after"), 3).unwrap();
+    let job = store.job_get(&id).unwrap().unwrap();
+    for (text, index) in [("before", 0), ("after", 1)] {
+        let page = store
+            .job_page(&job, &text_query(text, spec.row_options))
+            .unwrap();
+        assert_eq!(page.matching, 1, "{text}");
+        assert_eq!(page.rows[0].0, index, "{text}");
+    }
 }
