@@ -59,6 +59,10 @@ pub enum Error {
         source: tokio::task::JoinError,
     },
 
+    /// A watchlist could not be used as asked (no such list, a store without watchlists).
+    #[error("{0}")]
+    Watch(String),
+
     /// A job id was not found in the store.
     #[error("no job {0:?} in the store")]
     NoSuchJob(String),

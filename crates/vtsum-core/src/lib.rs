@@ -25,6 +25,7 @@ pub mod store;
 pub mod stored;
 pub mod target;
 pub mod vt;
+pub mod watch;
 
 pub use error::{Error, Result};
 pub use hash::{Hash, HashKind};

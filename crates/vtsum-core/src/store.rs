@@ -96,6 +96,12 @@ pub trait Store: Send + Sync + 'static {
     /// A short description for messages, e.g. `sqlite:/home/a/.local/share/vtsum/vtsum.db`.
     fn describe(&self) -> String;
 
+    /// The store's watchlists, where it keeps them (the SQLite file does; the others
+    /// answer `None` until they do).
+    fn watches(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<dyn crate::watch::WatchStore>> {
+        None
+    }
+
     /// A cheap check that the store answers (health checks): one round trip, never a scan.
     fn ping(&self) -> Result<()> {
         Ok(())

@@ -15,6 +15,9 @@
 //!   filter scans it instead of the wide results (see [`super::sqlite_search`]).
 //! - `quota_slots` and `hash_claims`: each key's sliding windows and the hashes in flight,
 //!   shared by every process on the file (see [`super::sqlite_quota`]).
+//! - `watch_lists`, `watch_items`, `watch_history`, `watch_changes`, `watch_outbox` and
+//!   `recheck_ledger`: watchlists, their answers and changes, the webhook outbox and what
+//!   re-checks spent each day (see [`watch`], [`outbox`]).
 //! - `cache_counts`: the cache's found / unknown / bytes, kept by triggers in every
 //!   write's own transaction (whichever process writes).
 //!
@@ -51,6 +54,10 @@ use vtsum_core::store::{
     Store,
 };
 use vtsum_core::target::{Kind, Target};
+use vtsum_core::watch::WatchStore;
+
+mod outbox;
+mod watch;
 
 /// 4: each result's searchable text apart (`job_text`); 3: URLs, domains and IP addresses (`objects`, `job_results.object`); 2: the cache as
 /// columns and compressed documents (`sqlite_cache`); 1 kept JSON entries.
@@ -96,12 +103,14 @@ impl SqliteStore {
             // Read again under the lock: another process may have upgraded the file.
             let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
             tx.execute_batch(&format!(
-                "{SCHEMA} {} {} {} {} {}",
+                "{SCHEMA} {} {} {} {} {} {} {}",
                 sqlite_cache::schema(),
                 sqlite_results::schema(),
                 sqlite_quota::SCHEMA,
                 sqlite_objects::SCHEMA,
-                sqlite_search::schema()
+                sqlite_search::schema(),
+                watch::SCHEMA,
+                outbox::SCHEMA
             ))?;
             if version < 2 {
                 sqlite_cache::migrate_v1(&tx)?;
@@ -123,17 +132,17 @@ impl SqliteStore {
     }
 
     /// The writer, for writes and read-then-write transactions.
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A reader of the pool, for plain reads: never waits for the writer (only, when every
     /// reader is out, for one to come back).
-    fn reader(&self) -> Result<Reader<'_>> {
+    pub(crate) fn reader(&self) -> Result<Reader<'_>> {
         self.readers.get().map_err(|e| self.err(e))
     }
 
-    fn err(&self, source: rusqlite::Error) -> Error {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> Error {
         StoreError::Sqlite {
             path: self.path.clone(),
             source,
@@ -145,6 +154,10 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn describe(&self) -> String {
         format!("sqlite:{}", self.path.display())
+    }
+
+    fn watches(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<dyn WatchStore>> {
+        Some(self)
     }
 
     fn ping(&self) -> Result<()> {

@@ -1,6 +1,8 @@
 //! Command-line arguments, as clap parses them. Values that may also come from the
 //! environment or the config file are `Option`s here; [`crate::settings`] merges them.
 
+pub mod watch;
+
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
@@ -113,6 +115,9 @@ pub enum Command {
     /// What changed between two reports (JSON or JSON Lines) or jobs: verdicts,
     /// detections crossing the threshold, new threat labels.
     Diff(DiffArgs),
+    /// Watchlists: indicators re-checked on spare quota, with change alerts.
+    #[command(subcommand)]
+    Watch(watch::WatchCommand),
     /// Inspect or empty the cache.
     #[command(subcommand)]
     Cache(CacheCommand),

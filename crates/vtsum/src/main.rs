@@ -67,6 +67,7 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Cache(cmd) => {
             tokio::task::spawn_blocking(move || commands::cache::run(&global, cmd)).await?
         }
+        Command::Watch(cmd) => commands::watch::run(&global, cmd).await,
         Command::Serve(args) => commands::serve::run(&global, args).await,
         Command::Worker(args) => commands::worker::run(&global, args).await,
         Command::Fakevt(args) => commands::fake::run(args).await,

@@ -193,6 +193,12 @@ pub fn claim_after(args: &QueueArgs) -> Result<Duration> {
     )
 }
 
+/// A watchlist's `--every`/`--every-unknown` or `watch run --interval`: a second to ten
+/// years.
+pub fn watch_duration(text: Option<&str>, name: &str, default: &str) -> Result<Duration> {
+    duration(text, name, default, WATCH)
+}
+
 /// `--proxy-wait`: how long a one-hash lookup waits for a free key.
 pub fn proxy_wait(text: Option<&str>) -> Result<Duration> {
     duration(text, "proxy-wait", "2min", PROXY_WAIT)
@@ -209,6 +215,7 @@ const BACKOFF: Bounds = (Duration::ZERO, Duration::from_secs(600));
 /// A lookup waits at least a second (else nothing but cache hits is ever answered) and at
 /// most an hour (no client holds a request open longer).
 const PROXY_WAIT: Bounds = (Duration::from_secs(1), Duration::from_secs(3600));
+const WATCH: Bounds = (Duration::from_secs(1), Duration::from_secs(3650 * 86_400));
 const CLAIM_AFTER: Bounds = (Duration::from_secs(1), Duration::from_secs(86_400));
 /// More requests in flight than this only queue up inside the HTTP client.
 const MAX_CONCURRENCY: usize = 256;

@@ -10,4 +10,5 @@ pub mod quota;
 pub mod scan;
 mod scan_input;
 pub mod serve;
+pub mod watch;
 pub mod worker;

@@ -28,7 +28,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     if args.which.skip.is_none() {
         args.which.skip = file.skip.clone();
     }
-    let (extracted, indicators) = super::scan_input::read_inputs(&args)?;
+    let (extracted, indicators) = super::scan_input::read_inputs(&args.inputs, &args.which)?;
     let found = indicators.as_ref().map_or(&[][..], |i| &i.found[..]);
     let mut api = args.api.clone();
     let (_demo, store_url) = demo::resolve(global, &file, &mut api).await?;

@@ -1,23 +1,26 @@
-//! What `vtsum scan` reads: every input (files, or standard input for `-` or none), once,
+//! What `vtsum scan` and `vtsum watch add` read: every input (files, or standard input for `-` or none), once,
 //! into the hash extractor and, when `--kinds` names them, the extractor of URLs, domains
 //! and IP addresses.
 
 use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use vtsum_core::extract::ioc::{Indicators, IocExtractor, IocOptions};
 use vtsum_core::extract::{extract_reader, Extracted, Extractor};
 
-use crate::cli::ScanArgs;
+use crate::cli::KindArgs;
 use crate::output::say;
 use crate::settings::is_stdin;
 
 /// The hashes of the inputs and, when `--kinds` names them, their URLs, domains and IP
 /// addresses (the input read once, fed to both extractors).
-pub(super) fn read_inputs(args: &ScanArgs) -> Result<(Extracted, Option<Indicators>)> {
-    let which = &args.which;
+pub(super) fn read_inputs(
+    inputs: &[PathBuf],
+    which: &KindArgs,
+) -> Result<(Extracted, Option<Indicators>)> {
     if !which.kinds.any_other() {
-        return Ok((read_hashes(args)?, None));
+        return Ok((read_hashes(inputs)?, None));
     }
     let mut hashes = Extractor::new();
     let mut others = IocExtractor::new(IocOptions {
@@ -25,16 +28,12 @@ pub(super) fn read_inputs(args: &ScanArgs) -> Result<(Extracted, Option<Indicato
         include_private: which.include_private,
         skip: super::extract::skip_list(which.skip.as_deref())?,
     });
-    let stdin_only = args.inputs.is_empty();
+    let stdin_only = inputs.is_empty();
     if stdin_only && std::io::stdin().is_terminal() {
         say("vtsum: reading text from the terminal; end with Ctrl-D");
     }
     let stdin = [std::path::PathBuf::from("-")];
-    let paths = if stdin_only {
-        &stdin[..]
-    } else {
-        &args.inputs[..]
-    };
+    let paths = if stdin_only { &stdin[..] } else { inputs };
     for path in paths {
         let read = if is_stdin(path) {
             super::extract::feed_both(std::io::stdin().lock(), &mut hashes, &mut others)
@@ -54,8 +53,8 @@ pub(super) fn read_inputs(args: &ScanArgs) -> Result<(Extracted, Option<Indicato
 }
 
 /// Reads every input (files, or standard input for `-` or none) through one extractor.
-fn read_hashes(args: &ScanArgs) -> Result<Extracted> {
-    if args.inputs.is_empty() || (args.inputs.len() == 1 && is_stdin(&args.inputs[0])) {
+fn read_hashes(inputs: &[PathBuf]) -> Result<Extracted> {
+    if inputs.is_empty() || (inputs.len() == 1 && is_stdin(&inputs[0])) {
         if std::io::stdin().is_terminal() {
             say("vtsum: reading hashes from the terminal; end with Ctrl-D");
         }
@@ -63,7 +62,7 @@ fn read_hashes(args: &ScanArgs) -> Result<Extracted> {
     }
     let mut extractor = Extractor::new();
     let mut buf = vec![0u8; 64 * 1024];
-    for path in &args.inputs {
+    for path in inputs {
         let mut reader: Box<dyn Read> = if is_stdin(path) {
             Box::new(std::io::stdin().lock())
         } else {

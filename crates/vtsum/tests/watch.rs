@@ -1,0 +1,313 @@
+//! `vtsum watch` (issue 16) as a user runs it, against the fake VirusTotal and a local
+//! webhook receiver (plain HTTP over loopback, answering as the test says): a watchlist
+//! whose files change at the fake between two rounds alerts exactly those changes, each
+//! once, signed; a receiver that is down gets them when it is back and never twice; two
+//! `watch run --once` at the same time re-check each item once.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{json, ok, vtsum};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What the receiver got: the headers (lower-cased names) and the body of each POST.
+type Got = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
+
+/// A webhook receiver on a free port: answers `statuses` in turn (then 200).
+async fn receiver(statuses: Vec<u16>) -> (String, Got) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/hooks/T0/SECRET-PATH",
+        listener.local_addr().unwrap()
+    );
+    let got: Got = Arc::default();
+    let seen = got.clone();
+    let statuses = Arc::new(Mutex::new(statuses.into_iter()));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let (seen, statuses) = (seen.clone(), statuses.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head, body_at) = loop {
+                    let n = conn.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (String::from_utf8_lossy(&buf[..i]).to_string(), i + 4);
+                    }
+                };
+                let headers: Vec<(String, String)> = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                    .collect();
+                let length: usize = headers
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(0);
+                while buf.len() < body_at + length {
+                    let n = conn.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let body = String::from_utf8_lossy(&buf[body_at..body_at + length]).to_string();
+                let status = statuses.lock().unwrap().next().unwrap_or(200);
+                if status == 200 {
+                    seen.lock().unwrap().push((headers, body));
+                }
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = conn.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (url, got)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// `vtsum watch ARGS` in `home`, with a daily allowance large enough that the share of the
+/// day gone (the re-check budget) is never what stops a round.
+fn watch(fake: &fakevt::FakeVt, home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = vtsum(fake, home);
+    cmd.env("VT_RATE", "1000/1s,100000000/day")
+        .env("VTSUM_WEBHOOK_BACKOFF", "0")
+        .arg("watch")
+        .args(args);
+    tokio::task::block_in_place(|| cmd.output()).unwrap()
+}
+
+/// Waits out a list's interval: items are due again once their answer is older than it.
+async fn past_interval() {
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_at_the_fake_are_alerted_once_each_signed_and_after_a_receiver_outage() {
+    let windows = [(1_000, Duration::from_secs(1))];
+    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let files = fake.corpus().files()[..10].to_vec();
+    let input = home.join("edr.txt");
+    let text: Vec<String> = files
+        .iter()
+        .map(|f| format!("Hashes=SHA256={}", f.sha256))
+        .collect();
+    std::fs::write(&input, text.join("\n")).unwrap();
+    ok(&watch(
+        &fake,
+        home,
+        &["add", "edr", "--every", "1s", input.to_str().unwrap()],
+    ));
+
+    // Down for the first attempt, then up.
+    let (url, got) = receiver(vec![503]).await;
+    let hook = ["--webhook", url.as_str(), "--webhook-secret", "s3cret"];
+    let round = |fake: &fakevt::FakeVt| {
+        let mut args = vec!["run", "--once"];
+        args.extend(hook);
+        let out = watch(fake, home, &args);
+        ok(&out);
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // The first round is each item's baseline: no change, no alert.
+    let first = round(&fake);
+    assert!(first.contains("10 checked of 10 due"), "{first}");
+    assert!(first.contains("0 changes"), "{first}");
+    assert_eq!(fake.counters().requests_by_hash.values().sum::<u64>(), 10);
+
+    let clean = files
+        .iter()
+        .find(|f| f.kind == fakevt::FileKind::Clean)
+        .unwrap();
+    let bad = files
+        .iter()
+        .find(|f| f.kind == fakevt::FileKind::Malicious && f.malicious >= 3)
+        .unwrap();
+    assert!(fake.set_detections(fakevt::Detections {
+        hash: clean.sha256.clone(),
+        malicious: 30,
+        suspicious: 0,
+        threat_label: Some("<!channel> late.\u{1b}[2Jcatch".into()),
+    }));
+    assert!(fake.set_detections(fakevt::Detections {
+        hash: bad.sha256.clone(),
+        malicious: 0,
+        suspicious: 0,
+        threat_label: None,
+    }));
+    past_interval().await;
+    // The receiver refuses the first delivery: it waits in the outbox.
+    let second = round(&fake);
+    assert!(second.contains("2 changes"), "{second}");
+    assert!(second.contains("1 alerts delivered, 1 failed"), "{second}");
+    assert!(
+        !second.contains("SECRET-PATH"),
+        "a webhook URL is a credential: {second}"
+    );
+    let feed = json(&watch(&fake, home, &["changes", "--json"]));
+    let failing: Vec<&Value> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["deliveries"].as_array().unwrap())
+        .filter(|d| d["delivered_at"].is_null())
+        .collect();
+    assert_eq!(failing.len(), 1, "{feed:#}");
+    assert!(
+        failing[0]["last_error"].as_str().unwrap().contains("503"),
+        "{feed:#}"
+    );
+
+    // Nothing changed since: the next round re-checks and alerts only what waited.
+    past_interval().await;
+    let third = round(&fake);
+    assert!(
+        third.contains("0 changes, 1 alerts delivered, 0 failed"),
+        "{third}"
+    );
+    past_interval().await;
+    let fourth = round(&fake);
+    assert!(fourth.contains("0 changes, 0 alerts delivered"), "{fourth}");
+
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "each change once: {got:#?}");
+    let mut ids: Vec<&str> = got
+        .iter()
+        .map(|(h, _)| header(h, "x-vtsum-delivery"))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "two changes, two deliveries");
+    for (headers, body) in &got {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"s3cret");
+        let tag = ring::hmac::sign(&key, body.as_bytes());
+        let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            header(headers, "x-vtsum-signature"),
+            format!("sha256={hex}")
+        );
+    }
+    let doc = |hash: &str| -> Value {
+        let (_, body) = got
+            .iter()
+            .find(|(_, b)| b.contains(hash))
+            .unwrap_or_else(|| panic!("no alert for {hash}"));
+        serde_json::from_str(body).unwrap()
+    };
+    let up = doc(&clean.sha256);
+    assert_eq!(up["list"], "edr");
+    assert_eq!(up["before"]["verdict"], "clean");
+    assert_eq!(up["after"]["verdict"], "malicious");
+    assert_eq!(up["after"]["malicious"], 30);
+    let said = up["text"].as_str().unwrap();
+    assert!(
+        !said.contains("<!channel>") && !said.contains('\u{1b}'),
+        "{said}"
+    );
+    assert!(said.contains(&clean.sha256), "{said}");
+    let down = doc(&bad.sha256);
+    assert_eq!(down["after"]["verdict"], "clean");
+    assert_eq!(down["reasons"][0], "verdict");
+
+    // History: every answer of the clean file, oldest first.
+    let shown = json(&watch(&fake, home, &["show", "edr", "--history", "--json"]));
+    let item = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["input"] == clean.sha256.as_str())
+        .unwrap();
+    let verdicts: Vec<&str> = item["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["clean", "malicious", "malicious", "malicious"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_rounds_at_once_re_check_each_item_once() {
+    let windows = [(1_000, Duration::from_secs(1))];
+    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let mut hashes = fake.corpus().sha256s(40);
+    hashes.extend((0..10).map(fakevt::unknown_hash));
+    let input = home.join("list.txt");
+    std::fs::write(&input, hashes.join("\n")).unwrap();
+    ok(&watch(
+        &fake,
+        home,
+        &["add", "fleet", input.to_str().unwrap()],
+    ));
+    let spawn = || {
+        let mut cmd = vtsum(&fake, home);
+        cmd.env("VT_RATE", "20/1s,100000000/day")
+            .args(["watch", "run", "--once"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut claimed = 0;
+    for child in [a, b] {
+        let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
+        ok(&out);
+        // "… N checked of M due …": M is what the round claimed.
+        let said = String::from_utf8_lossy(&out.stderr).to_string();
+        let due = said
+            .split(" due")
+            .next()
+            .and_then(|s| s.rsplit(' ').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no count of due items in {said:?}"));
+        claimed += due;
+    }
+    assert_eq!(claimed, 50, "the two rounds claimed an item twice");
+    let counts = fake.counters().requests_by_hash;
+    assert_eq!(counts.len(), 50, "every item checked: {counts:?}");
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "an item asked twice: {counts:?}"
+    );
+    // The engine's own claims and cache already keep a hash from being asked twice; the
+    // watchlist's claims keep an item from being checked (and alerted) twice.
+    let shown = json(&watch(
+        &fake,
+        home,
+        &["show", "fleet", "--history", "--json"],
+    ));
+    let answers: Vec<usize> = shown
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["history"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(answers, vec![1; 50], "each item checked once");
+}
