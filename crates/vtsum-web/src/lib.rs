@@ -30,6 +30,7 @@ pub mod server;
 mod site;
 mod v3;
 mod view;
+mod watch;
 
 pub use error::WebError;
 pub use lookup::DEFAULT_PROXY_WAIT;

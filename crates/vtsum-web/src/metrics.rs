@@ -132,6 +132,24 @@ pub async fn metrics(State(app): State<App>) -> Result<impl IntoResponse, ApiErr
             );
         }
     }
+    if let Some(watches) = app.inner.store.clone().watches() {
+        let outbox =
+            vtsum_core::store::off_runtime("reading the outbox", move || watches.outbox_stats())
+                .await?;
+        let _ = writeln!(
+            w,
+            "# HELP vtsum_webhook_deliveries Watchlist alerts by state: delivered, pending \
+             (waiting to be sent or retried), failing (pending after a failed attempt)."
+        );
+        let _ = writeln!(w, "# TYPE vtsum_webhook_deliveries gauge");
+        for (state, n) in [
+            ("delivered", outbox.delivered),
+            ("pending", outbox.pending),
+            ("failing", outbox.failing),
+        ] {
+            let _ = writeln!(w, "vtsum_webhook_deliveries{{state=\"{state}\"}} {n}");
+        }
+    }
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -9,6 +9,7 @@
 //! it). Escaping is no longer a call each page must remember to make.
 
 pub(crate) mod html;
+pub(crate) mod watch;
 
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
@@ -33,7 +34,7 @@ fn downloads() -> Vec<Download> {
 }
 
 /// The layout of a page a signed-in visitor (or anyone, on a server without a token) sees.
-fn layout<'a>(app: &App, title: &'a str, page: &'static str) -> Layout<'a> {
+pub(crate) fn layout<'a>(app: &App, title: &'a str, page: &'static str) -> Layout<'a> {
     Layout {
         title,
         page,

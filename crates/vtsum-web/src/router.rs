@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::{self, ApiError};
-use crate::{api, assets, auth, events, metrics, openapi, pages, site, v3, App, WebError};
+use crate::{api, assets, auth, events, metrics, openapi, pages, site, v3, watch, App, WebError};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -32,12 +32,23 @@ pub fn router(app: App) -> Router {
         .route("/jobs/{id}/events", get(events::events))
         .route("/files/{hash}", get(api::file))
         .route("/quota", get(api::quota))
+        .route("/jobs/{id}/watch", post(watch::api_watch_job))
+        .route("/watchlists", get(watch::api_lists))
+        .route(
+            "/watchlists/{name}",
+            get(watch::api_list).delete(watch::api_delete),
+        )
+        .route("/changes", get(watch::api_changes))
         .fallback(api_not_found);
     Router::new()
         .route("/", get(pages::front))
         .route("/jobs", post(pages::submit).layer(upload).get(pages::jobs))
         .route("/jobs/{id}", get(pages::job))
         .route("/jobs/{id}/delete", post(pages::delete))
+        .route("/jobs/{id}/watch", post(pages::watch::watch_job))
+        .route("/watchlists", get(pages::watch::lists))
+        .route("/watchlists/{name}", get(pages::watch::list))
+        .route("/changes", get(pages::watch::changes))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/assets/{name}", get(assets::asset))

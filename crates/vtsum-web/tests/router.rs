@@ -349,6 +349,13 @@ async fn every_route_in_the_openapi_document_answers() {
     let id = submit(&f.app, &hashes(&f.fake, 1, 0)).await;
     wait_state(&f.app, &id, &["done"], T).await;
     let hash = hashes(&f.fake, 1, 0)[0].clone();
+    // A watchlist to read (the job's hash on it).
+    let made = send(
+        &f.app,
+        post(&format!("/api/v1/jobs/{id}/watch?list=w"), "text/plain", ""),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
     let paths = doc["paths"].as_object().unwrap();
     let mut seen = Vec::new();
     for (path, item) in paths {
@@ -356,7 +363,13 @@ async fn every_route_in_the_openapi_document_answers() {
             if item.get(method).is_none() || method == "delete" {
                 continue;
             }
-            let uri = path.replace("{id}", &id).replace("{hash}", &hash);
+            let mut uri = path
+                .replace("{id}", &id)
+                .replace("{hash}", &hash)
+                .replace("{name}", "w");
+            if uri.ends_with("/watch") {
+                uri.push_str("?list=w");
+            }
             let req = Request::builder()
                 .method(method.to_uppercase().as_str())
                 .uri(&uri)
@@ -395,6 +408,10 @@ async fn every_route_in_the_openapi_document_answers() {
         "get /api/v1/jobs/{id}/events",
         "get /api/v1/files/{hash}",
         "get /api/v1/quota",
+        "post /api/v1/jobs/{id}/watch",
+        "get /api/v1/watchlists",
+        "get /api/v1/watchlists/{name}",
+        "get /api/v1/changes",
         "get /api/v3/files/{hash}",
         "get /api/v3/users/{user}/overall_quotas",
         "get /healthz",

@@ -269,6 +269,9 @@ pub enum CacheCommand {
 pub struct ServeArgs {
     #[command(flatten)]
     pub api: ApiArgs,
+    /// Due re-checks of the store's watchlists run by themselves, a round a minute.
+    #[command(flatten)]
+    pub rechecks: watch::RecheckArgs,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "VTSUM_BIND", value_name = "ADDR")]
     pub bind: Option<String>,

@@ -13,11 +13,15 @@ use serde_json::Value;
 use support::{json, ok, vtsum};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// What the receiver got: the headers (lower-cased names) and the body of each POST.
+/// What the receiver got: the headers (lower-cased names) and the body of each POST it
+/// accepted.
 type Got = Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>;
+/// Every attempt: the status answered and the delivery id.
+type Tried = Arc<Mutex<Vec<(u16, String)>>>;
 
-/// A webhook receiver on a free port: answers `statuses` in turn (then 200).
-async fn receiver(statuses: Vec<u16>) -> (String, Got) {
+/// A webhook receiver on a free port: answers `statuses` in turn (then 200); a 0 holds the
+/// request open without an answer.
+async fn receiver(statuses: Vec<u16>) -> (String, Got, Tried) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://{}/hooks/T0/SECRET-PATH",
@@ -25,13 +29,15 @@ async fn receiver(statuses: Vec<u16>) -> (String, Got) {
     );
     let got: Got = Arc::default();
     let seen = got.clone();
+    let tried: Tried = Arc::default();
+    let attempts = tried.clone();
     let statuses = Arc::new(Mutex::new(statuses.into_iter()));
     tokio::spawn(async move {
         loop {
             let Ok((mut conn, _)) = listener.accept().await else {
                 return;
             };
-            let (seen, statuses) = (seen.clone(), statuses.clone());
+            let (seen, statuses, attempts) = (seen.clone(), statuses.clone(), attempts.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -65,6 +71,12 @@ async fn receiver(statuses: Vec<u16>) -> (String, Got) {
                 }
                 let body = String::from_utf8_lossy(&buf[body_at..body_at + length]).to_string();
                 let status = statuses.lock().unwrap().next().unwrap_or(200);
+                let id = header(&headers, "x-vtsum-delivery").to_string();
+                attempts.lock().unwrap().push((status, id));
+                if status == 0 {
+                    // Held open, never answered: the sender is killed meanwhile.
+                    std::future::pending::<()>().await;
+                }
                 if status == 200 {
                     seen.lock().unwrap().push((headers, body));
                 }
@@ -75,7 +87,7 @@ async fn receiver(statuses: Vec<u16>) -> (String, Got) {
             });
         }
     });
-    (url, got)
+    (url, got, tried)
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
@@ -123,7 +135,7 @@ async fn changes_at_the_fake_are_alerted_once_each_signed_and_after_a_receiver_o
     ));
 
     // Down for the first attempt, then up.
-    let (url, got) = receiver(vec![503]).await;
+    let (url, got, tried) = receiver(vec![503]).await;
     let hook = ["--webhook", url.as_str(), "--webhook-secret", "s3cret"];
     let round = |fake: &fakevt::FakeVt| {
         let mut args = vec!["run", "--once"];
@@ -188,10 +200,20 @@ async fn changes_at_the_fake_are_alerted_once_each_signed_and_after_a_receiver_o
         third.contains("0 changes, 1 alerts delivered, 0 failed"),
         "{third}"
     );
+    // Re-checks' spending is counted in the store: two rounds of ten before this one.
+    assert!(third.contains("20 before this round"), "{third}");
     past_interval().await;
     let fourth = round(&fake);
     assert!(fourth.contains("0 changes, 0 alerts delivered"), "{fourth}");
 
+    let tried = tried.lock().unwrap().clone();
+    assert_eq!(tried.len(), 3, "{tried:?}");
+    let refused = &tried.iter().find(|(s, _)| *s == 503).unwrap().1;
+    assert_eq!(
+        tried.iter().filter(|(_, id)| id == refused).count(),
+        2,
+        "the refused delivery came again with the same id: {tried:?}"
+    );
     let got = got.lock().unwrap().clone();
     assert_eq!(got.len(), 2, "each change once: {got:#?}");
     let mut ids: Vec<&str> = got
@@ -310,4 +332,184 @@ async fn two_rounds_at_once_re_check_each_item_once() {
         .map(|i| i["history"].as_array().unwrap().len())
         .collect();
     assert_eq!(answers, vec![1; 50], "each item checked once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_re_checks_what_is_due_by_itself_a_minute_of_requests_a_round() {
+    let windows = [(1_000, Duration::from_secs(1))];
+    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let input = home.join("list.txt");
+    std::fs::write(&input, fake.corpus().sha256s(10).join("\n")).unwrap();
+    ok(&watch(
+        &fake,
+        home,
+        &["add", "edr", input.to_str().unwrap()],
+    ));
+    let mut cmd = vtsum(&fake, home);
+    cmd.env("VT_RATE", "1000/1s,100000000/day")
+        .args(["serve", "--bind", "127.0.0.1:0"]);
+    let (child, _) = support::start(cmd, "serving on ");
+    // One key: a round takes at most 4 items (a minute at the public rate), and the next
+    // round is a minute away.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let checked = loop {
+        let shown = json(&watch(&fake, home, &["show", "edr", "--json"]));
+        let checked = shown
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| !i["checked_at"].is_null())
+            .count();
+        if checked >= 4 || std::time::Instant::now() > deadline {
+            break checked;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    support::stop(child);
+    assert_eq!(checked, 4, "serve's first round");
+    assert_eq!(fake.counters().requests_by_hash.values().sum::<u64>(), 4);
+}
+
+#[test]
+fn a_store_without_watchlists_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = support::bare(dir.path())
+        .env("VTSUM_STORE", "none")
+        .args(["watch", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("keeps no watchlists: use the SQLite store"),
+        "{said}"
+    );
+}
+
+/// `kill -9` while the receiver holds the POST unanswered: the next run sends the change
+/// again with the same delivery id (the receiver never said it had it), and once it is
+/// accepted, never again.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_mid_delivery_sends_the_change_again_once_with_its_id() {
+    let windows = [(1_000, Duration::from_secs(1))];
+    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let clean = fake
+        .corpus()
+        .files()
+        .iter()
+        .find(|f| f.kind == fakevt::FileKind::Clean)
+        .unwrap()
+        .clone();
+    let input = home.join("one.txt");
+    std::fs::write(&input, &clean.sha256).unwrap();
+    ok(&watch(
+        &fake,
+        home,
+        &["add", "one", "--every", "1s", input.to_str().unwrap()],
+    ));
+    // 0: hold the first POST open, unanswered.
+    let (url, got, tried) = receiver(vec![0]).await;
+    let run = |fake: &fakevt::FakeVt| {
+        let mut cmd = vtsum(fake, home);
+        cmd.env("VT_RATE", "1000/1s,100000000/day")
+            .env("VTSUM_WEBHOOK_CLAIM", "1")
+            .args(["watch", "run", "--once", "--webhook", &url])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    };
+    ok(&tokio::task::block_in_place(|| run(&fake).output()).unwrap());
+    assert!(fake.set_detections(fakevt::Detections {
+        hash: clean.sha256.clone(),
+        malicious: 25,
+        suspicious: 0,
+        threat_label: Some("trojan.late".into()),
+    }));
+    past_interval().await;
+    let mut child = run(&fake).spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while tried.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no delivery came");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // The claim of the killed sender runs out (VTSUM_WEBHOOK_CLAIM=1).
+    past_interval().await;
+    let again = tokio::task::block_in_place(|| run(&fake).output()).unwrap();
+    let said = ok(&again);
+    let said = format!("{said}{}", String::from_utf8_lossy(&again.stderr));
+    assert!(said.contains("0 changes, 1 alerts delivered"), "{said}");
+    past_interval().await;
+    let last = tokio::task::block_in_place(|| run(&fake).output()).unwrap();
+    let said = String::from_utf8_lossy(&last.stderr).to_string();
+    assert!(said.contains("0 changes, 0 alerts delivered"), "{said}");
+
+    let tried = tried.lock().unwrap().clone();
+    assert_eq!(tried.len(), 2, "the held POST and its repeat: {tried:?}");
+    assert_eq!(tried[0].1, tried[1].1, "one delivery id: {tried:?}");
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "accepted once: {got:#?}");
+    assert!(got[0].1.contains(&clean.sha256));
+}
+
+/// With 200 requests a day and `--recheck-share 0.5`, a round may have spent half of the
+/// day's part gone so far: 100 × (seconds into the UTC day / 86,400), whatever is due.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_spends_no_more_than_its_share_of_the_day_so_far() {
+    let windows = [(1_000, Duration::from_secs(1))];
+    let fake = fakevt::spawn(fakevt::Config {
+        corpus_size: 300,
+        ..vtsum_test_utils::fake_config(&["k1"], &windows, None)
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let input = home.join("many.txt");
+    std::fs::write(&input, fake.corpus().sha256s(120).join("\n")).unwrap();
+    ok(&watch(
+        &fake,
+        home,
+        &["add", "many", input.to_str().unwrap()],
+    ));
+    let share_by = |unix: u64| 200 * (unix % 86_400) / 86_400 / 2;
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let (before, start) = (share_by(now()), now());
+    let mut cmd = vtsum(&fake, home);
+    cmd.env("VT_RATE", "1000/1s,200/day").args([
+        "watch",
+        "run",
+        "--once",
+        "--recheck-share",
+        "0.5",
+    ]);
+    let out = tokio::task::block_in_place(|| cmd.output()).unwrap();
+    ok(&out);
+    // Midnight between the two readings starts a new day.
+    let after = if now() / 86_400 == start / 86_400 {
+        share_by(now())
+    } else {
+        100
+    };
+    let spent: u64 = fake.counters().requests_by_hash.values().sum();
+    assert!(
+        spent >= before.min(120) && spent <= after.min(120),
+        "{spent} requests, the share allowed {before}..={after}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

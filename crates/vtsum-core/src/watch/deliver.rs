@@ -18,8 +18,16 @@ use crate::store::off_runtime;
 
 /// How long one POST may take.
 pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a claimed delivery is ours before another sender may take it.
-const CLAIM: i64 = 60;
+/// How long a claimed delivery is ours before another sender may take it (a sender
+/// killed mid-POST leaves it claimed that long): `VTSUM_WEBHOOK_CLAIM` seconds, else a
+/// minute. Shorter than a POST may take ([`POST_TIMEOUT`]), two senders could both send
+/// one delivery: only for tests and a single sender.
+fn claim_secs() -> i64 {
+    std::env::var("VTSUM_WEBHOOK_CLAIM")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map_or(60, |s| s.clamp(1, 3600))
+}
 /// The first retry's delay; each failure doubles it, up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: i64 = 15;
 const MAX_BACKOFF: i64 = 3600;
@@ -112,7 +120,7 @@ pub async fn deliver_due(
         let claimed = {
             let (store, ids) = (store.clone(), ids.clone());
             off_runtime("claiming webhook deliveries", move || {
-                store.outbox_claim(&ids, now, now + CLAIM, 32)
+                store.outbox_claim(&ids, now, now + claim_secs(), 32)
             })
             .await?
         };
@@ -174,6 +182,32 @@ pub async fn deliver_due(
             // What failed waits for its backoff; the rest of the pass goes on next time.
             return Ok(sent);
         }
+    }
+}
+
+/// The webhooks of a process, with their client and secret.
+pub struct Sender {
+    http: reqwest::Client,
+    hooks: Vec<Webhook>,
+    secret: Option<Secret>,
+}
+
+impl Sender {
+    pub fn new(hooks: Vec<Webhook>, secret: Option<Secret>) -> Result<Sender> {
+        Ok(Sender {
+            http: client()?,
+            hooks,
+            secret,
+        })
+    }
+
+    pub fn hook_ids(&self) -> Vec<HookId> {
+        self.hooks.iter().map(|h| h.id.clone()).collect()
+    }
+
+    /// [`deliver_due`] to these webhooks.
+    pub async fn deliver_due(&self, store: Arc<dyn WatchStore>) -> Result<Sent> {
+        deliver_due(store, &self.http, &self.hooks, self.secret.as_ref()).await
     }
 }
 

@@ -69,15 +69,29 @@ pub struct WatchAddArgs {
     pub which: KindArgs,
 }
 
-/// `Debug` by hand: webhook URLs and the secret are credentials.
-#[derive(Args)]
+#[derive(Debug, Args)]
 pub struct WatchRunArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     /// One round, then exit (for cron).
     #[arg(long)]
     pub once: bool,
-    /// The share of each key's day re-checks may take, spread over the day [default: 0.5].
+    #[command(flatten)]
+    pub rechecks: RecheckArgs,
+    /// The wait between rounds without --once [default: 1min].
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// Requests in flight at most [default: 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
+/// How re-checks run and where their alerts go: `vtsum watch run` and `vtsum serve`.
+/// `Debug` by hand: webhook URLs and the secret are credentials.
+#[derive(Args, Clone, Default)]
+pub struct RecheckArgs {
+    /// The share of each key's day re-checks may take, spread over the day [default: 0.5];
+    /// 0 turns re-checks off.
     #[arg(long, value_name = "SHARE")]
     pub recheck_share: Option<f64>,
     /// POST each change as JSON to this URL (Slack and Teams incoming webhooks show its
@@ -99,25 +113,17 @@ pub struct WatchRunArgs {
         value_name = "SECRET"
     )]
     pub webhook_secret: Option<String>,
-    /// The wait between rounds without --once [default: 1min].
-    #[arg(long, value_name = "DURATION")]
-    pub interval: Option<String>,
-    /// Requests in flight at most [default: 8].
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
 }
 
-impl std::fmt::Debug for WatchRunArgs {
+impl std::fmt::Debug for RecheckArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WatchRunArgs")
-            .field("once", &self.once)
+        f.debug_struct("RecheckArgs")
             .field("recheck_share", &self.recheck_share)
             .field("webhooks", &self.webhooks.len())
             .field(
                 "webhook_secret",
                 &self.webhook_secret.as_ref().map(|_| "***"),
             )
-            .field("interval", &self.interval)
-            .finish_non_exhaustive()
+            .finish()
     }
 }

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod fake;
 mod handover;
 pub mod quota;
+mod recheck;
 pub mod scan;
 mod scan_input;
 pub mod serve;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use vtsum_core::engine::Engine;
+use vtsum_core::engine::{Cancel, Engine};
 use vtsum_store as store;
 use vtsum_web::{server, App, WebConfig, DEFAULT_UPLOAD_LIMIT};
 
@@ -52,6 +52,8 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
         ..Tuning::default()
     };
     let cfg = engine_config(&api, &file, &tuning)?;
+    let stop_rechecks = Cancel::new();
+    start_rechecks(&args, &cfg, &store, stop_rechecks.clone())?;
     let engine = if cfg.keys.is_empty() {
         crate::output::say("vtsum: no VirusTotal API key configured: the pages say how to add one (VT_API_KEY=k1,k2)");
         None
@@ -106,6 +108,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
         limits,
         async move {
             crate::shutdown_signal().await;
+            stop_rechecks.cancel();
             stopping.shutdown();
         },
     )
@@ -118,6 +121,38 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     }
     Ok(Exit::Ok)
 }
+
+/// Due re-checks of the store's watchlists, a round a minute, when there is a key and
+/// the store keeps watchlists. A round claims at most a minute of the keys' requests at
+/// the public rate, so a job submitted meanwhile waits for at most that many.
+fn start_rechecks(
+    args: &ServeArgs,
+    cfg: &vtsum_core::engine::EngineConfig,
+    store: &Arc<dyn vtsum_core::store::Store>,
+    stop: Cancel,
+) -> Result<()> {
+    let Some(watches) = store.clone().watches() else {
+        return Ok(());
+    };
+    if cfg.keys.is_empty() {
+        return Ok(());
+    }
+    let per_round = 4 * cfg.keys.len() as u64;
+    let rechecks = super::recheck::Rechecks::new(
+        &args.rechecks,
+        cfg.clone(),
+        store.clone(),
+        watches,
+        per_round,
+    )?;
+    if rechecks.enabled() {
+        rechecks.spawn(RECHECK_EVERY, stop);
+    }
+    Ok(())
+}
+
+/// How often `vtsum serve` runs a round of re-checks.
+const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The client tokens of `--client-token`, `--client-tokens FILE` and `--client-cap`.
 fn client_tokens(args: &ServeArgs) -> Result<Vec<vtsum_web::ClientToken>> {

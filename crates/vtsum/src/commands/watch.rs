@@ -7,15 +7,14 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use vtsum_core::engine::{now_unix, Cancel, Engine};
+use vtsum_core::engine::{now_unix, Cancel};
 use vtsum_core::render::{replace_controls, LineBreaks};
 use vtsum_core::report::iso8601;
-use vtsum_core::store::{off_runtime, Store};
-use vtsum_core::watch::deliver::{self, Secret, Webhook};
-use vtsum_core::watch::round::{run_round, RoundConfig, RoundReport};
+use vtsum_core::store::Store;
 use vtsum_core::watch::{check_name, WatchList, WatchStore};
 use vtsum_store as store;
 
+use super::recheck::{summary, Rechecks};
 use crate::cli::watch::{WatchAddArgs, WatchCommand, WatchRunArgs};
 use crate::cli::GlobalArgs;
 use crate::demo;
@@ -34,8 +33,11 @@ fn when(unix: Option<i64>) -> String {
     unix.and_then(iso8601).unwrap_or_else(|| "never".into())
 }
 
+/// The most items one `watch run` round claims.
+const ROUND_ITEMS: u64 = 1000;
+
 /// The store's watchlists, or why it has none.
-fn open(url: &str) -> Result<(Arc<dyn Store>, Arc<dyn WatchStore>)> {
+pub(super) fn open(url: &str) -> Result<(Arc<dyn Store>, Arc<dyn WatchStore>)> {
     let s = store::open(url, &default_db_path("vtsum.db"))?;
     let describe = s.describe();
     let watches = s.clone().watches().ok_or_else(|| {
@@ -246,71 +248,25 @@ fn changes(watches: &dyn WatchStore, since_text: Option<&str>, json: bool) -> Re
 }
 
 async fn watch_run(global: &GlobalArgs, file: &FileConfig, args: WatchRunArgs) -> Result<Exit> {
-    let share = args.recheck_share.unwrap_or(0.5);
-    if !(0.0..=1.0).contains(&share) {
-        return Err(bad_input(format!(
-            "recheck-share {share} is out of range: use 0 to 1 (0.5 is half of each key's day)"
-        )));
-    }
-    let hooks: Vec<Webhook> = args
-        .webhooks
-        .iter()
-        .filter(|u| !u.trim().is_empty())
-        .map(|u| Webhook::parse(u.trim()).map_err(bad_input))
-        .collect::<Result<_>>()?;
-    let secret = args
-        .webhook_secret
-        .as_ref()
-        .map(|s| Secret(s.as_bytes().to_vec()));
     let interval = watch_duration(args.interval.as_deref(), "interval", "1min")?;
     let mut api = args.api.clone();
     let (_demo, url) = demo::resolve(global, file, &mut api).await?;
     let (store, watches) = tokio::task::spawn_blocking(move || open(&url)).await??;
-    // An answer as fresh as the shortest interval in the cache stands for a request.
-    let lists = {
-        let w = watches.clone();
-        off_runtime("reading watchlists", move || w.watch_lists()).await?
-    };
-    let shortest = lists
-        .iter()
-        .map(|l| l.list.every.min(l.list.every_unknown))
-        .min();
-    let age = format!("{}s", shortest.unwrap_or(7 * 86_400));
     let tuning = Tuning {
         concurrency: args.concurrency,
-        max_age: Some(age.clone()),
-        max_age_unknown: Some(age),
+        ..Tuning::default()
     };
-    let engine = Arc::new(Engine::new(engine_config(&api, file, &tuning)?, store)?);
-    let cfg = RoundConfig {
-        share,
-        hooks: hooks.iter().map(|h| h.id().clone()).collect(),
-        ..RoundConfig::default()
-    };
-    let http = deliver::client()?;
+    let base = engine_config(&api, file, &tuning)?;
+    let rechecks = Rechecks::new(&args.rechecks, base, store, watches, ROUND_ITEMS)?;
     let cancel = Cancel::new();
     loop {
-        let report = run_round(&engine, watches.clone(), &cfg, &cancel).await?;
-        let sent = deliver::deliver_due(watches.clone(), &http, &hooks, secret.as_ref()).await?;
+        let (report, sent) = rechecks.round(&cancel).await?;
         if !global.quiet {
-            say(&summary(&report, sent.delivered, sent.failed));
+            say(&summary(&report, &sent));
         }
         if args.once {
             return Ok(Exit::Ok);
         }
         tokio::time::sleep(interval).await;
     }
-}
-
-fn summary(r: &RoundReport, delivered: u64, failed: u64) -> String {
-    format!(
-        "vtsum watch: {} checked of {} due ({} requests; re-checks may have spent {} by now \
-         today, {} before this round), {} changes, {delivered} alerts delivered, {failed} failed",
-        r.checked,
-        r.claimed,
-        r.requests,
-        r.budget,
-        r.spent_before,
-        r.changes.len()
-    )
 }
