@@ -108,6 +108,15 @@ fn watch(fake: &fakevt::FakeVt, home: &std::path::Path, args: &[&str]) -> std::p
     tokio::task::block_in_place(|| cmd.output()).unwrap()
 }
 
+/// The fake VirusTotal with these keys, roomy windows and no daily limit: the rounds'
+/// budgets come from `VT_RATE`.
+async fn fake(keys: &[&str]) -> fakevt::FakeVt {
+    let windows = [(1_000, Duration::from_secs(1))];
+    fakevt::spawn(vtsum_test_utils::fake_config(keys, &windows, None))
+        .await
+        .unwrap()
+}
+
 /// Waits out a list's interval: items are due again once their answer is older than it.
 async fn past_interval() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -115,10 +124,7 @@ async fn past_interval() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_at_the_fake_are_alerted_once_each_signed_and_after_a_receiver_outage() {
-    let windows = [(1_000, Duration::from_secs(1))];
-    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
-        .await
-        .unwrap();
+    let fake = fake(&["k1"]).await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let files = fake.corpus().files()[..10].to_vec();
@@ -273,10 +279,7 @@ async fn changes_at_the_fake_are_alerted_once_each_signed_and_after_a_receiver_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_rounds_at_once_re_check_each_item_once() {
-    let windows = [(1_000, Duration::from_secs(1))];
-    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
-        .await
-        .unwrap();
+    let fake = fake(&["k1"]).await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let mut hashes = fake.corpus().sha256s(40);
@@ -336,10 +339,7 @@ async fn two_rounds_at_once_re_check_each_item_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_re_checks_what_is_due_by_itself_a_minute_of_requests_a_round() {
-    let windows = [(1_000, Duration::from_secs(1))];
-    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
-        .await
-        .unwrap();
+    let fake = fake(&["k1"]).await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let input = home.join("list.txt");
@@ -396,10 +396,7 @@ fn a_store_without_watchlists_says_so() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_mid_delivery_sends_the_change_again_once_with_its_id() {
-    let windows = [(1_000, Duration::from_secs(1))];
-    let fake = fakevt::spawn(vtsum_test_utils::fake_config(&["k1"], &windows, None))
-        .await
-        .unwrap();
+    let fake = fake(&["k1"]).await;
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let clean = fake
