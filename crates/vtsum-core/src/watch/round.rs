@@ -162,18 +162,28 @@ pub async fn run_round(
     }
     outcome?;
     let results = job_results(engine, &job.id, job.total).await?;
+    // Each list's threshold, read once (a list deleted meanwhile has none: its items are
+    // not recorded).
+    let thresholds: HashMap<String, u32> = {
+        let w = watches.clone();
+        off_runtime("reading watchlists", move || w.watch_lists())
+            .await?
+            .into_iter()
+            .map(|l| (l.list.name, l.list.threshold))
+            .collect()
+    };
     for item in items {
         let Some(result) = results.get(&item.target.key()) else {
             continue;
         };
-        let Some(list) = watches.watch_get(&item.list)? else {
+        let Some(&threshold) = thresholds.get(&item.list) else {
             continue;
         };
         let row = Row::from_result(
             item.target.clone(),
             result,
             RowOptions {
-                threshold: list.threshold,
+                threshold,
                 engines: false,
             },
         );

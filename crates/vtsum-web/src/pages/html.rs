@@ -140,16 +140,23 @@ pub struct JobRow<'a> {
 
 impl<'a> JobRow<'a> {
     pub fn new(job: &'a JobInfo) -> JobRow<'a> {
-        let created = iso8601(job.created_at).unwrap_or_default();
+        let created = page_time(job.created_at);
         JobRow {
             id: &job.id.0,
             label: &job.spec.label,
             state: job.state.as_str(),
             done: job.done,
             total: job.total,
-            created: created.replace('T', " ").trim_end_matches('Z').to_string(),
+            created,
         }
     }
+}
+
+/// A time as the pages show it: `YYYY-MM-DD HH:MM:SS`, UTC (empty when out of range).
+pub fn page_time(unix: i64) -> String {
+    iso8601(unix)
+        .map(|t| t.replace('T', " ").trim_end_matches('Z').to_string())
+        .unwrap_or_default()
 }
 
 /// A download of the job page: the `format` the results route takes, and the button's name.

@@ -6,9 +6,8 @@
 use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use vtsum_core::report::iso8601;
 
-use super::html::{render, Layout};
+use super::html::{page_time, render, Layout};
 use super::layout;
 use crate::error::PageError;
 use crate::watch::{self, ChangesView, ListView, WatchParams};
@@ -17,9 +16,10 @@ use vtsum_core::watch::ListInfo;
 
 /// A time as the pages show it: `YYYY-MM-DD HH:MM:SS`, UTC, or `never`.
 pub fn when(unix: &Option<i64>) -> String {
-    unix.and_then(iso8601)
-        .map(|t| t.replace('T', " ").trim_end_matches('Z').to_string())
-        .unwrap_or_else(|| "never".into())
+    match unix.map(page_time) {
+        Some(t) if !t.is_empty() => t,
+        _ => "never".into(),
+    }
 }
 
 /// A time that is always there.
