@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use vtsum_core::engine::{Cancel, Engine, RunOptions, BATCH_SHARE};
+use vtsum_core::engine::{Cancel, Engine, Lane, RunOptions, BATCH_SHARE};
 use vtsum_core::Hash;
 
 const KEY: &str = "lane-key-1";
@@ -49,7 +49,7 @@ async fn interactive(engine: &Engine, hash: &Hash) {
         )
         .unwrap();
     let opts = RunOptions {
-        interactive: true,
+        lane: Lane::Interactive,
         ..RunOptions::default()
     };
     engine
@@ -118,4 +118,64 @@ async fn batch_jobs_keep_a_share_of_the_slots_under_a_stream_of_lookups() {
         "the lookups did not go first: {batch} of {} slots went to the jobs",
         window.len()
     );
+}
+
+/// A re-check round's engine (`Engine::beside`) asks for 20 hashes; a job of 10 starts
+/// once the round is going. From the job's first request to its last, every slot is the
+/// job's: not one re-check is sent between them, and the round finishes afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_checks_never_take_a_slot_while_a_job_has_work() {
+    let fake = fake(&[KEY], RATE).await;
+    let engine = Arc::new(Engine::new(config(&fake, &[KEY], RATE), memory_store()).unwrap());
+    let rechecks = Arc::new(engine.beside(Duration::from_secs(3600)));
+    let all = hashes(&fake, 30, 0);
+    let (watched, job_hashes) = all.split_at(20);
+    let (round, _) = rechecks
+        .open_scan(spec(), &vtsum_core::Target::files(watched))
+        .unwrap();
+    let round_run = {
+        let rechecks = rechecks.clone();
+        let opts = RunOptions {
+            lane: Lane::Recheck,
+            ..RunOptions::default()
+        };
+        tokio::spawn(async move {
+            rechecks
+                .run_job(&round.id, opts, &|_| {}, &Cancel::new())
+                .await
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake.counters().arrivals.len() < 2 {
+        assert!(Instant::now() < deadline, "the re-checks never ran");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (job, _) = engine
+        .open_scan(spec(), &vtsum_core::Target::files(job_hashes))
+        .unwrap();
+    engine
+        .run_job(&job.id, RunOptions::default(), &|_| {}, &Cancel::new())
+        .await
+        .unwrap();
+    round_run.await.unwrap().unwrap();
+    let first = job_hashes.iter().map(|h| position(&fake, h)).min().unwrap();
+    let last = job_hashes.iter().map(|h| position(&fake, h)).max().unwrap();
+    let arrivals = fake.counters().arrivals;
+    assert_eq!(
+        last - first + 1,
+        job_hashes.len(),
+        "re-checks sent while the job had work"
+    );
+    assert_eq!(
+        arrivals.len(),
+        30,
+        "every re-check sent in the end, each once"
+    );
+    let sent = |e: &Engine| e.metrics().requests.values().sum::<u64>();
+    assert_eq!(
+        (sent(&rechecks), sent(&engine)),
+        (20, 10),
+        "each engine counts its own runs' requests"
+    );
+    assert_eq!(fake.counters().quota_refusals_by_key.len(), 0, "no 429");
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use vtsum_core::engine::{now_unix, Cancel, RunOptions, RunOutcome};
+use vtsum_core::engine::{now_unix, Cancel, Lane, RunOptions, RunOutcome};
 use vtsum_core::report::{Document, ItemResult, Lookup, RowOptions};
 use vtsum_core::store::{self, JobId, JobOrigin, JobSpec};
 use vtsum_core::{Hash, Target};
@@ -135,7 +135,7 @@ pub async fn fetch(app: &App, hash: &Hash) -> Result<Answer, Refused> {
     })
     .await?;
     let opts = RunOptions {
-        interactive: true,
+        lane: Lane::Interactive,
         ..RunOptions::default()
     };
     let cancel = Cancel::new();

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
+use super::lane::Lane;
 use super::run::{Flight, Landed, Run, Work};
 use super::{Event, RequestOutcome};
 use crate::error::{Error, Result};
@@ -76,8 +77,8 @@ impl Run<'_> {
             if batch.is_empty() {
                 break;
             }
-            let interactive = self.interactive;
-            let acquired = match engine.acquire(batch.len() as u32, now, interactive).await {
+            let lane = self.lane;
+            let acquired = match engine.acquire(batch.len() as u32, now, lane).await {
                 Ok(acquired) => acquired,
                 Err(e) => {
                     self.put_back(queue, batch).await;
@@ -94,7 +95,7 @@ impl Run<'_> {
                     self.launch(flights, lease, batch);
                 }
                 Acquire::WaitUntil(until) => {
-                    if interactive && self.lane_waiting.is_none() {
+                    if lane == Lane::Interactive && self.lane_waiting.is_none() {
                         self.lane_waiting = Some(engine.lane_wait());
                     }
                     self.put_back(queue, batch).await;

@@ -8,13 +8,30 @@
 //! was held back gets its turn after [`BATCH_SHARE`] interactive grants (interactive runs
 //! then wait for it), so the jobs keep one slot in `BATCH_SHARE + 1`.
 //!
+//! Re-checks of watchlists (`watch::round`) run in a third lane below both: a re-check
+//! takes a key only while no interactive run waits and no job run of the process has work
+//! left, so re-checks live on the quota nobody else asks for and never delay a job. They
+//! may wait for ever; that is what "spare quota" means.
+//!
 //! The lane orders the runs of one process. Runs in other processes on the same store
 //! (`vtsum worker`) share the quota through the store but not this order: run lookups and
 //! the jobs they should overtake in one process, or accept that a worker's job competes as
 //! an equal.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The lane a run is in: who goes first when runs contend for a key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Lane {
+    /// A one-off lookup someone waits for.
+    Interactive,
+    /// A job's hashes (a scan, a web job, a worker's part).
+    #[default]
+    Job,
+    /// Watchlist re-checks: only what the other lanes leave.
+    Recheck,
+}
 
 /// How soon a batch run held back by the lane looks again.
 pub(super) const LANE_POLL: Duration = Duration::from_millis(50);
@@ -31,6 +48,8 @@ struct State {
     /// A batch run was held back and is expected to ask again by then (`None`: no batch
     /// run held back since the last batch grant).
     batch_back_by: Option<Instant>,
+    /// Job runs with work left.
+    jobs: usize,
 }
 
 impl State {
@@ -78,10 +97,29 @@ impl Lanes {
         !(s.streak >= BATCH_SHARE && s.batch_waiting(now))
     }
 
+    /// Whether a re-check may take a key now: only when no interactive run waits and no
+    /// job run has work left.
+    pub fn recheck_may_go(&self) -> bool {
+        let s = self.lock();
+        s.waiting == 0 && s.jobs == 0
+    }
+
+    /// Whether a run in `lane` may take a key now.
+    pub fn may_go(&self, lane: Lane, now: Instant) -> bool {
+        match lane {
+            Lane::Interactive => self.interactive_may_go(now),
+            Lane::Job => self.batch_may_go(now),
+            Lane::Recheck => self.recheck_may_go(),
+        }
+    }
+
     /// Notes a grant in the given lane.
-    pub fn granted(&self, interactive: bool) {
+    pub fn granted(&self, lane: Lane) {
         let mut s = self.lock();
-        if interactive {
+        if lane == Lane::Recheck {
+            return;
+        }
+        if lane == Lane::Interactive {
             if s.batch_back_by.is_some() {
                 s.streak += 1;
             }
@@ -95,6 +133,28 @@ impl Lanes {
     pub fn wait(&self) -> Waiting<'_> {
         self.lock().waiting += 1;
         Waiting { lanes: self }
+    }
+}
+
+/// A job run with work left; re-checks hold back while it lives.
+#[derive(Debug)]
+pub struct JobRunning {
+    lanes: Arc<Lanes>,
+}
+
+impl JobRunning {
+    pub fn new(lanes: &Arc<Lanes>) -> JobRunning {
+        lanes.lock().jobs += 1;
+        JobRunning {
+            lanes: lanes.clone(),
+        }
+    }
+}
+
+impl Drop for JobRunning {
+    fn drop(&mut self) {
+        let mut s = self.lanes.lock();
+        s.jobs = s.jobs.saturating_sub(1);
     }
 }
 
@@ -135,11 +195,11 @@ mod tests {
         for _ in 0..40 {
             // Both lanes ask for every slot; the first that may go takes it.
             if lanes.batch_may_go(now) {
-                lanes.granted(false);
+                lanes.granted(Lane::Job);
                 batch += 1;
             } else {
                 assert!(lanes.interactive_may_go(now));
-                lanes.granted(true);
+                lanes.granted(Lane::Interactive);
             }
         }
         assert_eq!(
@@ -157,7 +217,7 @@ mod tests {
         let then = Instant::now();
         assert!(!lanes.batch_may_go(then));
         for _ in 0..BATCH_SHARE {
-            lanes.granted(true);
+            lanes.granted(Lane::Interactive);
         }
         assert!(!lanes.interactive_may_go(then), "the batch run's turn");
         assert!(
@@ -167,10 +227,28 @@ mod tests {
     }
 
     #[test]
+    fn re_checks_go_only_when_no_job_has_work_and_no_lookup_waits() {
+        let lanes = Arc::new(Lanes::default());
+        let now = Instant::now();
+        assert!(lanes.may_go(Lane::Recheck, now));
+        let job = JobRunning::new(&lanes);
+        assert!(!lanes.may_go(Lane::Recheck, now), "a job has work");
+        assert!(
+            lanes.may_go(Lane::Job, now),
+            "the job is not held back by re-checks"
+        );
+        drop(job);
+        let waiting = lanes.wait();
+        assert!(!lanes.may_go(Lane::Recheck, now), "a lookup waits");
+        drop(waiting);
+        assert!(lanes.may_go(Lane::Recheck, now));
+    }
+
+    #[test]
     fn interactive_grants_without_a_held_batch_build_no_streak() {
         let lanes = Lanes::default();
         for _ in 0..10 {
-            lanes.granted(true);
+            lanes.granted(Lane::Interactive);
         }
         let _waiting = lanes.wait();
         assert!(

@@ -7,32 +7,22 @@
 
 use std::time::Instant;
 
-use super::lane::{Waiting, LANE_POLL};
+use super::lane::{JobRunning, Lane, Waiting, LANE_POLL};
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::quota::{Acquire, Lease, Release, Round, Shared, Step};
 
 impl Engine {
-    /// A lease of up to `want` quota units on any key, or why there is none now. A batch
-    /// run waits while the interactive lane has a run waiting (`lane.rs`).
-    pub(super) async fn acquire(
-        &self,
-        want: u32,
-        now: Instant,
-        interactive: bool,
-    ) -> Result<Acquire> {
-        let may_go = if interactive {
-            self.lanes.interactive_may_go(now)
-        } else {
-            self.lanes.batch_may_go(now)
-        };
-        if !may_go {
+    /// A lease of up to `want` quota units on any key, or why there is none now. A run
+    /// waits while a lane above its own has the turn (`lane.rs`).
+    pub(super) async fn acquire(&self, want: u32, now: Instant, lane: Lane) -> Result<Acquire> {
+        if !self.lanes.may_go(lane, now) {
             return Ok(Acquire::WaitUntil(Some(now + LANE_POLL)));
         }
         let decided = self.acquire_any(want, now).await?;
         match &decided {
-            Acquire::Granted(_) => self.lanes.granted(interactive),
-            Acquire::WaitUntil(until) if !interactive => self.lanes.batch_waits(*until, now),
+            Acquire::Granted(_) => self.lanes.granted(lane),
+            Acquire::WaitUntil(until) if lane == Lane::Job => self.lanes.batch_waits(*until, now),
             _ => {}
         }
         Ok(decided)
@@ -85,5 +75,10 @@ impl Engine {
     /// Marks an interactive run as waiting for a key while the guard lives.
     pub(super) fn lane_wait(&self) -> Waiting<'_> {
         self.lanes.wait()
+    }
+
+    /// Marks a job run as having work while the guard lives (re-checks hold back).
+    pub(super) fn job_running(&self) -> JobRunning {
+        JobRunning::new(&self.lanes)
     }
 }

@@ -36,7 +36,7 @@ mod take;
 pub use cached::fill_engines;
 pub use cancel::Cancel;
 pub use figures::FiguresRead;
-pub use lane::BATCH_SHARE;
+pub use lane::{Lane, BATCH_SHARE};
 
 /// Everything the engine needs to know, resolved from flags, environment and config.
 #[derive(Debug, Clone)]
@@ -104,9 +104,10 @@ pub enum RunOutcome {
 pub struct RunOptions {
     /// Sleep through an exhausted daily quota instead of returning.
     pub wait_for_quota: bool,
-    /// A one-off lookup someone waits for: it goes ahead of batch jobs' queued hashes
-    /// (the interactive lane, `lane.rs`).
-    pub interactive: bool,
+    /// Who goes first when runs contend for a key (`lane.rs`): a one-off lookup someone
+    /// waits for goes ahead of jobs' queued hashes, and watchlist re-checks take only what
+    /// both leave.
+    pub lane: Lane,
 }
 
 /// The shared engine. Cheap to share behind an `Arc`.
@@ -114,8 +115,10 @@ pub struct Engine {
     cfg: EngineConfig,
     store: Arc<dyn Store>,
     client: Arc<VtClient>,
-    pool: Mutex<KeyPool>,
-    lanes: lane::Lanes,
+    /// Shared with the engines made by [`Engine::beside`].
+    pool: Arc<Mutex<KeyPool>>,
+    /// Shared with the engines made by [`Engine::beside`].
+    lanes: Arc<lane::Lanes>,
     groups: group::Groups,
     metrics: Mutex<Metrics>,
 }
@@ -179,16 +182,36 @@ impl Engine {
         let pool = KeyPool::new(cfg.keys.clone(), &cfg.rate, store.clone())
             .with_hold(hold)
             .with_daily_fallback(cfg.daily_fallback);
-        let pool = Mutex::new(pool);
+        let pool = Arc::new(Mutex::new(pool));
         Ok(Engine {
             cfg,
             store,
             client,
             pool,
-            lanes: lane::Lanes::default(),
+            lanes: Arc::default(),
             groups: group::Groups::default(),
             metrics: Mutex::new(Metrics::default()),
         })
+    }
+
+    /// Another engine on the same keys, key pool, store and lanes, whose cache answers
+    /// stand for a request when younger than `max_age` (found and unknown alike): a
+    /// watchlist round's engine. Its runs take their place in this engine's lanes and its
+    /// requests count in this engine's quota; its [`Engine::metrics`] are its own, so a
+    /// round knows what it spent.
+    pub fn beside(&self, max_age: Duration) -> Engine {
+        let mut cfg = self.cfg.clone();
+        cfg.max_age_found = max_age;
+        cfg.max_age_unknown = max_age;
+        Engine {
+            cfg,
+            store: self.store.clone(),
+            client: self.client.clone(),
+            pool: self.pool.clone(),
+            lanes: self.lanes.clone(),
+            groups: group::Groups::default(),
+            metrics: Mutex::new(Metrics::default()),
+        }
     }
 
     /// The store this engine reads and writes.
@@ -224,12 +247,12 @@ impl Engine {
         crate::store::off_runtime("reading the keys' quota", move || engine.key_status()).await
     }
 
-    /// Requests this process sent, by key id.
+    /// Requests this process sent, by key id (with every engine beside this one).
     pub fn requests_sent(&self) -> std::collections::BTreeMap<String, u64> {
         self.pool().sent()
     }
 
-    /// A copy of the counters.
+    /// A copy of the counters of this engine's runs.
     pub fn metrics(&self) -> Metrics {
         self.metrics_mut().clone()
     }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use super::io::Io;
+use super::lane::Lane;
 use super::{now_unix, Cancel, Engine, Event, Progress, RunOptions, RunOutcome};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
@@ -79,8 +80,8 @@ pub(super) struct Run<'a> {
     pub unsaved: Vec<Unsaved>,
     /// Failed tries since the store became unreachable (the outage is logged once).
     pub away: u32,
-    /// The run is in the interactive lane (`RunOptions::interactive`).
-    pub interactive: bool,
+    /// The run's lane (`RunOptions::lane`).
+    pub lane: Lane,
     /// While an interactive run waits for a key: batch runs hold back.
     pub lane_waiting: Option<super::lane::Waiting<'a>>,
     /// Weak hashes of a group waiting for their strong one's answer (`group.rs`).
@@ -178,7 +179,7 @@ impl Engine {
             io: io.clone(),
             unsaved: Vec::new(),
             away: 0,
-            interactive: opts.interactive,
+            lane: opts.lane,
             lane_waiting: None,
             held: Default::default(),
         };
@@ -191,6 +192,8 @@ impl Engine {
             }
         }
         run.emit_progress(queue.len());
+        // Re-checks hold back while this job has work (`lane.rs`).
+        let _running = (opts.lane == Lane::Job && !queue.is_empty()).then(|| self.job_running());
         let result = run.schedule(queue, opts, cancel).await;
         match &result {
             Ok(RunOutcome::Done) => {

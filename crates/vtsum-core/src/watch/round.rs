@@ -9,6 +9,10 @@
 //! re-checks spent is counted in the store, for every process together. An answer the
 //! cache already has (another scan asked within the interval) costs nothing.
 //!
+//! The round's job runs in the re-check lane ([`Lane::Recheck`]): it takes a key only while
+//! no job of the process has work left and no lookup waits, so re-checks never delay a job.
+//! A round held back for three quarters of its claims' time stops and leaves the rest due.
+//!
 //! A crash loses nothing: claims run out, the items are due again, and answers fetched
 //! before the crash are in the cache, so they are not asked again.
 
@@ -17,7 +21,7 @@ use std::sync::Arc;
 
 use super::{ChangeRecord, HookId, WatchItem, WatchStore};
 use crate::diff::Snapshot;
-use crate::engine::{now_unix, Cancel, Engine, RunOptions};
+use crate::engine::{now_unix, Cancel, Engine, Lane, RunOptions};
 use crate::error::Result;
 use crate::report::{ItemResult, Row, RowOptions};
 use crate::store::{off_runtime, JobId, JobSpec};
@@ -77,8 +81,9 @@ pub fn budget_by(daily: u64, share: f64, now: i64) -> u64 {
     (daily as f64 * share.clamp(0.0, 1.0) * into).floor() as u64
 }
 
-/// Runs one round with `engine` (whose freshness should be the shortest interval of the
-/// lists: an answer that fresh in the cache stands for a request).
+/// Runs one round with `engine`, made for this round by [`Engine::beside`]: its freshness
+/// should be the shortest interval of the lists (an answer that fresh in the cache stands
+/// for a request), and its counters are what the round spent.
 pub async fn run_round(
     engine: &Arc<Engine>,
     watches: Arc<dyn WatchStore>,
@@ -136,7 +141,6 @@ pub async fn run_round(
         label: format!("watch re-check of {} indicators", targets.len()),
         ..JobSpec::default()
     };
-    let sent_before: u64 = engine.requests_sent().values().sum();
     let job = {
         let (engine, targets) = (engine.clone(), targets.clone());
         off_runtime("opening a re-check", move || {
@@ -145,14 +149,15 @@ pub async fn run_round(
         .await?
         .0
     };
-    let outcome = engine
-        .run_job(&job.id, RunOptions::default(), &|_| {}, cancel)
-        .await;
-    report.requests = engine
-        .requests_sent()
-        .values()
-        .sum::<u64>()
-        .saturating_sub(sent_before);
+    let opts = RunOptions {
+        lane: Lane::Recheck,
+        ..RunOptions::default()
+    };
+    let stop = stop_before_claims_end(cancel, cfg.claim_secs);
+    let outcome = engine.run_job(&job.id, opts, &|_| {}, &stop).await;
+    stop.cancel();
+    // The round's engine counts its own requests (`Engine::beside`).
+    report.requests = engine.metrics().requests.values().sum();
     {
         let (w, d, n) = (watches.clone(), day.clone(), report.requests);
         off_runtime("counting re-checks' spending", move || {
@@ -202,6 +207,24 @@ pub async fn run_round(
     })
     .await?;
     Ok(report)
+}
+
+/// A signal that fires with `outer`, or when three quarters of the claims' time has gone:
+/// a round held back by jobs for that long gives its items up before its claims run out,
+/// so another round never checks them while this one still might. Cancel it when done.
+fn stop_before_claims_end(outer: &Cancel, claim_secs: i64) -> Cancel {
+    let stop = Cancel::new();
+    let within = std::time::Duration::from_secs(claim_secs.max(1) as u64 * 3 / 4);
+    let (inner, outer) = (stop.clone(), outer.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = outer.cancelled() => {}
+            _ = inner.cancelled() => {}
+            _ = tokio::time::sleep(within) => {}
+        }
+        inner.cancel();
+    });
+    stop
 }
 
 async fn record(

@@ -2,17 +2,17 @@
 //! `RecheckArgs` checked once, then each round through `vtsum_core::watch::round` and the
 //! outbox through `vtsum_core::watch::deliver`.
 //!
-//! Each round has an engine of its own, whose cache freshness is the shortest interval of
-//! the lists at that moment (an answer that fresh in the cache stands for a request; a
-//! list made a minute ago counts in the next round). Engines on one store share the keys'
-//! quota through it, as processes do.
+//! Each round has an engine of its own beside the process's engine ([`Engine::beside`]):
+//! its cache freshness is the shortest interval of the lists at that moment (an answer
+//! that fresh in the cache stands for a request; a list made a minute ago counts in the
+//! next round), and its runs join the process's lanes, behind every job and lookup.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use vtsum_core::engine::{Cancel, Engine, EngineConfig};
-use vtsum_core::store::{off_runtime, Store};
+use vtsum_core::engine::{Cancel, Engine};
+use vtsum_core::store::off_runtime;
 use vtsum_core::watch::deliver::{Secret, Sender, Sent, Webhook};
 use vtsum_core::watch::round::{run_round, RoundConfig, RoundReport};
 use vtsum_core::watch::WatchStore;
@@ -21,8 +21,8 @@ use crate::cli::watch::RecheckArgs;
 use crate::exit::bad_input;
 
 pub struct Rechecks {
-    base: EngineConfig,
-    store: Arc<dyn Store>,
+    /// The process's engine, whose lanes re-checks join.
+    base: Arc<Engine>,
     watches: Arc<dyn WatchStore>,
     sender: Sender,
     cfg: RoundConfig,
@@ -32,8 +32,7 @@ impl Rechecks {
     /// `max_items`: the most items a round claims.
     pub fn new(
         args: &RecheckArgs,
-        base: EngineConfig,
-        store: Arc<dyn Store>,
+        base: Arc<Engine>,
         watches: Arc<dyn WatchStore>,
         max_items: u64,
     ) -> Result<Rechecks> {
@@ -58,7 +57,6 @@ impl Rechecks {
                 ..RoundConfig::default()
             },
             base,
-            store,
             watches,
             sender: Sender::new(
                 hooks,
@@ -84,10 +82,7 @@ impl Rechecks {
             .min()
             .unwrap_or(7 * 86_400);
         let report = if self.enabled() && !lists.is_empty() {
-            let mut cfg = self.base.clone();
-            cfg.max_age_found = Duration::from_secs(shortest);
-            cfg.max_age_unknown = Duration::from_secs(shortest);
-            let engine = Arc::new(Engine::new(cfg, self.store.clone())?);
+            let engine = Arc::new(self.base.beside(Duration::from_secs(shortest)));
             run_round(&engine, self.watches.clone(), &self.cfg, cancel).await?
         } else {
             RoundReport::default()

@@ -52,14 +52,16 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
         ..Tuning::default()
     };
     let cfg = engine_config(&api, &file, &tuning)?;
-    let stop_rechecks = Cancel::new();
-    start_rechecks(&args, &cfg, &store, stop_rechecks.clone())?;
     let engine = if cfg.keys.is_empty() {
         crate::output::say("vtsum: no VirusTotal API key configured: the pages say how to add one (VT_API_KEY=k1,k2)");
         None
     } else {
         Some(Arc::new(Engine::new(cfg, store.clone())?))
     };
+    let stop_rechecks = Cancel::new();
+    if let Some(engine) = &engine {
+        start_rechecks(&args, engine, stop_rechecks.clone())?;
+    }
     let limits = server::Limits {
         max_connections: args
             .max_connections
@@ -122,29 +124,16 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Due re-checks of the store's watchlists, a round a minute, when there is a key and
-/// the store keeps watchlists. A round claims at most a minute of the keys' requests at
-/// the public rate, so a job submitted meanwhile waits for at most that many.
-fn start_rechecks(
-    args: &ServeArgs,
-    cfg: &vtsum_core::engine::EngineConfig,
-    store: &Arc<dyn vtsum_core::store::Store>,
-    stop: Cancel,
-) -> Result<()> {
-    let Some(watches) = store.clone().watches() else {
+/// Due re-checks of the store's watchlists, a round a minute, when the store keeps
+/// watchlists. A round claims at most a minute of the keys' requests at the public rate,
+/// and its requests go in the re-check lane, behind every job and lookup of `engine`.
+fn start_rechecks(args: &ServeArgs, engine: &Arc<Engine>, stop: Cancel) -> Result<()> {
+    let Some(watches) = engine.store().clone().watches() else {
         return Ok(());
     };
-    if cfg.keys.is_empty() {
-        return Ok(());
-    }
-    let per_round = 4 * cfg.keys.len() as u64;
-    let rechecks = super::recheck::Rechecks::new(
-        &args.rechecks,
-        cfg.clone(),
-        store.clone(),
-        watches,
-        per_round,
-    )?;
+    let per_round = 4 * engine.config().keys.len() as u64;
+    let rechecks =
+        super::recheck::Rechecks::new(&args.rechecks, engine.clone(), watches, per_round)?;
     if rechecks.enabled() {
         rechecks.spawn(RECHECK_EVERY, stop);
     }

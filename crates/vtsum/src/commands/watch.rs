@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use vtsum_core::engine::{now_unix, Cancel};
+use vtsum_core::engine::{now_unix, Cancel, Engine};
 use vtsum_core::render::{replace_controls, LineBreaks};
 use vtsum_core::report::iso8601;
 use vtsum_core::store::Store;
@@ -256,8 +256,8 @@ async fn watch_run(global: &GlobalArgs, file: &FileConfig, args: WatchRunArgs) -
         concurrency: args.concurrency,
         ..Tuning::default()
     };
-    let base = engine_config(&api, file, &tuning)?;
-    let rechecks = Rechecks::new(&args.rechecks, base, store, watches, ROUND_ITEMS)?;
+    let base = Arc::new(Engine::new(engine_config(&api, file, &tuning)?, store)?);
+    let rechecks = Rechecks::new(&args.rechecks, base, watches, ROUND_ITEMS)?;
     let cancel = Cancel::new();
     loop {
         let (report, sent) = rechecks.round(&cancel).await?;
