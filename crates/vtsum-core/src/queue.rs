@@ -45,6 +45,9 @@ pub trait WorkQueue: Send + Sync + 'static {
     fn touch(&self, worker: &str, part: &Part) -> Result<()>;
     /// Removes a part whose hashes all have results (or whose job is gone).
     fn finish(&self, part: &Part) -> Result<()>;
+    /// How many parts are queued or being run, by any worker: re-check rounds wait while
+    /// there are any (watchlists take only what jobs leave).
+    fn backlog(&self) -> Result<u64>;
     /// Sends a progress message about a job to every listening replica.
     fn publish(&self, job: &JobId, message: &str) -> Result<()>;
     /// Calls `each` with every progress message of every job until `stop` is set (checked

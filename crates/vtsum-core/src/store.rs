@@ -96,8 +96,8 @@ pub trait Store: Send + Sync + 'static {
     /// A short description for messages, e.g. `sqlite:/home/a/.local/share/vtsum/vtsum.db`.
     fn describe(&self) -> String;
 
-    /// The store's watchlists, where it keeps them (the SQLite file does; the others
-    /// answer `None` until they do).
+    /// The store's watchlists, where it keeps them (SQLite and Redis do; `--store none`
+    /// answers `None`).
     fn watches(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<dyn crate::watch::WatchStore>> {
         None
     }

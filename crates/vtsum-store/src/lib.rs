@@ -29,6 +29,8 @@ mod redis_link;
 pub mod redis_queue;
 mod redis_quota;
 mod redis_scripts;
+mod redis_watch;
+mod redis_watch_scripts;
 pub mod sqlite;
 mod sqlite_answer;
 mod sqlite_cache;
@@ -49,7 +51,11 @@ pub mod suite_cache;
 #[doc(hidden)]
 pub mod suite_objects;
 #[doc(hidden)]
+pub mod suite_outbox;
+#[doc(hidden)]
 pub mod suite_pages;
+#[doc(hidden)]
+pub mod suite_watch;
 
 pub use error::StoreError;
 pub use vtsum_core::store::without_credentials;

@@ -135,6 +135,10 @@ impl Store for RedisStore {
         format!("{} (prefix {})", self.link.shown(), self.prefix)
     }
 
+    fn watches(self: Arc<Self>) -> Option<Arc<dyn vtsum_core::watch::WatchStore>> {
+        Some(self)
+    }
+
     fn ping(&self) -> Result<()> {
         self.run(|c| redis::cmd("PING").query::<String>(c))
             .map(drop)

@@ -149,6 +149,12 @@ fn is_nogroup(e: &Error) -> bool {
 }
 
 impl WorkQueue for RedisQueue {
+    fn backlog(&self) -> Result<u64> {
+        // A part leaves the stream (XDEL) only when it is finished.
+        let stream = self.stream();
+        self.quick.run(|c| redis::cmd("XLEN").arg(&stream).query(c))
+    }
+
     fn next_part(
         &self,
         worker: &str,

@@ -19,6 +19,16 @@ vtsum_store::store_suite!(sqlite, || {
     Box::new(SqliteStore::open(&dir.join("suite.db")).unwrap()) as Box<dyn Store>
 });
 
+vtsum_store::watch_suite!(sqlite_watch, || {
+    // Each test gets its own file; the directory is leaked so it outlives the store.
+    let dir = tempfile::tempdir().unwrap().keep();
+    Arc::new(SqliteStore::open(&dir.join("watch.db")).unwrap())
+        as Arc<dyn vtsum_core::watch::WatchStore>
+});
+vtsum_store::watch_suite!(redis_watch, || {
+    std::sync::Arc::new(redis_store()) as std::sync::Arc<dyn vtsum_core::watch::WatchStore>
+});
+
 fn redis_store() -> RedisStore {
     let url = format!("{}?prefix={}", redis_url(), unique_prefix());
     RedisStore::open(&url).unwrap_or_else(|e| {

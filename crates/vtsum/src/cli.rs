@@ -351,6 +351,8 @@ pub struct QueueArgs {
 pub struct WorkerArgs {
     #[command(flatten)]
     pub api: ApiArgs,
+    #[command(flatten)]
+    pub rechecks: watch::RecheckArgs,
     /// Requests in flight at most [default: 8].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,

@@ -1,51 +1,34 @@
-//! `vtsum watch` (issue 16) as a user runs it, against the fake VirusTotal and a local
-//! webhook receiver (plain HTTP over loopback, answering as the test says): a watchlist
-//! whose files change at the fake between two rounds alerts exactly those changes, each
-//! once, signed; a receiver that is down gets them when it is back and never twice; two
-//! `watch run --once` at the same time re-check each item once; a kill -9 mid-delivery
-//! repeats the delivery once, with its id; `serve` re-checks by itself; a round keeps to
-//! its share of the day.
+//! `vtsum watch`'s alerts (issue 16) as a user gets them, against the fake VirusTotal and
+//! a local webhook receiver (plain HTTP over loopback, answering as the test says): a
+//! watchlist whose files change at the fake between two rounds alerts exactly those
+//! changes, each once, signed, on SQLite and on Redis; a receiver that is down gets them
+//! when it is back and never twice; a kill -9 mid-delivery repeats the delivery once, with
+//! its id. How rounds share items and quota is `watch_rounds.rs`.
 
 #[path = "webhook/receiver.rs"]
 mod receiver;
 mod support;
+mod watching;
 
 use std::time::Duration;
 
 use receiver::{header, receiver};
 use serde_json::Value;
-use support::{json, ok, vtsum};
-
-/// `vtsum watch ARGS` in `home`, with a daily allowance large enough that the share of the
-/// day gone (the re-check budget) is never what stops a round.
-fn watch(fake: &fakevt::FakeVt, home: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let mut cmd = vtsum(fake, home);
-    cmd.env("VT_RATE", "1000/1s,100000000/day")
-        .env("VTSUM_WEBHOOK_BACKOFF", "0")
-        .arg("watch")
-        .args(args);
-    tokio::task::block_in_place(|| cmd.output()).unwrap()
-}
-
-/// The fake VirusTotal with these keys, roomy windows and no daily limit: the rounds'
-/// budgets come from `VT_RATE`.
-async fn fake(keys: &[&str]) -> fakevt::FakeVt {
-    let windows = [(1_000, Duration::from_secs(1))];
-    fakevt::spawn(vtsum_test_utils::fake_config(keys, &windows, None))
-        .await
-        .unwrap()
-}
-
-/// Waits out a list's interval: items are due again once their answer is older than it.
-async fn past_interval() {
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-}
+use support::{json, ok};
+use watching::{fake, past_interval, watch, Home};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_at_the_fake_are_alerted_once_each_signed_and_after_a_receiver_outage() {
+    alerts_once_each(&Home::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redis_changes_are_alerted_once_each_signed_and_after_a_receiver_outage() {
+    alerts_once_each(&Home::redis()).await;
+}
+
+async fn alerts_once_each(home: &Home) {
     let fake = fake(&["k1"]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path();
     let files = fake.corpus().files()[..10].to_vec();
     let input = home.join("edr.txt");
     let text: Vec<String> = files
@@ -196,119 +179,6 @@ async fn changes_at_the_fake_are_alerted_once_each_signed_and_after_a_receiver_o
     assert_eq!(verdicts, ["clean", "malicious", "malicious", "malicious"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_rounds_at_once_re_check_each_item_once() {
-    let fake = fake(&["k1"]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path();
-    let mut hashes = fake.corpus().sha256s(40);
-    hashes.extend((0..10).map(fakevt::unknown_hash));
-    let input = home.join("list.txt");
-    std::fs::write(&input, hashes.join("\n")).unwrap();
-    ok(&watch(
-        &fake,
-        home,
-        &["add", "fleet", input.to_str().unwrap()],
-    ));
-    let spawn = || {
-        let mut cmd = vtsum(&fake, home);
-        cmd.env("VT_RATE", "20/1s,100000000/day")
-            .args(["watch", "run", "--once"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        cmd.spawn().unwrap()
-    };
-    let (a, b) = (spawn(), spawn());
-    let mut claimed = 0;
-    for child in [a, b] {
-        let out = tokio::task::block_in_place(|| child.wait_with_output()).unwrap();
-        ok(&out);
-        // "… N checked of M due …": M is what the round claimed.
-        let said = String::from_utf8_lossy(&out.stderr).to_string();
-        let due = said
-            .split(" due")
-            .next()
-            .and_then(|s| s.rsplit(' ').next())
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("no count of due items in {said:?}"));
-        claimed += due;
-    }
-    assert_eq!(claimed, 50, "the two rounds claimed an item twice");
-    let counts = fake.counters().requests_by_hash;
-    assert_eq!(counts.len(), 50, "every item checked: {counts:?}");
-    assert!(
-        counts.values().all(|n| *n == 1),
-        "an item asked twice: {counts:?}"
-    );
-    // The engine's own claims and cache already keep a hash from being asked twice; the
-    // watchlist's claims keep an item from being checked (and alerted) twice.
-    let shown = json(&watch(
-        &fake,
-        home,
-        &["show", "fleet", "--history", "--json"],
-    ));
-    let answers: Vec<usize> = shown
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["history"].as_array().unwrap().len())
-        .collect();
-    assert_eq!(answers, vec![1; 50], "each item checked once");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_re_checks_what_is_due_by_itself_a_minute_of_requests_a_round() {
-    let fake = fake(&["k1"]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path();
-    let input = home.join("list.txt");
-    std::fs::write(&input, fake.corpus().sha256s(10).join("\n")).unwrap();
-    ok(&watch(
-        &fake,
-        home,
-        &["add", "edr", input.to_str().unwrap()],
-    ));
-    let mut cmd = vtsum(&fake, home);
-    cmd.env("VT_RATE", "1000/1s,100000000/day")
-        .args(["serve", "--bind", "127.0.0.1:0"]);
-    let (child, _) = support::start(cmd, "serving on ");
-    // One key: a round takes at most 4 items (a minute at the public rate), and the next
-    // round is a minute away.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let checked = loop {
-        let shown = json(&watch(&fake, home, &["show", "edr", "--json"]));
-        let checked = shown
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| !i["checked_at"].is_null())
-            .count();
-        if checked >= 4 || std::time::Instant::now() > deadline {
-            break checked;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    support::stop(child);
-    assert_eq!(checked, 4, "serve's first round");
-    assert_eq!(fake.counters().requests_by_hash.values().sum::<u64>(), 4);
-}
-
-#[test]
-fn a_store_without_watchlists_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = support::bare(dir.path())
-        .env("VTSUM_STORE", "none")
-        .args(["watch", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        said.contains("keeps no watchlists: use the SQLite store"),
-        "{said}"
-    );
-}
-
 /// `kill -9` while the receiver holds the POST unanswered: the next run sends the change
 /// again with the same delivery id (the receiver never said it had it), and once it is
 /// accepted, never again.
@@ -316,8 +186,7 @@ fn a_store_without_watchlists_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_mid_delivery_sends_the_change_again_once_with_its_id() {
     let fake = fake(&["k1"]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path();
+    let home = &Home::sqlite();
     let clean = fake
         .corpus()
         .files()
@@ -335,7 +204,7 @@ async fn a_kill_mid_delivery_sends_the_change_again_once_with_its_id() {
     // 0: hold the first POST open, unanswered.
     let (url, got, tried) = receiver(vec![0]).await;
     let run = |fake: &fakevt::FakeVt| {
-        let mut cmd = vtsum(fake, home);
+        let mut cmd = home.vtsum(fake);
         cmd.env("VT_RATE", "1000/1s,100000000/day")
             .env("VTSUM_WEBHOOK_CLAIM", "1")
             .args(["watch", "run", "--once", "--webhook", &url])
@@ -376,56 +245,4 @@ async fn a_kill_mid_delivery_sends_the_change_again_once_with_its_id() {
     let got = got.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "accepted once: {got:#?}");
     assert!(got[0].1.contains(&clean.sha256));
-}
-
-/// With 200 requests a day and `--recheck-share 0.5`, a round may have spent half of the
-/// day's part gone so far: 100 × (seconds into the UTC day / 86,400), whatever is due.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_round_spends_no_more_than_its_share_of_the_day_so_far() {
-    let windows = [(1_000, Duration::from_secs(1))];
-    let fake = fakevt::spawn(fakevt::Config {
-        corpus_size: 300,
-        ..vtsum_test_utils::fake_config(&["k1"], &windows, None)
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path();
-    let input = home.join("many.txt");
-    std::fs::write(&input, fake.corpus().sha256s(120).join("\n")).unwrap();
-    ok(&watch(
-        &fake,
-        home,
-        &["add", "many", input.to_str().unwrap()],
-    ));
-    let share_by = |unix: u64| 200 * (unix % 86_400) / 86_400 / 2;
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    };
-    let (before, start) = (share_by(now()), now());
-    let mut cmd = vtsum(&fake, home);
-    cmd.env("VT_RATE", "1000/1s,200/day").args([
-        "watch",
-        "run",
-        "--once",
-        "--recheck-share",
-        "0.5",
-    ]);
-    let out = tokio::task::block_in_place(|| cmd.output()).unwrap();
-    ok(&out);
-    // Midnight between the two readings starts a new day.
-    let after = if now() / 86_400 == start / 86_400 {
-        share_by(now())
-    } else {
-        100
-    };
-    let spent: u64 = fake.counters().requests_by_hash.values().sum();
-    assert!(
-        spent >= before.min(120) && spent <= after.min(120),
-        "{spent} requests, the share allowed {before}..={after}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

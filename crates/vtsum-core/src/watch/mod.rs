@@ -3,7 +3,7 @@
 //! rules of [`crate::diff`]) recorded once and put in a durable outbox for each webhook.
 //!
 //! This module is the boundary: the types and the [`WatchStore`] trait, which a store
-//! implements in its own transactions (`vtsum-store`'s SQLite file does; see
+//! implements in its own transactions (`vtsum-store`'s SQLite file and Redis do; see
 //! [`crate::store::Store::watches`]). [`round`] runs one round of re-checks through the
 //! engine; [`alert`] shapes and signs what a webhook receives; [`deliver`] empties the
 //! outbox.
@@ -81,7 +81,7 @@ pub struct WatchItem {
 }
 
 /// One answer in an item's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub checked_at: i64,
     pub answered_at: i64,
@@ -133,6 +133,24 @@ pub struct OutboxStats {
     pub pending: u64,
     /// Pending deliveries that failed at least once.
     pub failing: u64,
+}
+
+/// A round's share of the day, reserved ([`WatchStore::recheck_reserve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reserved {
+    /// Re-checks' count of the day before this reservation.
+    pub before: u64,
+    pub granted: u64,
+}
+
+impl Reserved {
+    /// The reservation of `want` under `cap` when `before` are spent.
+    pub fn of(before: u64, cap: u64, want: u64) -> Reserved {
+        Reserved {
+            before,
+            granted: want.min(cap.saturating_sub(before)),
+        }
+    }
 }
 
 /// What an answer did to an item.
@@ -195,6 +213,10 @@ pub trait WatchStore: Send + Sync {
     fn outbox_stats(&self) -> Result<OutboxStats>;
     /// Requests re-checks spent on UTC day `day` (`YYYY-MM-DD`), all processes together.
     fn recheck_spent(&self, day: &str) -> Result<u64>;
-    /// Adds `n` to that count.
-    fn recheck_spend(&self, day: &str, n: u64) -> Result<()>;
+    /// Reserves up to `want` requests of day `day` for a round, never taking the day's
+    /// count past `cap`, in one step for every process: what the count was before, and
+    /// how many were granted (added to it).
+    fn recheck_reserve(&self, day: &str, cap: u64, want: u64) -> Result<Reserved>;
+    /// Gives back `n` reserved requests a round did not spend (never below 0).
+    fn recheck_refund(&self, day: &str, n: u64) -> Result<()>;
 }

@@ -5,13 +5,19 @@
 //!
 //! The budget is `--recheck-share` of the keys' daily allowance, spread over the UTC day:
 //! at 06:00 a quarter of it may have been spent, at noon half, so a cron job every few
-//! minutes re-checks a few items each time instead of the whole share at midnight. What
-//! re-checks spent is counted in the store, for every process together. An answer the
-//! cache already has (another scan asked within the interval) costs nothing.
+//! minutes re-checks a few items each time instead of the whole share at midnight. A round
+//! reserves its part of the budget in the store before it claims anything (one step for
+//! every process, so rounds at once never pass the share together) and gives back what it
+//! did not spend; a crashed round's reservation stays spent, which errs on the side of
+//! the jobs. An answer the cache already has (another scan asked within the interval)
+//! costs nothing.
 //!
 //! The round's job runs in the re-check lane ([`Lane::Recheck`]): it takes a key only while
 //! no job of the process has work left and no lookup waits, so re-checks never delay a job.
 //! A round held back for three quarters of its claims' time stops and leaves the rest due.
+//! On a store with a work queue (Redis), a round does not start while any job's parts are
+//! queued or running, in whichever process: the order holds between processes too, at
+//! the start of each round.
 //!
 //! A crash loses nothing: claims run out, the items are due again, and answers fetched
 //! before the crash are in the cache, so they are not asked again.
@@ -62,6 +68,8 @@ pub struct RoundReport {
     /// Requests this round sent.
     pub requests: u64,
     pub changes: Vec<ChangeRecord>,
+    /// Job parts on the store's work queue that held the round back (it claimed nothing).
+    pub job_parts_waiting: u64,
 }
 
 /// The UTC day of a Unix time, as the ledger names days.
@@ -101,20 +109,32 @@ pub async fn run_round(
     let left_today: u64 = usable
         .map(|k| u64::from(k.daily_limit.unwrap_or(500)).saturating_sub(k.used_today))
         .sum();
-    let spent_before = {
+    if let Some(queue) = engine.store().work_queue() {
+        let backlog = off_runtime("reading the work queue", move || queue.backlog()).await?;
+        if backlog > 0 {
+            return Ok(RoundReport {
+                job_parts_waiting: backlog,
+                ..RoundReport::default()
+            });
+        }
+    }
+    let budget = budget_by(daily, cfg.share, now);
+    // The round's part of the budget is reserved in the store for every process at once,
+    // and what it does not spend is given back at the end.
+    let want = left_today.min(cfg.max_items);
+    let reserved = {
         let (w, d) = (watches.clone(), day.clone());
-        off_runtime("reading re-checks' spending", move || w.recheck_spent(&d)).await?
+        off_runtime("reserving re-checks' share", move || {
+            w.recheck_reserve(&d, budget, want)
+        })
+        .await?
     };
     let mut report = RoundReport {
-        budget: budget_by(daily, cfg.share, now),
-        spent_before,
+        budget,
+        spent_before: reserved.before,
         ..RoundReport::default()
     };
-    let limit = report
-        .budget
-        .saturating_sub(spent_before)
-        .min(left_today)
-        .min(cfg.max_items);
+    let limit = reserved.granted;
     if limit == 0 {
         return Ok(report);
     }
@@ -127,6 +147,7 @@ pub async fn run_round(
     };
     report.claimed = items.len() as u64;
     if items.is_empty() {
+        refund(&watches, &day, limit).await?;
         return Ok(report);
     }
     // An indicator on several lists is asked once.
@@ -158,13 +179,7 @@ pub async fn run_round(
     stop.cancel();
     // The round's engine counts its own requests (`Engine::beside`).
     report.requests = engine.metrics().requests.values().sum();
-    {
-        let (w, d, n) = (watches.clone(), day.clone(), report.requests);
-        off_runtime("counting re-checks' spending", move || {
-            w.recheck_spend(&d, n)
-        })
-        .await?;
-    }
+    refund(&watches, &day, limit.saturating_sub(report.requests)).await?;
     outcome?;
     let results = job_results(engine, &job.id, job.total).await?;
     // Each list's threshold, read once (a list deleted meanwhile has none: its items are
@@ -207,6 +222,18 @@ pub async fn run_round(
     })
     .await?;
     Ok(report)
+}
+
+/// Gives back `n` reserved requests a round did not spend.
+async fn refund(watches: &Arc<dyn WatchStore>, day: &str, n: u64) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let (w, d) = (watches.clone(), day.to_string());
+    off_runtime("giving back re-checks' share", move || {
+        w.recheck_refund(&d, n)
+    })
+    .await
 }
 
 /// A signal that fires with `outer`, or when three quarters of the claims' time has gone:

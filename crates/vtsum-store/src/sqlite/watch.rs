@@ -15,8 +15,8 @@ use vtsum_core::diff::{reasons, Snapshot};
 use vtsum_core::error::{Error, Result};
 use vtsum_core::target::Target;
 use vtsum_core::watch::{
-    ChangeRecord, Delivery, HistoryEntry, HookId, ListInfo, OutboxStats, Recorded, WatchItem,
-    WatchList, WatchStore,
+    ChangeRecord, Delivery, HistoryEntry, HookId, ListInfo, OutboxStats, Recorded, Reserved,
+    WatchItem, WatchList, WatchStore,
 };
 use vtsum_core::Verdict;
 
@@ -401,11 +401,30 @@ impl WatchStore for SqliteStore {
         })
     }
 
-    fn recheck_spend(&self, day: &str, n: u64) -> Result<()> {
+    fn recheck_reserve(&self, day: &str, cap: u64, want: u64) -> Result<Reserved> {
         self.watch_tx(|tx| {
+            let before: u64 = tx
+                .query_row(
+                    "SELECT used FROM recheck_ledger WHERE day = ?1",
+                    [day],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            let reserved = Reserved::of(before, cap, want);
             tx.execute(
                 "INSERT INTO recheck_ledger (day, used) VALUES (?1, ?2)
                  ON CONFLICT (day) DO UPDATE SET used = used + ?2",
+                params![day, reserved.granted],
+            )?;
+            Ok(reserved)
+        })
+    }
+
+    fn recheck_refund(&self, day: &str, n: u64) -> Result<()> {
+        self.watch_tx(|tx| {
+            tx.execute(
+                "UPDATE recheck_ledger SET used = MAX(used - ?2, 0) WHERE day = ?1",
                 params![day, n],
             )
             .map(drop)

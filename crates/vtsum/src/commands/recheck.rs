@@ -1,4 +1,4 @@
-//! Re-check rounds as `vtsum watch run` and `vtsum serve` run them: the settings of
+//! Re-check rounds as `vtsum watch run`, `vtsum serve` and `vtsum worker` run them: the settings of
 //! `RecheckArgs` checked once, then each round through `vtsum_core::watch::round` and the
 //! outbox through `vtsum_core::watch::deliver`.
 //!
@@ -91,9 +91,9 @@ impl Rechecks {
         Ok((report, sent))
     }
 
-    /// Rounds every `interval` until `cancel`, for `vtsum serve`: a failed round is logged
-    /// and the next one tried.
-    pub fn spawn(self, interval: Duration, cancel: Cancel) {
+    /// Rounds every `interval` until `cancel`: a failed round is logged and the next one
+    /// tried.
+    fn spawn(self, interval: Duration, cancel: Cancel) {
         tokio::spawn(async move {
             while !cancel.is_cancelled() {
                 match self.round(&cancel).await {
@@ -109,8 +109,35 @@ impl Rechecks {
     }
 }
 
+/// How often `vtsum serve` and `vtsum worker` run a round of re-checks.
+const ROUND_EVERY: Duration = Duration::from_secs(60);
+
+/// Due re-checks of the store's watchlists beside `engine` (`vtsum serve`, `vtsum
+/// worker`), a round a minute until `stop`, when the store keeps watchlists and
+/// `--recheck-share` is not 0. A round claims at most a minute of the keys' requests at
+/// the public rate, and its requests go in the re-check lane, behind every job and lookup
+/// of `engine`.
+pub fn start_beside(args: &RecheckArgs, engine: &Arc<Engine>, stop: Cancel) -> Result<()> {
+    let Some(watches) = engine.store().clone().watches() else {
+        return Ok(());
+    };
+    let per_round = 4 * engine.config().keys.len() as u64;
+    let rechecks = Rechecks::new(args, engine.clone(), watches, per_round)?;
+    if rechecks.enabled() {
+        rechecks.spawn(ROUND_EVERY, stop);
+    }
+    Ok(())
+}
+
 /// One line on what a round did.
 pub fn summary(r: &RoundReport, sent: &Sent) -> String {
+    if r.job_parts_waiting > 0 {
+        return format!(
+            "vtsum watch: no re-checks this round: {} job parts are queued or running (jobs \
+             go first), {} alerts delivered, {} failed",
+            r.job_parts_waiting, sent.delivered, sent.failed
+        );
+    }
     format!(
         "vtsum watch: {} checked of {} due ({} requests; re-checks may have spent {} by now \
          today, {} before this round), {} changes, {} alerts delivered, {} failed",

@@ -60,7 +60,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     };
     let stop_rechecks = Cancel::new();
     if let Some(engine) = &engine {
-        start_rechecks(&args, engine, stop_rechecks.clone())?;
+        super::recheck::start_beside(&args.rechecks, engine, stop_rechecks.clone())?;
     }
     let limits = server::Limits {
         max_connections: args
@@ -123,25 +123,6 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> Result<Exit> {
     }
     Ok(Exit::Ok)
 }
-
-/// Due re-checks of the store's watchlists, a round a minute, when the store keeps
-/// watchlists. A round claims at most a minute of the keys' requests at the public rate,
-/// and its requests go in the re-check lane, behind every job and lookup of `engine`.
-fn start_rechecks(args: &ServeArgs, engine: &Arc<Engine>, stop: Cancel) -> Result<()> {
-    let Some(watches) = engine.store().clone().watches() else {
-        return Ok(());
-    };
-    let per_round = 4 * engine.config().keys.len() as u64;
-    let rechecks =
-        super::recheck::Rechecks::new(&args.rechecks, engine.clone(), watches, per_round)?;
-    if rechecks.enabled() {
-        rechecks.spawn(RECHECK_EVERY, stop);
-    }
-    Ok(())
-}
-
-/// How often `vtsum serve` runs a round of re-checks.
-const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The client tokens of `--client-token`, `--client-tokens FILE` and `--client-cap`.
 fn client_tokens(args: &ServeArgs) -> Result<Vec<vtsum_web::ClientToken>> {

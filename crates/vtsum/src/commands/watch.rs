@@ -43,7 +43,7 @@ pub(super) fn open(url: &str) -> Result<(Arc<dyn Store>, Arc<dyn WatchStore>)> {
     let watches = s.clone().watches().ok_or_else(|| {
         bad_input(format!(
             "{describe} keeps no watchlists: use the SQLite store (the default, or \
-             --store sqlite:PATH)"
+             --store sqlite:PATH) or Redis (--store redis://host:6379/0)"
         ))
     })?;
     Ok((s, watches))

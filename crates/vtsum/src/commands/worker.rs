@@ -1,6 +1,7 @@
 //! `vtsum worker`: runs the parts of web jobs from a Redis store's work queue, with this
-//! process's keys, until Ctrl-C or SIGTERM. Any number of workers on any number of hosts
-//! share the queue, the cache and the keys' quotas through the store.
+//! process's keys, until Ctrl-C or SIGTERM, and the watchlists' due re-checks behind them
+//! (a round a minute, as `vtsum serve` does). Any number of workers on any number of hosts
+//! share the queue, the cache, the watchlists and the keys' quotas through the store.
 
 use std::sync::Arc;
 
@@ -42,6 +43,7 @@ pub async fn run(global: &GlobalArgs, args: WorkerArgs) -> Result<Exit> {
         ));
     }
     let stop = Cancel::new();
+    super::recheck::start_beside(&args.rechecks, &engine, stop.clone())?;
     let stopper = stop.clone();
     tokio::spawn(async move {
         crate::shutdown_signal().await;
