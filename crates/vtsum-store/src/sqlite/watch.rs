@@ -194,12 +194,18 @@ impl WatchStore for SqliteStore {
     }
 
     fn watch_add(&self, name: &str, targets: &[Target], now: i64) -> Result<u64> {
-        if self.watch_get(name)?.is_none() {
-            return Err(Error::Watch(format!(
-                "no watchlist named {name:?}: `vtsum watch add {name} FILE` makes it"
-            )));
-        }
-        self.watch_tx(|tx| {
+        // The list is looked for in the transaction that adds, so one deleted meanwhile
+        // gets the same message as one that never was.
+        let added = self.watch_tx(|tx| {
+            let exists = tx
+                .query_row("SELECT 1 FROM watch_lists WHERE name = ?1", [name], |_| {
+                    Ok(())
+                })
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(None);
+            }
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO watch_items (list, key, stored, added_at, due_at)
                  VALUES (?1, ?2, ?3, ?4, ?4)",
@@ -208,7 +214,12 @@ impl WatchStore for SqliteStore {
             for t in targets {
                 added += stmt.execute(params![name, t.key(), t.stored(), now])? as u64;
             }
-            Ok(added)
+            Ok(Some(added))
+        })?;
+        added.ok_or_else(|| {
+            Error::Watch(format!(
+                "no watchlist named {name:?}: `vtsum watch add {name} FILE` makes it"
+            ))
         })
     }
 
