@@ -277,6 +277,23 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn job_pending_in(&self, id: &JobId, from: u64, to: u64) -> Result<Vec<JobItem>> {
+        Ok(self
+            .lock()
+            .jobs
+            .get(id)
+            .map_or_else(Vec::new, |(_, items)| {
+                // An item's index is its place.
+                items
+                    .iter()
+                    .skip(from as usize)
+                    .take(to.saturating_sub(from) as usize)
+                    .filter(|i| i.result.is_none())
+                    .cloned()
+                    .collect()
+            }))
+    }
+
     fn job_pending(&self, id: &JobId) -> Result<Vec<JobItem>> {
         Ok(self
             .lock()

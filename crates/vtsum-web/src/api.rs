@@ -84,7 +84,7 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
         // Counted from the items by `Jobs::create`.
         objects: 0,
     };
-    let hashes = ex.job_targets(&others.found);
+    let hashes = ex.take_job_targets(&others.found);
     Ok(app.inner.jobs.create(spec, hashes, &ex.alternates).await?)
 }
 

@@ -32,7 +32,7 @@ pub const DEFAULT_EVERY: u64 = 7 * 86_400;
 pub fn watches(app: &App) -> Result<Arc<dyn WatchStore>, WebError> {
     app.inner.store.clone().watches().ok_or_else(|| {
         WebError::BadRequest(
-            "this server's store keeps no watchlists: run it on the SQLite store".into(),
+            "this server's store keeps no watchlists: run it on the SQLite store or Redis".into(),
         )
     })
 }

@@ -9,7 +9,7 @@ mod watching;
 use std::time::Duration;
 
 use support::{json, ok};
-use watching::{fake, watch, Home};
+use watching::{checked_by, fake, watch, Home};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_rounds_at_once_re_check_each_item_once() {
@@ -95,20 +95,7 @@ async fn serve_re_checks_what_is_due_by_itself_a_minute_of_requests_a_round() {
     let (child, _) = support::start(cmd, "serving on ");
     // One key: a round takes at most 4 items (a minute at the public rate), and the next
     // round is a minute away.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let checked = loop {
-        let shown = json(&watch(&fake, home, &["show", "edr", "--json"]));
-        let checked = shown
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| !i["checked_at"].is_null())
-            .count();
-        if checked >= 4 || std::time::Instant::now() > deadline {
-            break checked;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let checked = checked_by(&fake, home, "edr", 4).await;
     support::stop(child);
     assert_eq!(checked, 4, "serve's first round");
     assert_eq!(fake.counters().requests_by_hash.values().sum::<u64>(), 4);
@@ -136,20 +123,7 @@ async fn workers_re_check_what_is_due_by_themselves_each_item_once() {
             support::start(cmd, "vtsum: worker ").0
         })
         .collect();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let checked = loop {
-        let shown = json(&watch(&fake, home, &["show", "edr", "--json"]));
-        let checked = shown
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| !i["checked_at"].is_null())
-            .count();
-        if checked >= 8 || std::time::Instant::now() > deadline {
-            break checked;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let checked = checked_by(&fake, home, "edr", 8).await;
     workers.into_iter().for_each(support::stop);
     assert_eq!(checked, 8, "each worker's first round");
     let counts = fake.counters().requests_by_hash;

@@ -95,6 +95,10 @@ pub(super) struct Held {
     pub released: Vec<Work>,
 }
 
+/// Pending items of a whole job read at once at the start of a run, each window's cache
+/// pass done before the next is read.
+const PENDING_WINDOW: u64 = 65_536;
+
 /// Items answered from the cache per blocking call at the start of a run
 /// ([`Store::job_answer_from_cache`](crate::store::Store::job_answer_from_cache)): few
 /// hops for a list the cache answers, and progress and rows that move while it goes.
@@ -143,7 +147,7 @@ impl Engine {
                     .job_get(&id)?
                     .ok_or_else(|| Error::NoSuchJob(id.0.clone()))?;
                 let pending = match part {
-                    None => s.job_pending(&id)?,
+                    None => s.job_pending_in(&id, 0, PENDING_WINDOW)?,
                     Some((from, to)) => s.job_pending_in(&id, from, to)?,
                 };
                 Ok((job, pending))
@@ -183,7 +187,18 @@ impl Engine {
             lane_waiting: None,
             held: Default::default(),
         };
-        let queue = run.answer_pending_from_cache(pending).await?;
+        let mut queue = run.answer_pending_from_cache(pending).await?;
+        // A whole job's pending items are read a window at a time: a million-hash job
+        // never holds all its items, only the cache's misses.
+        let mut from = PENDING_WINDOW;
+        while part.is_none() && from < run.job.total {
+            let to = from.saturating_add(PENDING_WINDOW);
+            let id = id.clone();
+            let pending =
+                store::blocking(&self.store, move |s| s.job_pending_in(&id, from, to)).await?;
+            queue.extend(run.answer_pending_from_cache(pending).await?);
+            from = to;
+        }
         let queue = run.hold_weak(queue);
         if !queue.is_empty() {
             // Before the first request: a key VirusTotal says is spent is not tried.

@@ -93,13 +93,21 @@ impl Extracted {
     }
 
     /// [`Extracted::job_hashes`] as a job's items, then `indicators` (URLs, domains, IP
-    /// addresses, when they were asked for) after every hash.
-    pub fn job_targets(&self, indicators: &[ioc::Indicator]) -> Vec<crate::target::Target> {
-        let mut targets: Vec<crate::target::Target> = self
-            .job_hashes()
-            .into_iter()
-            .map(crate::target::Target::File)
-            .collect();
+    /// addresses, when they were asked for) after every hash. The hashes move into the
+    /// items and `hashes` is left empty: a million of them are not held twice.
+    pub fn take_job_targets(
+        &mut self,
+        indicators: &[ioc::Indicator],
+    ) -> Vec<crate::target::Target> {
+        let weak = weak_once(&self.alternates);
+        let hashes = std::mem::take(&mut self.hashes);
+        let mut targets = Vec::with_capacity(hashes.len() + weak.len() + indicators.len());
+        targets.extend(
+            hashes
+                .into_iter()
+                .chain(weak)
+                .map(crate::target::Target::File),
+        );
         targets.extend(indicators.iter().map(crate::target::Target::of_indicator));
         targets
     }

@@ -28,7 +28,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
     if args.which.skip.is_none() {
         args.which.skip = file.skip.clone();
     }
-    let (extracted, indicators) = super::scan_input::read_inputs(&args.inputs, &args.which)?;
+    let (mut extracted, indicators) = super::scan_input::read_inputs(&args.inputs, &args.which)?;
     let found = indicators.as_ref().map_or(&[][..], |i| &i.found[..]);
     let mut api = args.api.clone();
     let (_demo, store_url) = demo::resolve(global, &file, &mut api).await?;
@@ -76,7 +76,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         objects: 0,
     };
     let (job, resumed) = {
-        let (engine, hashes) = (engine.clone(), extracted.job_targets(found));
+        let (engine, hashes) = (engine.clone(), extracted.take_job_targets(found));
         off_runtime("opening the scan", move || engine.open_scan(spec, &hashes)).await?
     };
     engine.group_hashes(&job.id, &extracted.alternates);

@@ -94,9 +94,9 @@ fn add(watches: &dyn WatchStore, file: &FileConfig, mut args: WatchAddArgs) -> R
     if args.which.skip.is_none() {
         args.which.skip = file.skip.clone();
     }
-    let (extracted, indicators) = super::scan_input::read_inputs(&args.inputs, &args.which)?;
+    let (mut extracted, indicators) = super::scan_input::read_inputs(&args.inputs, &args.which)?;
     let found = indicators.as_ref().map_or(&[][..], |i| &i.found[..]);
-    let targets = extracted.job_targets(found);
+    let targets = extracted.take_job_targets(found);
     let now = now_unix();
     watches.watch_put(&WatchList {
         name: args.name.clone(),

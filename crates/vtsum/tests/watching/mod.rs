@@ -73,3 +73,22 @@ pub async fn fake(keys: &[&str]) -> fakevt::FakeVt {
 pub async fn past_interval() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
 }
+
+/// How many items of `list` have been checked once `n` have, or after 30 s (so a test can
+/// say how many when it is not `n`).
+pub async fn checked_by(fake: &fakevt::FakeVt, home: &Home, list: &str, n: usize) -> usize {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = super::support::json(&watch(fake, home, &["show", list, "--json"]));
+        let checked = shown
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| !i["checked_at"].is_null())
+            .count();
+        if checked >= n || std::time::Instant::now() > deadline {
+            return checked;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
