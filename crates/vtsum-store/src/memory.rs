@@ -97,6 +97,29 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// Up to `limit` items of a job from place `offset` (an item's index is its place)
+    /// that `keep` keeps.
+    fn items_at(
+        &self,
+        id: &JobId,
+        offset: u64,
+        limit: u64,
+        keep: impl Fn(&JobItem) -> bool,
+    ) -> Vec<JobItem> {
+        self.lock()
+            .jobs
+            .get(id)
+            .map_or_else(Vec::new, |(_, items)| {
+                items
+                    .iter()
+                    .skip(offset as usize)
+                    .take(limit as usize)
+                    .filter(|i| keep(i))
+                    .cloned()
+                    .collect()
+            })
+    }
+
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
@@ -278,20 +301,7 @@ impl Store for MemoryStore {
     }
 
     fn job_pending_in(&self, id: &JobId, from: u64, to: u64) -> Result<Vec<JobItem>> {
-        Ok(self
-            .lock()
-            .jobs
-            .get(id)
-            .map_or_else(Vec::new, |(_, items)| {
-                // An item's index is its place.
-                items
-                    .iter()
-                    .skip(from as usize)
-                    .take(to.saturating_sub(from) as usize)
-                    .filter(|i| i.result.is_none())
-                    .cloned()
-                    .collect()
-            }))
+        Ok(self.items_at(id, from, to.saturating_sub(from), |i| i.result.is_none()))
     }
 
     fn job_pending(&self, id: &JobId) -> Result<Vec<JobItem>> {
@@ -333,18 +343,7 @@ impl Store for MemoryStore {
     }
 
     fn job_items(&self, id: &JobId, offset: u64, limit: u64) -> Result<Vec<JobItem>> {
-        Ok(self
-            .lock()
-            .jobs
-            .get(id)
-            .map_or_else(Vec::new, |(_, items)| {
-                items
-                    .iter()
-                    .skip(offset as usize)
-                    .take(limit as usize)
-                    .cloned()
-                    .collect()
-            }))
+        Ok(self.items_at(id, offset, limit, |_| true))
     }
 
     fn job_delete(&self, id: &JobId) -> Result<bool> {
