@@ -148,6 +148,9 @@ impl Run<'_> {
             .requests
             .entry((key_id.clone(), outcome))
             .or_default() += 1;
+        self.engine
+            .sent_by_runs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let newly_rejected = self.engine.release(lease, at, release).await;
         match result {
             Ok(answers) => {

@@ -120,7 +120,11 @@ pub struct Engine {
     /// Shared with the engines made by [`Engine::beside`].
     lanes: Arc<lane::Lanes>,
     groups: group::Groups,
-    metrics: Mutex<Metrics>,
+    /// The process's counters (`/metrics`), shared with the engines made by
+    /// [`Engine::beside`].
+    metrics: Arc<Mutex<Metrics>>,
+    /// Requests this engine's own runs sent (a round's spending).
+    sent_by_runs: std::sync::atomic::AtomicU64,
 }
 
 /// How a request to VirusTotal ended, as `/metrics` labels it.
@@ -190,15 +194,16 @@ impl Engine {
             pool,
             lanes: Arc::default(),
             groups: group::Groups::default(),
-            metrics: Mutex::new(Metrics::default()),
+            metrics: Arc::default(),
+            sent_by_runs: Default::default(),
         })
     }
 
-    /// Another engine on the same keys, key pool, store and lanes, whose cache answers
-    /// stand for a request when younger than `max_age` (found and unknown alike): a
-    /// watchlist round's engine. Its runs take their place in this engine's lanes and its
-    /// requests count in this engine's quota; its [`Engine::metrics`] are its own, so a
-    /// round knows what it spent.
+    /// Another engine on the same keys, key pool, store, lanes and counters, whose cache
+    /// answers stand for a request when younger than `max_age` (found and unknown alike):
+    /// a watchlist round's engine. Its runs take their place in this engine's lanes, and
+    /// its requests count in this engine's quota and [`Engine::metrics`];
+    /// [`Engine::sent_by_runs`] is its own, so a round knows what it spent.
     pub fn beside(&self, max_age: Duration) -> Engine {
         let mut cfg = self.cfg.clone();
         cfg.max_age_found = max_age;
@@ -210,7 +215,8 @@ impl Engine {
             pool: self.pool.clone(),
             lanes: self.lanes.clone(),
             groups: group::Groups::default(),
-            metrics: Mutex::new(Metrics::default()),
+            metrics: self.metrics.clone(),
+            sent_by_runs: Default::default(),
         }
     }
 
@@ -252,7 +258,12 @@ impl Engine {
         self.pool().sent()
     }
 
-    /// A copy of the counters of this engine's runs.
+    /// Requests this engine's own runs sent (not those of the engines beside it).
+    pub fn sent_by_runs(&self) -> u64 {
+        self.sent_by_runs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A copy of the process's counters (this engine's and those beside it).
     pub fn metrics(&self) -> Metrics {
         self.metrics_mut().clone()
     }

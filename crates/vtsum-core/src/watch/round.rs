@@ -91,7 +91,7 @@ pub fn budget_by(daily: u64, share: f64, now: i64) -> u64 {
 
 /// Runs one round with `engine`, made for this round by [`Engine::beside`]: its freshness
 /// should be the shortest interval of the lists (an answer that fresh in the cache stands
-/// for a request), and its counters are what the round spent.
+/// for a request), and [`Engine::sent_by_runs`] is what the round spent.
 pub async fn run_round(
     engine: &Arc<Engine>,
     watches: Arc<dyn WatchStore>,
@@ -177,8 +177,8 @@ pub async fn run_round(
     let stop = stop_before_claims_end(cancel, cfg.claim_secs);
     let outcome = engine.run_job(&job.id, opts, &|_| {}, &stop).await;
     stop.cancel();
-    // The round's engine counts its own requests (`Engine::beside`).
-    report.requests = engine.metrics().requests.values().sum();
+    // The round's engine counts its own runs' requests (`Engine::beside`).
+    report.requests = engine.sent_by_runs();
     refund(&watches, &day, limit.saturating_sub(report.requests)).await?;
     outcome?;
     let results = job_results(engine, &job.id, job.total).await?;
