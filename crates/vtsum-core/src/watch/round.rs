@@ -100,15 +100,6 @@ pub async fn run_round(
 ) -> Result<RoundReport> {
     let now = now_unix();
     let (day, _) = day_of(now);
-    let keys = engine.key_status_off_runtime().await?;
-    let usable = keys.iter().filter(|k| k.rejected_reason.is_none());
-    let daily: u64 = usable
-        .clone()
-        .map(|k| u64::from(k.daily_limit.unwrap_or(500)))
-        .sum();
-    let left_today: u64 = usable
-        .map(|k| u64::from(k.daily_limit.unwrap_or(500)).saturating_sub(k.used_today))
-        .sum();
     if let Some(queue) = engine.store().work_queue() {
         let backlog = off_runtime("reading the work queue", move || queue.backlog()).await?;
         if backlog > 0 {
@@ -118,6 +109,15 @@ pub async fn run_round(
             });
         }
     }
+    let keys = engine.key_status_off_runtime().await?;
+    let usable = keys.iter().filter(|k| k.rejected_reason.is_none());
+    let daily: u64 = usable
+        .clone()
+        .map(|k| u64::from(k.daily_limit.unwrap_or(500)))
+        .sum();
+    let left_today: u64 = usable
+        .map(|k| u64::from(k.daily_limit.unwrap_or(500)).saturating_sub(k.used_today))
+        .sum();
     let budget = budget_by(daily, cfg.share, now);
     // The round's part of the budget is reserved in the store for every process at once,
     // and what it does not spend is given back at the end.
@@ -182,15 +182,23 @@ pub async fn run_round(
     refund(&watches, &day, limit.saturating_sub(report.requests)).await?;
     outcome?;
     let results = job_results(engine, &job.id, job.total).await?;
-    // Each list's threshold, read once (a list deleted meanwhile has none: its items are
-    // not recorded).
+    // The threshold of each list the round claimed from, read once (a list deleted
+    // meanwhile has none: its items are not recorded). Only the settings: the listing's
+    // counts are not needed here.
     let thresholds: HashMap<String, u32> = {
         let w = watches.clone();
-        off_runtime("reading watchlists", move || w.watch_lists())
-            .await?
-            .into_iter()
-            .map(|l| (l.list.name, l.list.threshold))
-            .collect()
+        let names: std::collections::BTreeSet<String> =
+            items.iter().map(|i| i.list.clone()).collect();
+        off_runtime("reading watchlists", move || {
+            let mut found = HashMap::new();
+            for name in names {
+                if let Some(list) = w.watch_get(&name)? {
+                    found.insert(name, list.threshold);
+                }
+            }
+            Ok(found)
+        })
+        .await?
     };
     for item in items {
         let Some(result) = results.get(&item.target.key()) else {
