@@ -41,6 +41,17 @@ impl Hash {
         Some(Hash(s.to_ascii_lowercase()))
     }
 
+    /// As [`Hash::parse`], keeping the string it is given (no copy): for hashes read back
+    /// in bulk.
+    pub fn parse_owned(mut s: String) -> Option<Hash> {
+        HashKind::from_len(s.len())?;
+        if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        s.make_ascii_lowercase();
+        Some(Hash(s))
+    }
+
     /// Wraps text the caller already checked is 32, 40 or 64 lower-case hex digits.
     pub(crate) fn from_lower_hex(s: &str) -> Hash {
         debug_assert!(Hash::parse(s).is_some_and(|h| h.0 == s));

@@ -102,6 +102,11 @@ pub struct JobSpec {
     /// tests only those rows need.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub objects: u64,
+    /// A CLI scan's items the cache answered when it began: they are read from the cache
+    /// for its report and are not among the job's items (`engine::ScanRows`), so the
+    /// scan's input holds `total` plus these. 0 for every other job.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub answered_from_cache: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -59,6 +59,10 @@ use vtsum_core::watch::WatchStore;
 mod outbox;
 mod watch;
 
+/// Hashes looked up in one query of `cache_get_many` (SQLite takes up to 32,766
+/// parameters): as many as a scan's window.
+const GET_MANY: usize = 16_384;
+
 /// 4: each result's searchable text apart (`job_text`); 3: URLs, domains and IP addresses (`objects`, `job_results.object`); 2: the cache as
 /// columns and compressed documents (`sqlite_cache`); 1 kept JSON entries.
 const SCHEMA_VERSION: i64 = 4;
@@ -172,9 +176,9 @@ impl Store for SqliteStore {
     fn cache_get_many(&self, hashes: &[Hash]) -> Result<Vec<Option<CacheEntry>>> {
         let conn = self.reader()?;
         let mut out = Vec::with_capacity(hashes.len());
-        // A run's whole chunk in one query (2,048: see the engine's CACHE_CHUNK); SQLite
-        // takes up to 32,766 parameters, and sorts the list so pages are read in order.
-        for chunk in hashes.chunks(2048) {
+        // A scan's whole window in one query (see the engine's cache_first.rs); SQLite
+        // takes up to 32,766 parameters, and the rows are read in table order.
+        for chunk in hashes.chunks(GET_MANY) {
             let found = sqlite_cache::get_many(&conn, chunk, &|e| self.err(e))?;
             out.extend(found.into_iter().map(|f| f.map(|(_, entry)| entry)));
         }

@@ -101,6 +101,18 @@ fn bad_hash(column: usize, text: &str) -> rusqlite::Error {
 }
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Read> {
+    let (n, entry) = read_entry(row)?;
+    let mut all = Vec::with_capacity(3);
+    for column in 1..=3 {
+        if let Some(blob) = row.get_ref(column)?.as_blob_or_null()? {
+            all.push(hex(blob));
+        }
+    }
+    Ok((n, all, entry))
+}
+
+/// An answer's row read back: its number and the entry.
+fn read_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, CacheEntry)> {
     let n: i64 = row.get(0)?;
     let id = hex(row.get_ref(1)?.as_blob()?);
     let md5 = row.get_ref(2)?.as_blob_or_null()?.map(hex);
@@ -108,18 +120,13 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Read> {
     let found: bool = row.get(4)?;
     let asked: u8 = row.get(5)?;
     let fetched_at: i64 = row.get(6)?;
-    let all: Vec<String> = [Some(&id), md5.as_ref(), sha1.as_ref()]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
     let queried_text = match asked {
         1 => md5.clone(),
         2 => sha1.clone(),
         _ => None,
     }
     .unwrap_or_else(|| id.clone());
-    let queried = Hash::parse(&queried_text).ok_or_else(|| bad_hash(1, &queried_text))?;
+    let queried = Hash::parse_owned(queried_text).ok_or_else(|| bad_hash(1, &id))?;
     let lookup = if found {
         Lookup::Found(Box::new(read_file(row, 7, id, md5, sha1)?))
     } else {
@@ -130,7 +137,7 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Read> {
         lookup,
         fetched_at,
     };
-    Ok((n, all, entry))
+    Ok((n, entry))
 }
 
 /// How the store reports SQLite's errors (with the file's path).
@@ -145,24 +152,30 @@ fn select(conn: &Connection, sql: &str, args: &[Vec<u8>], sqlite: Wrap<'_>) -> R
     rows.map(|r| r.map_err(sqlite)).collect()
 }
 
-/// The answers for `hashes`, in order: one query per kind of hash asked.
+/// The answers for `hashes`, in order: one query per kind of hash asked. Each row is
+/// matched to the hashes asked by its raw hash columns, through a map borrowing the asked
+/// bytes, and moved into its place (cloned only for a second hash naming the same row):
+/// a million cached hashes are read with no allocation beyond the entries themselves.
 pub(crate) fn get_many(
     conn: &Connection,
     hashes: &[Hash],
     sqlite: Wrap<'_>,
 ) -> Result<Vec<Option<(i64, CacheEntry)>>> {
-    let mut rows: Vec<(i64, CacheEntry)> = Vec::new();
-    // Each hash a row is found by → that row; a found file wins over an unknown answer
-    // for one of its hashes.
-    let mut by_hash: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<Option<(i64, CacheEntry)>> = vec![None; hashes.len()];
     for kind in [HashKind::Md5, HashKind::Sha1, HashKind::Sha256] {
-        let asked: Vec<Vec<u8>> = hashes
-            .iter()
-            .filter(|h| h.kind() == kind)
-            .map(|h| bytes(h.as_str()))
+        let at: Vec<usize> = (0..hashes.len())
+            .filter(|&i| hashes[i].kind() == kind)
             .collect();
-        if asked.is_empty() {
+        if at.is_empty() {
             continue;
+        }
+        let asked: Vec<Vec<u8>> = at.iter().map(|&i| bytes(hashes[i].as_str())).collect();
+        // Asked bytes → the first position asking them; `next` chains repeats.
+        let mut first: HashMap<&[u8], usize, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(asked.len(), Default::default());
+        let mut next: Vec<Option<usize>> = vec![None; hashes.len()];
+        for (k, &i) in at.iter().enumerate().rev() {
+            next[i] = first.insert(&asked[k], i);
         }
         let marks = (1..=asked.len())
             .map(|i| format!("?{i}"))
@@ -173,27 +186,50 @@ pub(crate) fn get_many(
             HashKind::Sha1 => format!(" OR sha1 IN ({marks})"),
             HashKind::Sha256 => String::new(),
         };
+        // The rows are read in table order (the subquery's numbers, sorted), not in the
+        // hashes' order: a batch's rows sharing a page then cost one read of it.
         let sql = format!(
-            "SELECT {} FROM answers WHERE id IN ({marks}){also}",
+            "SELECT {} FROM answers WHERE n IN \
+             (SELECT n FROM answers WHERE id IN ({marks}){also})",
             columns()
         );
-        for (n, all, entry) in select(conn, &sql, &asked, sqlite)? {
-            let known = matches!(entry.lookup, Lookup::Found(_));
-            rows.push((n, entry));
-            for h in all {
-                let keep = by_hash
-                    .get(&h)
-                    .is_some_and(|&i| matches!(rows[i].1.lookup, Lookup::Found(_)) && !known);
-                if !keep {
-                    by_hash.insert(h, rows.len() - 1);
+        let mut stmt = conn.prepare_cached(&sql).map_err(sqlite)?;
+        let mut rows = stmt.query(params_from_iter(&asked)).map_err(sqlite)?;
+        let mut places = Vec::new();
+        while let Some(row) = rows.next().map_err(sqlite)? {
+            places.clear();
+            for column in 1..=3 {
+                let Some(blob) = row
+                    .get_ref(column)
+                    .map_err(sqlite)?
+                    .as_blob_or_null()
+                    .map_err(|e| sqlite(e.into()))?
+                else {
+                    continue;
+                };
+                let mut place = first.get(blob).copied();
+                while let Some(i) = place {
+                    places.push(i);
+                    place = next[i];
                 }
+            }
+            let (n, entry) = read_entry(row).map_err(sqlite)?;
+            let found = matches!(entry.lookup, Lookup::Found(_));
+            // A found file wins over an unknown answer for one of its hashes.
+            places.retain(|&i| {
+                !out[i]
+                    .as_ref()
+                    .is_some_and(|(_, e)| matches!(e.lookup, Lookup::Found(_)) && !found)
+            });
+            if let Some((&last, rest)) = places.split_last() {
+                for &i in rest {
+                    out[i] = Some((n, entry.clone()));
+                }
+                out[last] = Some((n, entry));
             }
         }
     }
-    Ok(hashes
-        .iter()
-        .map(|h| by_hash.get(h.as_str()).map(|&i| rows[i].clone()))
-        .collect())
+    Ok(out)
 }
 
 /// The document of the found file a hash names.

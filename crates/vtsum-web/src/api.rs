@@ -83,6 +83,7 @@ pub async fn create_job(app: &App, sub: Submission) -> Result<JobInfo, WebError>
         private_ips: others.private_ips,
         // Counted from the items by `Jobs::create`.
         objects: 0,
+        answered_from_cache: 0,
     };
     let hashes = ex.take_job_targets(&others.found);
     Ok(app.inner.jobs.create(spec, hashes, &ex.alternates).await?)

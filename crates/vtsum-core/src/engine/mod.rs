@@ -21,6 +21,7 @@ use crate::store::{JobId, JobInfo, JobSpec, Store};
 use crate::target::Target;
 use crate::vt::{ClientConfig, VtClient};
 
+mod cache_first;
 mod cached;
 mod cancel;
 mod figures;
@@ -33,6 +34,7 @@ mod record;
 mod run;
 mod take;
 
+pub use cache_first::{RunMisses, ScanRows, ScanStart};
 pub use cached::fill_engines;
 pub use cancel::Cancel;
 pub use figures::FiguresRead;
@@ -280,18 +282,11 @@ impl Engine {
     /// Opens the job for a CLI scan of `hashes`: the same input and options give the same
     /// job, so an interrupted scan resumes; a finished one starts afresh. Returns the job
     /// and whether it was resumed.
-    pub fn open_scan(&self, mut spec: JobSpec, items: &[Target]) -> Result<(JobInfo, bool)> {
-        spec.objects = count_objects(items);
-        let id = JobId::for_input(items, &spec);
-        if let Some(job) = self.store.job_get(&id)? {
-            if !job.state.is_final() {
-                return Ok((job, true));
-            }
-            self.store.job_delete(&id)?;
+    pub fn open_scan(&self, spec: JobSpec, items: &[Target]) -> Result<(JobInfo, bool)> {
+        match self.scan_start(items, &spec)? {
+            ScanStart::Resume(job) => Ok((job, true)),
+            ScanStart::New(id) => Ok((self.scan_create(&id, spec, items)?, false)),
         }
-        self.store.job_create(&id, &spec, items, now_unix())?;
-        let job = self.store.job_get(&id)?.ok_or(Error::NoSuchJob(id.0))?;
-        Ok((job, false))
     }
 
     /// Rows of a job's finished items, in input order, as the job's spec says.

@@ -18,7 +18,10 @@ pub enum JobUpdate {
     /// The hash at input position `index` has its row.
     Row { index: u64, row: Box<Row> },
     /// The job's header now, with an estimate of the seconds left if known.
-    Job { job: JobInfo, eta_secs: Option<u64> },
+    Job {
+        job: Box<JobInfo>,
+        eta_secs: Option<u64>,
+    },
     /// Every key's quota now.
     Keys { keys: Vec<KeyStatus> },
     /// Something a person should read (a key was rejected).
@@ -71,7 +74,7 @@ pub async fn snapshot(
     eta_secs: Option<u64>,
 ) -> Vec<JobUpdate> {
     let mut updates = vec![JobUpdate::Job {
-        job: job.clone(),
+        job: Box::new(job.clone()),
         eta_secs,
     }];
     let keys = match engine {

@@ -219,7 +219,10 @@ pub fn is_hostile_control(c: char) -> bool {
 /// Replaces every [hostile control character](is_hostile_control) with U+FFFD, so a file
 /// name from VirusTotal cannot colour, clear or reorder the analyst's terminal.
 pub fn replace_controls(text: &str, breaks: LineBreaks) -> Cow<'_, str> {
-    if !text.chars().any(is_hostile_control) {
+    // Printable ASCII, most of every report, is seen byte by byte; anything else is
+    // decoded and checked.
+    let printable = |b: &u8| (0x20..0x7f).contains(b);
+    if text.as_bytes().iter().all(printable) || !text.chars().any(is_hostile_control) {
         return Cow::Borrowed(text);
     }
     text.chars()

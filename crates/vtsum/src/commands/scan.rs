@@ -4,19 +4,28 @@ use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
-use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome};
-use vtsum_core::render::{self, count, Format, RenderOptions, RowSource};
-use vtsum_core::report::{iso8601, Row, RowOptions, Summary, Verdict};
-use vtsum_core::store::{off_runtime, JobSpec};
+use vtsum_core::engine::{Cancel, Engine, Event, RunOptions, RunOutcome, ScanStart};
+use vtsum_core::render::{count, Format, RenderOptions};
+use vtsum_core::report::{iso8601, RowOptions, Summary, Verdict};
+use vtsum_core::store::{off_runtime, JobInfo, JobSpec};
+use vtsum_core::Target;
 use vtsum_store as store;
 
-use super::handover::{Handover, Streamed, Written};
+use super::scan_cached::{CacheFirst, Start};
+use super::scan_job::Scan;
 use crate::cli::{FailOn, GlobalArgs, ScanArgs};
 use crate::demo;
 use crate::exit::Exit;
 use crate::output::{choose_format, say, use_color, Output};
 use crate::progress::{human_duration, Bar};
 use crate::settings::{default_db_path, engine_config, threshold, FileConfig, Tuning};
+
+/// How the scan was opened: cache first (new, or its misses' job resumed), or as one job
+/// of every item.
+enum Opened {
+    CacheFirst(Arc<Vec<Target>>, Start),
+    Job(JobInfo, bool),
+}
 
 /// Runs `vtsum scan`.
 pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
@@ -74,88 +83,40 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         private_ips: indicators.as_ref().map_or(0, |i| i.private_ips),
         // Counted from the items by `open_scan`.
         objects: 0,
+        answered_from_cache: 0,
     };
-    let (job, resumed) = {
-        let (engine, hashes) = (engine.clone(), extracted.take_job_targets(found));
-        off_runtime("opening the scan", move || engine.open_scan(spec, &hashes)).await?
-    };
-    engine.group_hashes(&job.id, &extracted.alternates);
-    if resumed && job.done > 0 {
-        note(&format!(
-            "vtsum: resuming an interrupted scan: {} of {} hashes already done",
-            job.done, job.total
-        ));
-    }
-
-    let output = Arc::new(Mutex::new(Output::open(args.output.as_deref())?));
-    let cancel = Cancel::new();
-    // JSON Lines rows are counted as they are written, so the summary needs no second
-    // walk of the store: the rows written so far and their verdicts and cache hits.
-    let written = Arc::new(Mutex::new(Written::default()));
-    if format == Format::Jsonl {
-        // Rows finished by an earlier, interrupted run come first.
-        let (engine, job, to) = (engine.clone(), job.clone(), output.clone());
-        let written = written.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut out = to.lock().unwrap_or_else(|e| e.into_inner());
-            let rows = engine.job_source(&job, row_options);
-            write_rows(&mut out, |w| {
-                rows.each(&mut |row| {
-                    lock(&written).count(row);
-                    render::write_jsonl_row(w, row)
-                })
+    let items = extracted.take_job_targets(found);
+    let opened = {
+        let (engine, items) = (engine.clone(), Arc::new(items));
+        let (spec, refresh) = (spec.clone(), args.refresh);
+        let cache = store_url.trim() != "none";
+        off_runtime("opening the scan", move || {
+            Ok(match engine.scan_start(&items, &spec)? {
+                ScanStart::Resume(job) if job.spec.answered_from_cache > 0 => {
+                    Opened::CacheFirst(items, Start::Resume(job))
+                }
+                ScanStart::Resume(job) => Opened::Job(job, true),
+                // `--refresh` asks for every answer anew; `--store none` has no cache.
+                ScanStart::New(id) if cache && !refresh => {
+                    Opened::CacheFirst(items, Start::New { id, spec })
+                }
+                ScanStart::New(id) => Opened::Job(engine.scan_create(&id, spec, &items)?, false),
             })
         })
-        .await??;
-        if output.lock().unwrap_or_else(|e| e.into_inner()).stopped() {
-            cancel.cancel();
-        }
-    }
+        .await?
+    };
+    let output = Arc::new(Mutex::new(Output::open(args.output.as_deref())?));
+    let cancel = Cancel::new();
     let opts = RenderOptions {
         color: format == Format::Table && use_color(args.color, args.output.is_some()),
         title: format!("vtsum report: {}", label(&args)),
         generated_at: iso8601(chrono::Utc::now().timestamp()).unwrap_or_default(),
     };
-    // CSV is written as the rows come (see `handover`), unless an earlier run left rows
-    // that come as no event.
-    let handover = (format == Format::Csv && job.done == 0).then(|| Arc::new(Handover::default()));
-    let writer = handover.as_ref().map(|handover| {
-        let (engine, output, handover) = (engine.clone(), output.clone(), handover.clone());
-        let (id, opts) = (job.id.clone(), opts.clone());
-        let mut counted = Summary {
-            total: job.total as usize,
-            ..Summary::default()
-        };
-        tokio::task::spawn_blocking(move || -> Result<Summary> {
-            let rows = Streamed {
-                handover: &handover,
-                store: engine.store().as_ref(),
-                job: &id,
-                options: row_options,
-            };
-            let mut out = lock(&output);
-            write_rows(&mut out, |w| {
-                render::render_rows(w, format, &rows, &mut counted, &opts)
-            })?;
-            Ok(counted)
-        })
-    });
-    let sink = |event: &Event| match event {
-        Event::Item {
-            index,
-            target,
-            result,
-        } if handover.is_some() => {
-            if let Some(handover) = &handover {
-                handover.item(*index, target, result, row_options);
-            }
-        }
-        Event::Item { target, result, .. } if format == Format::Jsonl => {
-            let row = Row::from_result(target, result, row_options);
-            lock(&written).count(&row);
-            // A failed write stops the run; the message comes once, at the end.
-            let _ = write_jsonl(&output, &row, &cancel);
-        }
+    let run = RunOptions {
+        wait_for_quota: args.wait,
+        ..RunOptions::default()
+    };
+    let progress = |event: &Event| match event {
         Event::Progress(p) => bar.lock().unwrap_or_else(|e| e.into_inner()).update(p),
         Event::Waiting { resumes_at } if args.wait => note(&format!(
             "vtsum: every key is out of daily quota; waiting until {}",
@@ -166,53 +127,55 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         )),
         _ => {}
     };
-    spawn_ctrl_c(cancel.clone());
-    let outcome = engine
-        .run_job(
-            &job.id,
-            RunOptions {
-                wait_for_quota: args.wait,
-                ..RunOptions::default()
-            },
-            &sink,
-            &cancel,
-        )
-        .await;
-    bar.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    if let Some(handover) = &handover {
-        handover.finish();
-    }
-    let outcome = outcome?;
-    let streamed = match writer {
-        Some(writer) => Some(writer.await??),
-        None => None,
-    };
-
-    let job = {
-        let (engine, id) = (engine.clone(), job.id.clone());
-        off_runtime("reading the scan's job", move || {
-            engine
-                .store()
-                .job_get(&id)?
-                .ok_or(vtsum_core::Error::NoSuchJob(id.0))
-        })
-        .await?
-    };
-    let summary = Summary {
-        requests: engine.requests_sent(),
-        lines_without_hash: extracted.lines_without_hash,
-        duplicates: extracted.duplicates,
-        non_file_hashes: extracted.non_file_hashes,
-        skipped: job.spec.skipped,
-        private_ips: job.spec.private_ips,
-        total: job.total as usize,
-        resumes_at: match outcome {
-            RunOutcome::WaitingQuota { resumes_at } => iso8601(resumes_at),
-            _ => None,
+    let scan = Scan {
+        engine: engine.clone(),
+        format,
+        row_options,
+        opts,
+        output: output.clone(),
+        run,
+        base: Summary {
+            lines_without_hash: extracted.lines_without_hash,
+            duplicates: extracted.duplicates,
+            non_file_hashes: extracted.non_file_hashes,
+            skipped: spec.skipped,
+            private_ips: spec.private_ips,
+            ..Summary::default()
         },
-        ..Summary::default()
     };
-
+    let (outcome, summary) = match opened {
+        Opened::CacheFirst(items, start) => {
+            if let Start::Resume(job) = &start {
+                let before = job.spec.answered_from_cache;
+                note(&format!(
+                    "vtsum: resuming an interrupted scan: {} of {} hashes already done",
+                    job.done + before,
+                    job.total + before
+                ));
+            }
+            spawn_ctrl_c(cancel.clone());
+            let first = CacheFirst {
+                scan,
+                items,
+                alternates: std::mem::take(&mut extracted.alternates),
+            };
+            let done = first.run(start, &progress, &cancel).await;
+            bar.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            done?
+        }
+        Opened::Job(job, resumed) => {
+            if resumed && job.done > 0 {
+                note(&format!(
+                    "vtsum: resuming an interrupted scan: {} of {} hashes already done",
+                    job.done, job.total
+                ));
+            }
+            engine.group_hashes(&job.id, &extracted.alternates);
+            let done = scan.job(job, &progress, &cancel).await;
+            bar.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            done?
+        }
+    };
     // Read before the output is locked: no lock is held across a store call.
     let statuses = engine.key_status_off_runtime().await?;
     if let Some(failed) = &output.lock().unwrap_or_else(|e| e.into_inner()).failed {
@@ -221,32 +184,6 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
              command again (with somewhere to write) resumes it"
         );
     }
-    // The rows go from the store to the output a page at a time, on a blocking thread:
-    // the store is read while writing. JSON Lines was written, and counted, as the rows
-    // came.
-    let summary = {
-        let (engine, output) = (engine.clone(), output.clone());
-        let written = lock(&written).clone();
-        tokio::task::spawn_blocking(move || -> Result<Summary> {
-            let mut summary = summary;
-            let rows = engine.job_source(&job, row_options);
-            if let Some(counted) = streamed {
-                summary.verdicts = counted.verdicts;
-                summary.cache_hits = counted.cache_hits;
-                summary.pending = counted.pending;
-                summary.total = counted.total;
-            } else if format == Format::Jsonl {
-                written.complete(&mut summary);
-            } else {
-                let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
-                write_rows(&mut out, |w| {
-                    render::render_rows(w, format, &rows, &mut summary, &opts)
-                })?;
-            }
-            Ok(summary)
-        })
-        .await??
-    };
     let out = output.lock().unwrap_or_else(|e| e.into_inner());
     if out.broken_pipe {
         return Ok(Exit::Ok);
@@ -293,40 +230,6 @@ fn exit_for_rows(summary: &Summary, fail_on: Option<FailOn>) -> Exit {
     } else {
         Exit::Ok
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Writes rows read from the store to the output: a failed write is the output's (it
-/// remembers it, and a broken pipe is no error); a failed read of the store is returned.
-fn write_rows(
-    out: &mut Output,
-    f: impl FnOnce(&mut dyn std::io::Write) -> vtsum_core::Result<()>,
-) -> Result<()> {
-    let mut read_error = None;
-    out.write_with(|w| match f(w) {
-        Ok(()) => Ok(()),
-        Err(vtsum_core::Error::Io { source, .. }) => Err(source),
-        Err(e) => {
-            read_error = Some(e);
-            Ok(())
-        }
-    })?;
-    match read_error {
-        Some(e) => Err(anyhow::Error::new(e).context("cannot read the report's rows")),
-        None => Ok(()),
-    }
-}
-
-fn write_jsonl(output: &Mutex<Output>, row: &Row, cancel: &Cancel) -> Result<()> {
-    let mut out = output.lock().unwrap_or_else(|e| e.into_inner());
-    out.write_with(|w| render::write_jsonl_row(w, row))?;
-    if out.stopped() {
-        cancel.cancel();
-    }
-    Ok(())
 }
 
 fn label(args: &ScanArgs) -> String {
