@@ -8,8 +8,9 @@
 //! did not already hold: the report reads them from the cache again.
 //!
 //! [`ScanRows`] is the report's [`RowSource`]. Its first walk reads the cache a window at
-//! a time (the next window read on a thread of its own while this one is written) and
-//! hands over each fresh answer as a row until the first item the cache cannot answer.
+//! a time ([`Engine::scan_hits`]: the next windows read on two threads of their own while
+//! this one is written) and hands over each fresh answer as a row until the first item
+//! the cache cannot answer.
 //! From there it only notes the misses; when the walk is over it gives them to its
 //! caller, which runs them as a job and returns that job once the run has ended, and the
 //! walk goes on from the first miss, each item from the job or the cache. Later walks (the

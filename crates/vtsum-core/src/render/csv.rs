@@ -179,13 +179,22 @@ pub fn write_csv_header(w: &mut dyn Write) -> io::Result<()> {
 
 /// Writes one row.
 pub fn write_csv_row(w: &mut dyn Write, row: &Row) -> io::Result<()> {
-    for (i, cell) in typed_cells(row).iter().enumerate() {
-        if i > 0 {
-            w.write_all(b",")?;
-        }
-        write_cell(w, &cell.text())?;
+    // A row's cells go to a buffer kept by the thread, then to `w` in one call (as
+    // `write_jsonl_row` does).
+    thread_local! {
+        static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    w.write_all(b"\r\n")
+    LINE.with_borrow_mut(|line| {
+        line.clear();
+        for (i, cell) in typed_cells(row).iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            write_cell(line, &cell.text())?;
+        }
+        line.extend_from_slice(b"\r\n");
+        w.write_all(line)
+    })
 }
 
 #[cfg(test)]
