@@ -10,7 +10,8 @@
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
-use vtsum_core::engine::{Cancel, Event, RunOutcome, ScanRows};
+use tokio::task::JoinHandle;
+use vtsum_core::engine::{Cancel, Engine, Event, RunOutcome, ScanRows};
 use vtsum_core::render::{self, Format};
 use vtsum_core::report::Summary;
 use vtsum_core::store::{off_runtime, JobId, JobInfo, JobSpec};
@@ -125,40 +126,27 @@ impl CacheFirst {
         let total = self.items.len();
         let (misses_tx, misses_rx) = tokio::sync::oneshot::channel::<Vec<u64>>();
         let (job_tx, job_rx) = std::sync::mpsc::channel::<Option<JobId>>();
-        let writer = {
-            let scan = &self.scan;
-            let (engine, items, output, opts) = (
-                scan.engine.clone(),
-                self.items.clone(),
-                scan.output.clone(),
-                scan.opts.clone(),
-            );
-            let (format, row_options) = (scan.format, scan.row_options);
-            tokio::task::spawn_blocking(move || -> Result<Summary> {
-                let mut counted = Summary {
-                    total,
-                    ..Summary::default()
-                };
-                let mut misses_tx = Some(misses_tx);
-                let run = move |misses: Vec<u64>| {
-                    if let Some(tx) = misses_tx.take() {
-                        let _ = tx.send(misses);
-                    }
-                    // No answer: the run failed, and says so itself.
-                    job_rx.recv().map_err(|_| {
-                        vtsum_core::Error::io(
-                            "running the scan",
-                            std::io::Error::other("the misses were not looked up"),
-                        )
-                    })
-                };
-                let rows = ScanRows::new(&engine, &items, row_options, Box::new(run));
-                write_rows(&mut lock(&output), |w| {
-                    render::render_rows(w, format, &rows, &mut counted, &opts)
-                })?;
-                Ok(counted)
+        let row_options = self.scan.row_options;
+        let mut misses_tx = Some(misses_tx);
+        let run = move |misses: Vec<u64>| {
+            if let Some(tx) = misses_tx.take() {
+                let _ = tx.send(misses);
+            }
+            // No answer: the run failed, and says so itself.
+            job_rx.recv().map_err(|_| {
+                vtsum_core::Error::io(
+                    "running the scan",
+                    std::io::Error::other("the misses were not looked up"),
+                )
             })
         };
+        let counted = Summary {
+            total,
+            ..Summary::default()
+        };
+        let writer = self.write_report(counted, move |engine, items| {
+            ScanRows::new(engine, items, row_options, Box::new(run))
+        });
         let outcome = match misses_rx.await {
             // The report was written whole from the cache (or its writing failed).
             Err(_) => Ok(RunOutcome::Done),
@@ -183,6 +171,19 @@ impl CacheFirst {
 
     /// Writes the whole report from the cache and `job` (the misses' job, if any).
     async fn render(&self, job: Option<JobId>, summary: Summary) -> Result<Summary> {
+        let row_options = self.scan.row_options;
+        self.write_report(summary, move |engine, items| {
+            ScanRows::merged(engine, items, row_options, job)
+        })
+        .await?
+    }
+
+    /// Writes the report of the rows `rows` makes, on a blocking thread; returns the
+    /// summary completed from them.
+    fn write_report<F>(&self, summary: Summary, rows: F) -> JoinHandle<Result<Summary>>
+    where
+        F: for<'a> FnOnce(&'a Engine, &'a [Target]) -> ScanRows<'a> + Send + 'static,
+    {
         let scan = &self.scan;
         let (engine, items, output, opts) = (
             scan.engine.clone(),
@@ -190,16 +191,15 @@ impl CacheFirst {
             scan.output.clone(),
             scan.opts.clone(),
         );
-        let (format, row_options) = (scan.format, scan.row_options);
+        let format = scan.format;
         tokio::task::spawn_blocking(move || -> Result<Summary> {
             let mut summary = summary;
-            let rows = ScanRows::merged(&engine, &items, row_options, job);
+            let rows = rows(&engine, &items);
             write_rows(&mut lock(&output), |w| {
                 render::render_rows(w, format, &rows, &mut summary, &opts)
             })?;
             Ok(summary)
         })
-        .await?
     }
 
     /// The job of the misses (input indexes), in input order.
