@@ -33,12 +33,7 @@ pub struct Hash(String);
 impl Hash {
     /// Parses a hash, accepting upper case; `None` unless it is 32, 40 or 64 hex digits.
     pub fn parse(s: &str) -> Option<Hash> {
-        let s = s.trim();
-        HashKind::from_len(s.len())?;
-        if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        Some(Hash(s.to_ascii_lowercase()))
+        Hash::parse_owned(s.trim().to_string())
     }
 
     /// As [`Hash::parse`], keeping the string it is given (no copy): for hashes read back

@@ -273,12 +273,7 @@ pub fn answer_from_cache_by_lookups<S: Store + ?Sized>(
         .zip(found)
         .filter_map(|((index, _), entry)| {
             let entry = entry.filter(|e| fresh.admits(e, now))?;
-            let result = ItemResult::Lookup {
-                lookup: entry.lookup,
-                from_cache: true,
-                fetched_at: entry.fetched_at,
-            };
-            Some((*index, result))
+            Some((*index, entry.into_result()))
         })
         .collect();
     if !hits.is_empty() {

@@ -5,7 +5,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use vtsum_core::engine::{Cancel, Engine, Lane, RunOptions, BATCH_SHARE};
@@ -22,21 +22,9 @@ async fn busy_engine() -> (fakevt::FakeVt, Arc<Engine>, Vec<Hash>) {
     let engine = Arc::new(Engine::new(config(&fake, &[KEY], RATE), memory_store()).unwrap());
     let all = hashes(&fake, 0, BATCH_JOBS * 40 + 40);
     for part in all[..BATCH_JOBS * 40].chunks(40) {
-        let (job, _) = engine
-            .open_scan(spec(), &vtsum_core::Target::files(part))
-            .unwrap();
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            engine
-                .run_job(&job.id, RunOptions::default(), &|_| {}, &Cancel::new())
-                .await
-        });
+        spawn_run(&engine, part, RunOptions::default());
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while fake.counters().arrivals.len() < BATCH_JOBS {
-        assert!(Instant::now() < deadline, "the batch jobs never ran");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_arrivals(&fake, BATCH_JOBS, "the batch jobs never ran").await;
     let spare = all[BATCH_JOBS * 40..].to_vec();
     (fake, engine, spare)
 }
@@ -130,26 +118,12 @@ async fn re_checks_never_take_a_slot_while_a_job_has_work() {
     let rechecks = Arc::new(engine.beside(Duration::from_secs(3600)));
     let all = hashes(&fake, 30, 0);
     let (watched, job_hashes) = all.split_at(20);
-    let (round, _) = rechecks
-        .open_scan(spec(), &vtsum_core::Target::files(watched))
-        .unwrap();
-    let round_run = {
-        let rechecks = rechecks.clone();
-        let opts = RunOptions {
-            lane: Lane::Recheck,
-            ..RunOptions::default()
-        };
-        tokio::spawn(async move {
-            rechecks
-                .run_job(&round.id, opts, &|_| {}, &Cancel::new())
-                .await
-        })
+    let opts = RunOptions {
+        lane: Lane::Recheck,
+        ..RunOptions::default()
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while fake.counters().arrivals.len() < 2 {
-        assert!(Instant::now() < deadline, "the re-checks never ran");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let round_run = spawn_run(&rechecks, watched, opts);
+    wait_for_arrivals(&fake, 2, "the re-checks never ran").await;
     let (job, _) = engine
         .open_scan(spec(), &vtsum_core::Target::files(job_hashes))
         .unwrap();

@@ -5,7 +5,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use vtsum_core::engine::{Cancel, Engine, RunOptions};
@@ -29,20 +29,8 @@ async fn a_round_held_back_by_a_job_stops_before_its_claims_end() {
     let all = hashes(&fake, 65, 0);
     let (watched, busy) = all.split_at(5);
     // A job with 12 s of requests: it has work the whole time the round waits.
-    let (job, _) = engine.open_scan(spec(), &Target::files(busy)).unwrap();
-    let running = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            engine
-                .run_job(&job.id, RunOptions::default(), &|_| {}, &Cancel::new())
-                .await
-        })
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while fake.counters().arrivals.is_empty() {
-        assert!(Instant::now() < deadline, "the job never ran");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let running = spawn_run(&engine, busy, RunOptions::default());
+    wait_for_arrivals(&fake, 1, "the job never ran").await;
     let now = vtsum_core::engine::now_unix();
     watches
         .watch_put(&WatchList {

@@ -25,12 +25,12 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-use super::{fill_engines, now_unix, Engine};
+use super::{now_unix, report_row, Engine};
 use crate::error::Result;
 use crate::job::{JobInfo, JobSpec};
 use crate::render::source::writing;
 use crate::render::{RowSource, Visit};
-use crate::report::{ItemResult, Row, RowOptions};
+use crate::report::{CacheEntry, ItemResult, Row, RowOptions};
 use crate::store::{JobId, JobItem, Store};
 use crate::target::Target;
 
@@ -97,11 +97,7 @@ impl<'a> ScanRows<'a> {
     }
 
     fn row(&self, target: &Target, result: &ItemResult) -> Result<Row> {
-        let mut row = Row::from_result(target, result, self.options);
-        if self.options.engines {
-            fill_engines(self.engine.store().as_ref(), &mut row)?;
-        }
-        Ok(row)
+        report_row(self.engine.store().as_ref(), target, result, self.options)
     }
 
     /// Rows from `from` on, each from the job (`job`'s items, in input order) or the cache.
@@ -134,14 +130,7 @@ impl<'a> ScanRows<'a> {
                         ..
                     }) => self.row(target, &result)?,
                     None => match target.hash().and_then(|_| cached.next().flatten()) {
-                        Some(entry) => self.row(
-                            target,
-                            &ItemResult::Lookup {
-                                lookup: entry.lookup,
-                                from_cache: true,
-                                fetched_at: entry.fetched_at,
-                            },
-                        )?,
+                        Some(entry) => self.row(target, &entry.into_result())?,
                         None => Row::error(
                             target,
                             "the cache no longer holds this answer (it was cleared during \
@@ -278,10 +267,7 @@ impl Engine {
                 for (i, (target, found)) in window.iter().zip(looked?).enumerate() {
                     match found {
                         Some(result) if all || misses.is_empty() => {
-                            let mut row = Row::from_result(target, &result, options);
-                            if options.engines {
-                                fill_engines(self.store.as_ref(), &mut row)?;
-                            }
+                            let row = report_row(self.store.as_ref(), target, &result, options)?;
                             visit(&row).map_err(writing)?
                         }
                         Some(_) => {}
@@ -307,11 +293,7 @@ impl Engine {
                     .next()
                     .flatten()
                     .filter(|entry| fresh.admits(entry, now))
-                    .map(|entry| ItemResult::Lookup {
-                        lookup: entry.lookup,
-                        from_cache: true,
-                        fetched_at: entry.fetched_at,
-                    })
+                    .map(CacheEntry::into_result)
             })
             .collect())
     }

@@ -6,9 +6,9 @@ use super::io::Freshness;
 use super::Engine;
 use crate::error::Result;
 use crate::hash::Hash;
-use crate::report::{ItemResult, Lookup, ObjectEntry, Row, Status};
+use crate::report::{ItemResult, Lookup, ObjectEntry, Row, RowOptions, Status};
 use crate::store::Store;
-use crate::target::Kind;
+use crate::target::{Kind, Target};
 use crate::vt::v3;
 
 impl Engine {
@@ -34,12 +34,23 @@ impl Engine {
             return Ok(None);
         };
         self.metrics_mut().cache_hits += 1;
-        Ok(Some(ItemResult::Lookup {
-            lookup: entry.lookup,
-            from_cache: true,
-            fetched_at: entry.fetched_at,
-        }))
+        Ok(Some(entry.into_result()))
     }
+}
+
+/// The report row of `target`'s result, with its per-engine results when `options` asks
+/// for them: how every walk of a job's or a scan's rows builds one.
+pub fn report_row(
+    store: &dyn Store,
+    target: &Target,
+    result: &ItemResult,
+    options: RowOptions,
+) -> Result<Row> {
+    let mut row = Row::from_result(target, result, options);
+    if options.engines {
+        fill_engines(store, &mut row)?;
+    }
+    Ok(row)
 }
 
 /// Fills a found row's per-engine results from the file's cached document: reports read

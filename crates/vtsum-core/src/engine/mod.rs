@@ -35,7 +35,7 @@ mod run;
 mod take;
 
 pub use cache_first::{RunMisses, ScanRows, ScanStart};
-pub use cached::fill_engines;
+pub use cached::{fill_engines, report_row};
 pub use cancel::Cancel;
 pub use figures::FiguresRead;
 pub use lane::{Lane, BATCH_SHARE};
@@ -353,10 +353,7 @@ impl RowSource for JobRows<'_> {
             let n = items.len() as u64;
             for item in &items {
                 if let Some(result) = &item.result {
-                    let mut row = Row::from_result(&item.target, result, self.options);
-                    if self.options.engines {
-                        fill_engines(self.store, &mut row)?;
-                    }
+                    let row = report_row(self.store, &item.target, result, self.options)?;
                     visit(&row).map_err(writing)?;
                 }
             }

@@ -112,6 +112,17 @@ pub struct CacheEntry {
     pub fetched_at: i64,
 }
 
+impl CacheEntry {
+    /// The entry as a job's result: its answer, marked as from the cache.
+    pub fn into_result(self) -> ItemResult {
+        ItemResult::Lookup {
+            lookup: self.lookup,
+            from_cache: true,
+            fetched_at: self.fetched_at,
+        }
+    }
+}
+
 /// A cached answer about a URL, a domain or an IP address ([`Lookup::Object`] or
 /// [`Lookup::Unknown`]) and when it was fetched (Unix seconds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -95,6 +95,28 @@ pub fn spec() -> JobSpec {
     }
 }
 
+/// Creates a job of `hashes` on `engine` and runs it in the background, its events dropped.
+pub fn spawn_run(
+    engine: &Arc<Engine>,
+    hashes: &[Hash],
+    opts: RunOptions,
+) -> tokio::task::JoinHandle<vtsum_core::Result<RunOutcome>> {
+    let (job, _) = engine
+        .open_scan(spec(), &vtsum_core::Target::files(hashes))
+        .unwrap();
+    let engine = engine.clone();
+    tokio::spawn(async move { engine.run_job(&job.id, opts, &|_| {}, &Cancel::new()).await })
+}
+
+/// Waits until the fake has had `n` requests; after 20 s fails, saying `never`.
+pub async fn wait_for_arrivals(fake: &fakevt::FakeVt, n: usize, never: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while fake.counters().arrivals.len() < n {
+        assert!(std::time::Instant::now() < deadline, "{never}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Creates a job of `hashes` and runs it to its end, collecting the events.
 pub async fn run(
     engine: &Engine,

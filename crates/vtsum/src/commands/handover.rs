@@ -1,4 +1,5 @@
-//! A CSV scan writes its rows while the scan runs: the engine's results come in input
+//! A CSV scan run as one job of every hash (`scan_job`: `--refresh`, `--store none`, an
+//! older scan's job) writes its rows while the scan runs: the engine's results come in input
 //! order when the cache answers them (its cache pass goes in input order), and are handed
 //! to the writer on a thread of its own instead of being read back from the store
 //! afterwards. Rows that arrive ahead of an earlier one wait in a small window; when the

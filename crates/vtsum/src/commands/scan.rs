@@ -81,7 +81,7 @@ pub async fn run(global: &GlobalArgs, args: ScanArgs) -> Result<Exit> {
         non_file_hashes: extracted.non_file_hashes,
         skipped: indicators.as_ref().map_or(0, |i| i.skipped.total()),
         private_ips: indicators.as_ref().map_or(0, |i| i.private_ips),
-        // Counted from the items by `open_scan`.
+        // Counted from the items by `Engine::scan_create`.
         objects: 0,
         answered_from_cache: 0,
     };

@@ -89,10 +89,8 @@ impl CacheFirst {
             .await??
         };
         if jsonl && lock(&self.scan.output).stopped() {
-            return Ok((
-                RunOutcome::Cancelled,
-                self.scan.summary(&RunOutcome::Done, total),
-            ));
+            let outcome = RunOutcome::Cancelled;
+            return Ok((outcome, self.scan.summary(&outcome, total)));
         }
         let outcome = match misses.is_empty() {
             true => RunOutcome::Done,
